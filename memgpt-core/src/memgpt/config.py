@@ -1,0 +1,174 @@
+"""The configuration file: ``$MEMGPT_HOME/config`` (INI, like the original MemGPT).
+
+Sections::
+
+    [defaults]          preset, persona, human
+    [model]             model_endpoint_type, model_endpoint, model, context_window
+    [embedding]         embedding_endpoint_type, embedding_endpoint, embedding_model,
+                        embedding_dim, embedding_chunk_size
+    [archival_storage]  type = <backend>, then that backend's settings
+    [recall_storage]    type = <backend>, then that backend's settings
+    [client]            anon_clientid (the default user id)
+    [version]           memgpt_version
+
+The file is written atomically and readable by its owner only, because a
+backend setting (a Postgres URI) may hold a password. Sections and keys memgpt
+does not know are kept as they are.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from memgpt._version import __version__
+from memgpt.errors import ConfigError
+from memgpt.paths import config_path
+
+STORAGE_ROLES = ("archival", "recall")
+"""The storage sections of the file: ``[archival_storage]`` and ``[recall_storage]``."""
+
+
+@dataclass
+class StorageConfig:
+    """Which backend holds one role, and that backend's saved settings."""
+
+    type: str = "local"
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+# (section, key, attribute) for every plain value of MemGPTConfig
+_PLAIN_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("defaults", "preset", "preset"),
+    ("defaults", "persona", "persona"),
+    ("defaults", "human", "human"),
+    ("model", "model_endpoint_type", "model_endpoint_type"),
+    ("model", "model_endpoint", "model_endpoint"),
+    ("model", "model", "model"),
+    ("model", "context_window", "context_window"),
+    ("embedding", "embedding_endpoint_type", "embedding_endpoint_type"),
+    ("embedding", "embedding_endpoint", "embedding_endpoint"),
+    ("embedding", "embedding_model", "embedding_model"),
+    ("embedding", "embedding_dim", "embedding_dim"),
+    ("embedding", "embedding_chunk_size", "embedding_chunk_size"),
+    ("client", "anon_clientid", "anon_clientid"),
+)
+
+
+@dataclass
+class MemGPTConfig:
+    """Everything ``memgpt configure`` asks, as saved in the config file."""
+
+    preset: str = "memgpt_chat"
+    persona: str = "sam_pov"
+    human: str = "cs_phd"
+    model_endpoint_type: str = "openai"
+    model_endpoint: str = "https://api.openai.com/v1"
+    model: str = "gpt-4"
+    context_window: int = 8192
+    embedding_endpoint_type: str = "hashing"
+    embedding_endpoint: str = ""
+    embedding_model: str = "feature-hashing-v1"
+    embedding_dim: int = 384
+    embedding_chunk_size: int = 300
+    archival_storage: StorageConfig = field(default_factory=StorageConfig)
+    recall_storage: StorageConfig = field(default_factory=StorageConfig)
+    anon_clientid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    path: Path | None = field(default=None, compare=False)
+    _extra: configparser.ConfigParser | None = field(default=None, compare=False, repr=False)
+
+    def storage(self, role: str) -> StorageConfig:
+        """The storage configuration of ``archival`` or ``recall``."""
+        if role not in STORAGE_ROLES:
+            raise ValueError(f"unknown storage role {role!r}")
+        return self.archival_storage if role == "archival" else self.recall_storage
+
+    @property
+    def user_id(self) -> str:
+        """The default user that records are written for."""
+        return self.anon_clientid
+
+    # -- reading ----------------------------------------------------------------------
+    @classmethod
+    def exists(cls, path: Path | None = None) -> bool:
+        return (path or config_path()).is_file()
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> MemGPTConfig:
+        """Read the config file; a missing file gives the defaults (not saved)."""
+        path = path or config_path()
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except FileNotFoundError:
+            return cls(path=path)
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}; fix it or run memgpt configure") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        config = cls(path=path, _extra=parser)
+        types = {f.name: f.type for f in fields(cls)}
+        for section, key, attr in _PLAIN_KEYS:
+            if parser.has_option(section, key):
+                raw = parser.get(section, key)
+                if types[attr] in ("int", int):
+                    try:
+                        setattr(config, attr, int(raw))
+                    except ValueError:
+                        raise ConfigError(f"{path}: [{section}] {key} must be an integer, got {raw!r}") from None
+                else:
+                    setattr(config, attr, raw)
+        for role in STORAGE_ROLES:
+            section = f"{role}_storage"
+            if parser.has_section(section):
+                values = dict(parser.items(section))
+                storage_type = values.pop("type", "local") or "local"
+                setattr(config, f"{role}_storage", StorageConfig(storage_type, values))
+        return config
+
+    # -- writing ----------------------------------------------------------------------
+    def to_parser(self) -> configparser.ConfigParser:
+        parser = configparser.ConfigParser(interpolation=None)
+        if self._extra is not None:
+            parser.read_dict(self._extra)
+        for section, key, attr in _PLAIN_KEYS:
+            if not parser.has_section(section):
+                parser.add_section(section)
+            parser.set(section, key, str(getattr(self, attr)))
+        for role in STORAGE_ROLES:
+            section = f"{role}_storage"
+            if parser.has_section(section):
+                parser.remove_section(section)
+            parser.add_section(section)
+            storage = self.storage(role)
+            parser.set(section, "type", storage.type)
+            for key, value in storage.settings.items():
+                parser.set(section, key, str(value))
+        if not parser.has_section("version"):
+            parser.add_section("version")
+        parser.set("version", "memgpt_version", __version__)
+        return parser
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write the file atomically, readable by its owner only (mode 0600)."""
+        path = path or self.path or config_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parser = self.to_parser()
+        fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                parser.write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.path = path
+        return path

@@ -1,0 +1,1 @@
+"""Plugins that ship with memgpt-core, registered exactly like third-party ones."""

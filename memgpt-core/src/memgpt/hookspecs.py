@@ -1,0 +1,34 @@
+"""The hooks a memgpt plugin can implement.
+
+Each hook receives a ``register`` callback instead of returning values, so one
+plugin can register several things and a hook's signature can grow new
+arguments without breaking existing plugins (pluggy lets implementations take
+fewer arguments than the spec). Every hook is documented in
+``docs/plugin_hooks.md`` and has a ``test_hook_<name>`` test; a meta-test fails
+when one is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from memgpt.storage.backend import Backend
+
+PROJECT_NAME = "memgpt"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_backends(register: Callable[[Backend], None]) -> None:
+    """Register storage backends: call ``register(backend)`` once per :class:`~memgpt.storage.backend.Backend`.
+
+    Keep the module that implements this hook light: import the backend's
+    client library inside ``Backend.open``, not at module level, so that
+    ``memgpt --help`` and ``memgpt backends`` stay fast.
+    """

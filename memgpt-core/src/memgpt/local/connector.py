@@ -1,0 +1,265 @@
+"""The local backend's connector: one table across its partitions."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from memgpt.local.database import Database, _storage_error
+from memgpt.local.schema import LAYOUTS
+from memgpt.local.store import LocalStore
+from memgpt.records import EmbeddingSpec, Table
+from memgpt.storage.codec import Row, vector_from_bytes, vector_to_bytes
+from memgpt.storage.connector import ALL_CAPABILITIES, Connector
+from memgpt.storage.vectors import VectorIndex
+from memgpt.storage.where import Where
+
+FTS_MIN_CHARS = 3
+"""The trigram index answers substring queries of at least this many characters."""
+
+
+class LocalConnector(Connector):
+    """A table of the local backend: routed to the partition of each agent or source."""
+
+    capabilities = ALL_CAPABILITIES
+    max_batch_size = 10_000
+
+    def __init__(self, store: LocalStore, table: Table) -> None:
+        self.store = store
+        self.table = table
+        self.layout = LAYOUTS[table]
+        self._select = self.layout.select_columns()
+        self._upsert = self.layout.upsert_sql()
+        self._index_fields = tuple(c for c in self.layout.columns if c != self.layout.partition_field)
+        # partition key -> (index, data_version it reflects)
+        self._indexes: dict[str, tuple[VectorIndex, int]] = {}
+
+    # -- routing ----------------------------------------------------------------------
+    def _key_of(self, row: Row) -> str:
+        field = self.layout.partition_field
+        return row.id if field == "id" else row.fields[field]  # type: ignore[return-value]
+
+    def _partitions(self, where: Where) -> list[tuple[str, Database]]:
+        keys = where.get(self.layout.partition_field)
+        names = sorted(keys) if keys is not None else self.store.partition_keys(self.layout.group)
+        found = []
+        for key in names:
+            db = self.store.partition(self.layout.group, key, create=False)
+            if db is not None:
+                found.append((key, db))
+        return found
+
+    def _clause(self, where: Where) -> tuple[str, list[Any]]:
+        """SQL for ``where``, minus the partition field (true of every row of a partition)."""
+        parts, params = [], []
+        for name, values in where.items():
+            if name == self.layout.partition_field:
+                continue
+            if len(values) == 1:
+                parts.append(f"{name} = ?")
+                params.append(values[0])
+            else:
+                parts.append(f"{name} IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(values))
+        return (" AND ".join(parts) or "1"), params
+
+    def _row(self, values: Sequence[Any]) -> Row:
+        columns = self.layout.columns
+        n = len(columns)
+        text = values[n + 1] if self.layout.has_text else None
+        rest = n + 2 if self.layout.has_text else n + 1
+        blob = values[rest + 1]
+        return Row(
+            id=values[0],
+            fields=dict(zip(columns, values[1 : n + 1])),
+            text=text,
+            created_at=values[rest],
+            embedding=None if blob is None else vector_from_bytes(blob),
+            payload=values[rest + 2],
+        )
+
+    # -- embedding spec -------------------------------------------------------------------
+    def get_embedding_spec(self) -> EmbeddingSpec | None:
+        return self.store.get_spec(self.table)
+
+    def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
+        return self.store.ensure_spec(self.table, spec)
+
+    # -- writes ---------------------------------------------------------------------------
+    def _params(self, row: Row) -> tuple[Any, ...]:
+        values: list[Any] = [row.id]
+        values.extend(row.fields[c] for c in self.layout.columns)
+        if self.layout.has_text:
+            values.append(row.text)
+        values.append(row.created_at)
+        if self.layout.has_vectors:
+            values.append(None if row.embedding is None else vector_to_bytes(row.embedding))
+        values.append(row.payload)
+        return tuple(values)
+
+    def upsert(self, rows: Sequence[Row]) -> None:
+        by_key: dict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            by_key[self._key_of(row)].append(row)
+        for key, group in by_key.items():
+            db = self.store.partition(self.layout.group, key, create=True)
+            assert db is not None
+            try:
+                with db.write() as conn:
+                    conn.executemany(self._upsert, [self._params(r) for r in group])
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, db.path) from None
+            self._index_after_upsert(key, group)
+
+    def _index_after_upsert(self, key: str, rows: list[Row]) -> None:
+        cached = self._indexes.get(key)
+        if cached is None:
+            return
+        index = cached[0]
+        with_vectors = [r for r in rows if r.embedding is not None]
+        index.remove(r.id for r in rows if r.embedding is None)
+        if with_vectors:
+            index.put(
+                [r.id for r in with_vectors],
+                np.stack([r.embedding for r in with_vectors]),
+                [r.fields for r in with_vectors],
+            )
+
+    def delete(self, where: Where) -> int:
+        clause, params = self._clause(where)
+        deleted = 0
+        for key, db in self._partitions(where):
+            with db.write() as conn:
+                cached = self._indexes.get(key)
+                if cached is not None:
+                    ids = [r[0] for r in conn.execute(f"SELECT id FROM {self.layout.sql_name} WHERE {clause}", params)]
+                deleted += conn.execute(f"DELETE FROM {self.layout.sql_name} WHERE {clause}", params).rowcount
+            if cached is not None:
+                cached[0].remove(ids)
+        return deleted
+
+    def drop(self) -> None:
+        for key, db in self._partitions(Where.everything()):
+            with db.write() as conn:
+                conn.execute(f"DELETE FROM {self.layout.sql_name}")
+            self._indexes.pop(key, None)
+        self.store.forget_spec(self.table)
+
+    # -- reads ----------------------------------------------------------------------------
+    def _query(self, db: Database, sql: str, params: Sequence[Any]) -> list[Row]:
+        try:
+            with db.lock:
+                return [self._row(values) for values in db.conn.execute(sql, params)]
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, db.path) from None
+
+    def get(self, ids: Sequence[str], where: Where) -> list[Row]:
+        clause, params = self._clause(where)
+        sql = f"SELECT {self._select} FROM {self.layout.sql_name} WHERE {clause}"
+        return [row for _, db in self._partitions(where) for row in self._query(db, sql, params)]
+
+    def count(self, where: Where) -> int:
+        clause, params = self._clause(where)
+        total = 0
+        for _, db in self._partitions(where):
+            with db.lock:
+                total += db.conn.execute(f"SELECT count(*) FROM {self.layout.sql_name} WHERE {clause}", params).fetchone()[0]
+        return total
+
+    def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
+        clause, params = self._clause(where)
+        sql = (
+            f"SELECT rid, {self._select} FROM {self.layout.sql_name} "
+            f"WHERE rid > ? AND {clause} ORDER BY rid LIMIT ?"
+        )
+        for _, db in self._partitions(where):
+            last = -1
+            while True:
+                with db.lock:
+                    batch = db.conn.execute(sql, [last, *params, batch_size]).fetchall()
+                if not batch:
+                    break
+                last = batch[-1][0]
+                yield [self._row(values[1:]) for values in batch]
+                if len(batch) < batch_size:
+                    break
+
+    # -- vector search --------------------------------------------------------------------
+    def _index(self, key: str, db: Database) -> VectorIndex:
+        version = db.data_version()
+        cached = self._indexes.get(key)
+        if cached is not None and cached[1] == version:
+            return cached[0]
+        index = VectorIndex(self._index_fields)
+        fields = ", ".join(("id", *self._index_fields))
+        with db.read() as conn:
+            version = db.data_version()
+            rows = conn.execute(
+                f"SELECT {fields}, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL"
+            ).fetchall()
+        if rows:
+            n_fields = len(self._index_fields)
+            blob = b"".join(r[-1] for r in rows)
+            matrix = np.frombuffer(blob, dtype="<f4").astype(np.float32, copy=False).reshape(len(rows), -1)
+            index.put(
+                [r[0] for r in rows],
+                matrix,
+                [dict(zip(self._index_fields, r[1 : 1 + n_fields])) for r in rows],
+            )
+        self._indexes[key] = (index, version)
+        return index
+
+    def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+        candidates: list[tuple[float, str, str]] = []
+        partitions = self._partitions(where)
+        for key, db in partitions:
+            index = self._index(key, db)
+            for id_, score in index.search(query, k, where, skip=(self.layout.partition_field,)):
+                candidates.append((score, id_, key))
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        best = candidates[:k]
+        dbs = dict(partitions)
+        by_key: dict[str, list[str]] = defaultdict(list)
+        for _, id_, key in best:
+            by_key[key].append(id_)
+        rows: dict[str, Row] = {}
+        for key, ids in by_key.items():
+            sql = f"SELECT {self._select} FROM {self.layout.sql_name} WHERE id IN (SELECT value FROM json_each(?))"
+            rows.update((row.id, row) for row in self._query(dbs[key], sql, [json.dumps(ids)]))
+        return [(rows[id_], score) for score, id_, _ in best if id_ in rows]
+
+    # -- text and date search ---------------------------------------------------------------
+    def _ordered(self, where: Where, extra: str, extra_params: list[Any], limit: int, offset: int) -> list[Row]:
+        clause, params = self._clause(where)
+        sql = (
+            f"SELECT {self._select} FROM {self.layout.sql_name} WHERE {clause} AND {extra} "
+            "ORDER BY created_at, id LIMIT ? OFFSET ?"
+        )
+        partitions = self._partitions(where)
+        if len(partitions) == 1:
+            return self._query(partitions[0][1], sql, [*params, *extra_params, limit, offset])
+        merged = heapq.merge(
+            *(self._query(db, sql, [*params, *extra_params, limit + offset, 0]) for _, db in partitions),
+            key=lambda r: (r.created_at, r.id),
+        )
+        return list(merged)[offset : offset + limit]
+
+    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
+        if self.layout.fts and len(text) >= FTS_MIN_CHARS:
+            phrase = '"' + text.replace('"', '""') + '"'
+            extra = f"rid IN (SELECT rowid FROM {self.layout.sql_name}_fts WHERE {self.layout.sql_name}_fts MATCH ?)"
+            return self._ordered(where, extra, [phrase], limit, offset)
+        if text.isascii():
+            return self._ordered(where, "instr(lower(text), ?) > 0", [text.lower()], limit, offset)
+        return self._ordered(where, "memgpt_contains(text, ?)", [text], limit, offset)
+
+    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
+        lo = start if start is not None else -(2**63)
+        hi = end if end is not None else 2**63 - 1
+        return self._ordered(where, "created_at BETWEEN ? AND ?", [lo, hi], limit, offset)

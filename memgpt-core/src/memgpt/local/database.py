@@ -1,0 +1,114 @@
+"""SQLite connections of the local backend: opening, schema versions, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from memgpt.errors import StorageError, StorageLocked
+from memgpt.local.schema import SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def _casefold_contains(text: str | None, needle: str | None) -> int:
+    if text is None or needle is None:
+        return 0
+    return int(needle.casefold() in text.casefold())
+
+
+class Database:
+    """One SQLite file: a connection (shared by this process's threads under a lock)."""
+
+    def __init__(self, path: Path, schema: list[str], create: bool) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise FileNotFoundError(path)
+        try:
+            self.conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open {path}: {exc}") from None
+        self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self.conn.create_function("memgpt_contains", 2, _casefold_contains, deterministic=True)
+        try:
+            self._prepare(schema)
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise _storage_error(exc, path) from None
+
+    def _prepare(self, schema: list[str]) -> None:
+        conn = self.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} was written by a newer memgpt (schema {version}, this one knows {SCHEMA_VERSION}); "
+                "upgrade memgpt-core"
+            )
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if version == SCHEMA_VERSION:
+            return
+        with self.write():
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                # Version 1 is the first schema; later versions add their migrations here.
+                for statement in schema:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _storage_error(exc, self.path) from None
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self.conn.execute("ROLLBACK")
+                    raise _storage_error(exc, self.path) from None
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read: one ``BEGIN`` ... ``COMMIT`` snapshot."""
+        with self.lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to this file."""
+        with self.lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StorageLocked(f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s ({text})")
+    if "not a database" in text or "malformed" in text:
+        return StorageError(f"{path} is not a usable SQLite database ({text}); restore it from a backup or move it away")
+    return StorageError(f"{path}: {text}")

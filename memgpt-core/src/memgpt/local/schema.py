@@ -1,0 +1,112 @@
+"""SQL for the local backend's files, and their schema versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memgpt.records import Table
+
+SCHEMA_VERSION = 1
+"""Stored in ``PRAGMA user_version`` of every file; bump it and add a migration to change a schema."""
+
+AGENTS_GROUP = "agents"
+SOURCES_GROUP = "archival"
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Where and how one :class:`Table` lives in the local backend."""
+
+    table: Table
+    group: str
+    """Folder under the root: ``agents`` or ``archival``."""
+    partition_field: str
+    """The field whose value names the partition folder."""
+    sql_name: str
+    columns: tuple[str, ...]
+    """Filter-field columns, in order."""
+    has_text: bool
+    has_vectors: bool
+    fts: bool
+
+    @property
+    def partition_file(self) -> str:
+        return "memory.sqlite" if self.group == AGENTS_GROUP else "source.sqlite"
+
+    def create_sql(self) -> list[str]:
+        cols = ["rid INTEGER PRIMARY KEY", "id TEXT NOT NULL UNIQUE"]
+        cols += [f"{c} TEXT" for c in self.columns]
+        if self.has_text:
+            cols.append("text TEXT NOT NULL")
+        cols.append("created_at INTEGER NOT NULL")
+        if self.has_vectors:
+            cols.append("embedding BLOB")
+        cols.append("payload TEXT NOT NULL")
+        t = self.sql_name
+        statements = [f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})"]
+        statements.append(f"CREATE INDEX IF NOT EXISTS {t}_created ON {t} (created_at, id)")
+        if self.fts:
+            statements += [
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5("
+                f"text, content='{t}', content_rowid='rid', tokenize='trigram case_sensitive 0')",
+                f"CREATE TRIGGER IF NOT EXISTS {t}_ai AFTER INSERT ON {t} BEGIN "
+                f"INSERT INTO {t}_fts(rowid, text) VALUES (new.rid, new.text); END",
+                f"CREATE TRIGGER IF NOT EXISTS {t}_ad AFTER DELETE ON {t} BEGIN "
+                f"INSERT INTO {t}_fts({t}_fts, rowid, text) VALUES ('delete', old.rid, old.text); END",
+                f"CREATE TRIGGER IF NOT EXISTS {t}_au AFTER UPDATE OF text ON {t} BEGIN "
+                f"INSERT INTO {t}_fts({t}_fts, rowid, text) VALUES ('delete', old.rid, old.text); "
+                f"INSERT INTO {t}_fts(rowid, text) VALUES (new.rid, new.text); END",
+            ]
+        return statements
+
+    def select_columns(self) -> str:
+        cols = ["id", *self.columns]
+        if self.has_text:
+            cols.append("text")
+        cols.append("created_at")
+        cols.append("embedding" if self.has_vectors else "NULL")
+        cols.append("payload")
+        return ", ".join(cols)
+
+    def upsert_sql(self) -> str:
+        cols = ["id", *self.columns]
+        if self.has_text:
+            cols.append("text")
+        cols.append("created_at")
+        if self.has_vectors:
+            cols.append("embedding")
+        cols.append("payload")
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+        marks = ", ".join("?" for _ in cols)
+        return f"INSERT INTO {self.sql_name} ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+
+
+def _layout(table: Table, group: str, partition_field: str, sql_name: str, fts: bool = False) -> TableLayout:
+    return TableLayout(
+        table=table,
+        group=group,
+        partition_field=partition_field,
+        sql_name=sql_name,
+        columns=table.filter_fields,
+        has_text=table.has_text,
+        has_vectors=table.has_vectors,
+        fts=fts,
+    )
+
+
+LAYOUTS: dict[Table, TableLayout] = {
+    Table.AGENTS: _layout(Table.AGENTS, AGENTS_GROUP, "id", "agent"),
+    Table.ARCHIVAL: _layout(Table.ARCHIVAL, AGENTS_GROUP, "agent_id", "archival"),
+    Table.RECALL: _layout(Table.RECALL, AGENTS_GROUP, "agent_id", "recall", fts=True),
+    Table.SOURCES: _layout(Table.SOURCES, SOURCES_GROUP, "id", "source"),
+    Table.SOURCE_PASSAGES: _layout(Table.SOURCE_PASSAGES, SOURCES_GROUP, "source", "passages"),
+}
+
+GROUP_TABLES = {
+    group: tuple(layout for layout in LAYOUTS.values() if layout.group == group)
+    for group in (AGENTS_GROUP, SOURCES_GROUP)
+}
+
+REGISTRY_SQL = [
+    "CREATE TABLE IF NOT EXISTS embedding_specs (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",
+]

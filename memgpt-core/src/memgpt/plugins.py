@@ -1,0 +1,232 @@
+"""Finding plugins: default plugins, ``memgpt`` entry points, and what they register.
+
+Every entry point in the ``memgpt`` group is loaded on its own. One that fails
+to import is reported once on stderr, with its distribution and version, and
+left out; the CLI keeps working. ``MEMGPT_LOAD_PLUGINS`` limits which
+distributions load (comma-separated names; empty means none), which is how
+tests and debugging sessions keep the machine's other plugins out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from memgpt import hookspecs
+from memgpt._version import __version__
+from memgpt.errors import BackendNotInstalled, PluginError, UnknownBackend
+
+ENTRY_POINT_GROUP = "memgpt"
+LOAD_PLUGINS_ENV = "MEMGPT_LOAD_PLUGINS"
+CORE_DISTRIBUTION = "memgpt-core"
+
+DEFAULT_PLUGINS = ("memgpt.default_plugins.local_backend",)
+
+FIRST_PARTY_BACKENDS = ("postgres", "chroma", "qdrant", "milvus", "lancedb")
+"""Backends published from this repository, installable as ``pymemgpt[NAME]`` extras."""
+
+
+def install_hint(name: str) -> str:
+    """The pip command that installs a first-party backend."""
+    return f"pip install 'pymemgpt[{name}]'"
+
+
+@dataclass
+class PluginInfo:
+    """A loaded (or failed) plugin, as ``memgpt plugins`` shows it."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """A registered backend and the distribution it came from."""
+
+    backend: Any
+    plugin: str
+    distribution: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+
+_lock = threading.RLock()
+_pm: pluggy.PluginManager | None = None
+_plugins: dict[str, PluginInfo] = {}
+_reported: set[str] = set()
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _allowed() -> set[str] | None:
+    value = os.environ.get(LOAD_PLUGINS_ENV)
+    if value is None:
+        return None
+    return {_normalize(v) for v in value.split(",") if v.strip()}
+
+
+def _report(key: str, message: str) -> None:
+    if key not in _reported:
+        _reported.add(key)
+        print(f"memgpt: {message}", file=sys.stderr)
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    allowed = _allowed()
+    seen: set[tuple[str, str]] = set()
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else ep.module
+        version = dist.version if dist is not None else "?"
+        key = (_normalize(dist_name), ep.name)
+        if key in seen:  # editable installs can expose one distribution twice
+            continue
+        seen.add(key)
+        if allowed is not None and _normalize(dist_name) not in allowed and _normalize(ep.name) not in allowed:
+            continue
+        plugin_name = f"{dist_name}:{ep.name}"
+        try:
+            module = ep.load()
+            pm.register(module, name=plugin_name)
+        except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported, not fatal
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            _plugins[plugin_name] = PluginInfo(plugin_name, dist_name, version, error=error)
+            _report(
+                plugin_name,
+                f"plugin {dist_name} {version} failed to load and is left out ({error}); "
+                f"check that it is compatible with memgpt-core {__version__}",
+            )
+            continue
+        _plugins[plugin_name] = PluginInfo(plugin_name, dist_name, version)
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process's plugin manager, created (and entry points loaded) on first use."""
+    global _pm
+    with _lock:
+        if _pm is None:
+            pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+            pm.add_hookspecs(hookspecs)
+            for module_name in DEFAULT_PLUGINS:
+                pm.register(importlib.import_module(module_name), name=module_name)
+                _plugins[module_name] = PluginInfo(module_name, CORE_DISTRIBUTION, __version__)
+            _load_entry_points(pm)
+            _pm = pm
+        return _pm
+
+
+def reset() -> None:
+    """Forget loaded plugins (tests use it to start from a clean slate)."""
+    global _pm
+    with _lock:
+        _pm = None
+        _plugins.clear()
+        _reported.clear()
+
+
+def register(plugin: object, name: str, distribution: str = "(registered at run time)", version: str = "") -> None:
+    """Register a plugin object directly, as tests and embedding applications do."""
+    pm = plugin_manager()
+    pm.register(plugin, name=name)
+    _plugins[name] = PluginInfo(name, distribution, version)
+
+
+def unregister(name: str) -> None:
+    pm = plugin_manager()
+    plugin = pm.get_plugin(name)
+    if plugin is not None:
+        pm.unregister(plugin, name=name)
+    _plugins.pop(name, None)
+
+
+def plugins() -> list[PluginInfo]:
+    """Every plugin that loaded or failed, with the hooks it implements."""
+    pm = plugin_manager()
+    out = []
+    for name, info in _plugins.items():
+        plugin = pm.get_plugin(name)
+        hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or []) if plugin is not None else []
+        out.append(PluginInfo(info.name, info.distribution, info.version, hooks, info.error))
+    return out
+
+
+def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> None:
+    """Call one hook on every plugin separately, so one broken plugin cannot hide the others."""
+    pm = plugin_manager()
+    caller = getattr(pm.hook, hook_name)
+    for impl in caller.get_hookimpls():
+        kwargs = {"register": make_register(impl.plugin_name)}
+        try:
+            impl.function(*[kwargs[arg] for arg in impl.argnames])
+        except Exception as exc:  # noqa: BLE001
+            info = _plugins.get(impl.plugin_name)
+            dist = f"{info.distribution} {info.version}".strip() if info else impl.plugin_name
+            _report(
+                f"{impl.plugin_name}:{hook_name}",
+                f"plugin {dist} failed in {hook_name} and is left out ({type(exc).__name__}: {exc})",
+            )
+
+
+def backends() -> dict[str, BackendInfo]:
+    """Every registered backend by name, in registration order (``local`` first)."""
+    from memgpt.storage.backend import Backend
+
+    found: dict[str, BackendInfo] = {}
+
+    def make_register(plugin_name: str) -> Callable[[Backend], None]:
+        info = _plugins.get(plugin_name)
+
+        def register_backend(backend: Backend) -> None:
+            if not isinstance(backend, Backend):
+                raise PluginError(f"register() takes a memgpt.storage.backend.Backend, got {type(backend).__name__}")
+            name = getattr(backend, "name", None)
+            if not isinstance(name, str) or not name:
+                raise PluginError(f"{type(backend).__name__} has no name")
+            if name in found:
+                _report(
+                    f"duplicate:{name}:{plugin_name}",
+                    f"backend {name!r} from {plugin_name} is ignored: {found[name].plugin} registered it first",
+                )
+                return
+            found[name] = BackendInfo(
+                backend,
+                plugin_name,
+                info.distribution if info else plugin_name,
+                info.version if info else "",
+            )
+
+        return register_backend
+
+    _call_each("register_backends", make_register)
+    return found
+
+
+def get_backend(name: str) -> Any:
+    """The installed backend called ``name``; a clear error if there is none."""
+    available = backends()
+    info = available.get(name)
+    if info is not None:
+        return info.backend
+    installed = ", ".join(available) or "none"
+    if name in FIRST_PARTY_BACKENDS:
+        raise BackendNotInstalled(
+            f"storage backend {name!r} is not installed; install it with: {install_hint(name)} "
+            f"(installed: {installed})"
+        )
+    raise UnknownBackend(f"no storage backend named {name!r} is installed (installed: {installed})")

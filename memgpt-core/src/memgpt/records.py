@@ -1,0 +1,281 @@
+"""The records memgpt stores, and which collection holds each.
+
+Four record types cover MemGPT's memory:
+
+* :class:`Passage` -- a chunk of text with its embedding. Passages written by
+  an agent form its *archival memory* (table ``archival``, scoped by agent);
+  passages loaded from documents belong to a *data source* (table
+  ``source_passages``, scoped by source) and are shared by every agent the
+  source is attached to, never copied.
+* :class:`Message` -- one turn of a conversation: *recall memory* (``recall``).
+* :class:`Source` -- a data source's catalog entry (``sources``).
+* :class:`AgentState` -- an agent's persona, core memory, configuration and the
+  sources attached to it (``agents``).
+
+A backend declares which :class:`~memgpt.kinds.RecordKind` it can hold; each
+kind maps to one or more :class:`~memgpt.kinds.Table` s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, Union
+
+import numpy as np
+
+from memgpt.errors import InvalidRecord
+from memgpt.kinds import RecordKind, Table
+
+__all__ = [
+    "AgentState",
+    "EmbeddingSpec",
+    "Message",
+    "Passage",
+    "Record",
+    "RecordKind",
+    "Source",
+    "Table",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ROLES = ("system", "user", "assistant", "tool")
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, at the microsecond precision every backend keeps."""
+    return datetime.now(timezone.utc)
+
+
+def to_utc(value: datetime | str | int | float) -> datetime:
+    """An aware UTC datetime; naive datetimes are taken to be UTC already."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = from_epoch_us(int(value))
+    if not isinstance(value, datetime):
+        raise InvalidRecord(f"created_at must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def to_epoch_us(value: datetime) -> int:
+    """Microseconds since the Unix epoch (exact integer arithmetic)."""
+    return (to_utc(value) - EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch_us(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(value))
+
+
+def as_vector(value: Any, what: str = "embedding") -> np.ndarray | None:
+    """A 1-D, C-contiguous float32 copy-free view of ``value`` (or ``None``).
+
+    Refuses empty vectors and vectors holding NaN or infinity, which have no
+    cosine similarity.
+    """
+    if value is None:
+        return None
+    try:
+        vector = np.ascontiguousarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRecord(f"{what} must be a sequence of numbers ({exc})") from None
+    if vector.ndim != 1 or vector.size == 0:
+        raise InvalidRecord(f"{what} must be a non-empty 1-D vector, got shape {vector.shape}")
+    return vector
+
+
+class _RecordBase:
+    """Equality and dict conversion shared by the record types."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        for f in fields(self):  # type: ignore[arg-type]
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is None or b is None or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: datetimes as ISO 8601 strings, vectors as lists."""
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = set(data) - names
+        if unknown:
+            raise InvalidRecord(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def _check_metadata(metadata: Any, owner: str) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidRecord(f"{owner} metadata must be a mapping, got {type(metadata).__name__}")
+    return dict(metadata)
+
+
+@dataclass(eq=False, kw_only=True)
+class Passage(_RecordBase):
+    """A chunk of text and its embedding, in archival memory or in a data source."""
+
+    id: str
+    text: str
+    user_id: str
+    agent_id: str | None = None
+    """Owner agent, for archival memory (table ``archival``)."""
+    source: str | None = None
+    """Owner data source, for loaded documents (table ``source_passages``)."""
+    document_id: str | None = None
+    embedding: np.ndarray | None = None
+    embedding_model: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        self.embedding = as_vector(self.embedding)
+        self.metadata = _check_metadata(self.metadata, "passage")
+        self.created_at = to_utc(self.created_at)
+
+    @property
+    def embedding_dim(self) -> int | None:
+        return None if self.embedding is None else int(self.embedding.shape[0])
+
+
+@dataclass(eq=False, kw_only=True)
+class Message(_RecordBase):
+    """One message of an agent's conversation (recall memory)."""
+
+    id: str
+    role: str
+    text: str
+    user_id: str
+    agent_id: str
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_id: str | None = None
+    embedding: np.ndarray | None = None
+    embedding_model: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        self.embedding = as_vector(self.embedding)
+        self.metadata = _check_metadata(self.metadata, "message")
+        self.tool_calls = list(self.tool_calls or [])
+        self.created_at = to_utc(self.created_at)
+
+    @property
+    def embedding_dim(self) -> int | None:
+        return None if self.embedding is None else int(self.embedding.shape[0])
+
+
+@dataclass(eq=False, kw_only=True)
+class Source(_RecordBase):
+    """A data source: a named set of loaded documents, attachable to agents."""
+
+    name: str
+    user_id: str
+    embedding_model: str | None = None
+    embedding_dim: int | None = None
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        self.metadata = _check_metadata(self.metadata, "source")
+        self.created_at = to_utc(self.created_at)
+
+    @property
+    def id(self) -> str:
+        """Sources are identified by their name."""
+        return self.name
+
+
+@dataclass(eq=False, kw_only=True)
+class AgentState(_RecordBase):
+    """Everything that makes an agent itself, apart from its memories."""
+
+    id: str
+    name: str
+    user_id: str
+    preset: str | None = None
+    persona: str = ""
+    human: str = ""
+    core_memory: dict[str, str] = field(default_factory=dict)
+    llm_config: dict[str, Any] = field(default_factory=dict)
+    embedding_config: dict[str, Any] = field(default_factory=dict)
+    attached_sources: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        self.attached_sources = tuple(self.attached_sources)
+        self.message_ids = tuple(self.message_ids)
+        self.metadata = _check_metadata(self.metadata, "agent")
+        self.created_at = to_utc(self.created_at)
+        self.updated_at = to_utc(self.updated_at)
+
+
+Record = Union[Passage, Message, Source, AgentState]
+"""Any of the four record types."""
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """The embedding model and dimension a collection holds, fixed by its first vector."""
+
+    model: str
+    dim: int
+
+    def __str__(self) -> str:
+        return f"{self.dim}-d vectors of model {self.model!r}"
+
+
+def json_dumps(value: Any) -> str:
+    """Canonical JSON (sorted keys, no NaN) used wherever records are serialized."""
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidRecord(f"value is not JSON-serializable: {exc}") from None
+
+
+def is_finite_vector(vector: np.ndarray) -> bool:
+    return bool(np.isfinite(vector).all())
+
+
+def vector_norm(vector: np.ndarray) -> float:
+    return math.sqrt(float(np.dot(vector, vector)))
+
+
+def ids_of(records: Iterable[Record]) -> list[str]:
+    return [r.id for r in records]
+
+
+def sequence_of(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)

@@ -1,0 +1,144 @@
+"""What a plugin registers: a :class:`Backend`, which opens :class:`Store` s.
+
+A backend is a named kind of storage (``local``, ``postgres``...). It declares
+which record kinds it can hold, the questions ``memgpt configure`` asks to
+locate it, how a one-line URI maps to those answers, and how to open a store
+from them. A store is one opened location (a folder, a server) and hands out
+one :class:`~memgpt.storage.connector.Connector` per table.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from memgpt.errors import StorageError, UnsupportedRecordKind
+from memgpt.kinds import RecordKind, Table
+
+if TYPE_CHECKING:
+    from memgpt.storage.connector import Connector
+
+Settings = Mapping[str, str]
+"""A backend's saved answers: question key -> value (strings, as in the config file)."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question ``memgpt configure`` asks for a backend.
+
+    ``default`` and ``choices`` may be callables of the answers so far, so a
+    default can depend on an earlier answer or on ``MEMGPT_HOME``. ``when``
+    skips the question unless it returns true for the answers so far. ``env``
+    names an environment variable (or ``.env`` entry) that overrides the saved
+    answer whenever the backend is opened, as ``MEMGPT_PGURI`` does. ``secret``
+    answers are masked on screen and in every summary.
+    """
+
+    key: str
+    prompt: str
+    default: str | Callable[[Mapping[str, str]], str] | None = None
+    choices: Sequence[str] | Callable[[Mapping[str, str]], Sequence[str]] | None = None
+    secret: bool = False
+    env: str | None = None
+    when: Callable[[Mapping[str, str]], bool] | None = None
+    help: str = ""
+
+    def applies(self, answers: Mapping[str, str]) -> bool:
+        return self.when is None or bool(self.when(answers))
+
+    def default_for(self, answers: Mapping[str, str]) -> str | None:
+        return self.default(answers) if callable(self.default) else self.default
+
+    def choices_for(self, answers: Mapping[str, str]) -> list[str] | None:
+        choices = self.choices(answers) if callable(self.choices) else self.choices
+        return list(choices) if choices is not None else None
+
+
+@dataclass(frozen=True)
+class Health:
+    """The answer of a health check: ``ok`` and a one-line, secret-free ``message``."""
+
+    ok: bool
+    message: str
+
+
+class Store(ABC):
+    """One opened backend location."""
+
+    persistent: bool = True
+    """False for in-memory locations: nothing survives :meth:`close`."""
+
+    @abstractmethod
+    def connector(self, table: Table) -> Connector:
+        """The connector for ``table``; only called for tables of kinds the backend declares."""
+
+    def ping(self) -> None:
+        """Raise :class:`~memgpt.errors.StorageError` if the location does not answer."""
+
+    def close(self) -> None:
+        """Release connections, files and locks."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Backend(ABC):
+    """A kind of storage. Subclass it and register an instance from ``register_backends``."""
+
+    name: ClassVar[str]
+    """Short lowercase name used in the config file and on the command line."""
+    label: ClassVar[str]
+    """One line for humans, shown by ``memgpt backends``."""
+    kinds: ClassVar[frozenset[RecordKind]]
+    """The record kinds this backend can hold."""
+    questions: ClassVar[tuple[Question, ...]] = ()
+    """What ``memgpt configure`` asks, in order."""
+    uri_help: ClassVar[str] = ""
+    """The URI forms ``--archival-uri``/``--recall-uri`` accept, for help texts and docs."""
+
+    @abstractmethod
+    def settings_from_uri(self, uri: str) -> dict[str, str]:
+        """Turn a one-line location into answers to :attr:`questions`.
+
+        Raise :class:`~memgpt.errors.ConfigError` with a one-line message for a
+        malformed URI. An empty string means "the default location".
+        """
+
+    @abstractmethod
+    def open(self, settings: Settings) -> Store:
+        """Open the location the settings describe (environment overrides already applied)."""
+
+    def describe(self, settings: Settings) -> str:
+        """The location in one line, with secrets masked."""
+        from memgpt.secrets import MASK, mask_uri
+
+        secret_keys = {q.key for q in self.questions if q.secret}
+        parts = [f"{k}={MASK if k in secret_keys else mask_uri(str(v))}" for k, v in settings.items()]
+        return ", ".join(parts) or "(default)"
+
+    def check(self, settings: Settings) -> Health:
+        """Open the location and ping it; never raises."""
+        try:
+            store = self.open(settings)
+            try:
+                store.ping()
+            finally:
+                store.close()
+        except StorageError as exc:
+            return Health(False, str(exc))
+        return Health(True, "answers")
+
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(t for kind in self.kinds for t in kind.tables)
+
+    def require(self, table: Table) -> None:
+        if table.kind not in self.kinds:
+            raise UnsupportedRecordKind(
+                f"backend {self.name!r} cannot store {table.kind.label} (table {table.value!r}); "
+                f"it stores {', '.join(sorted(k.value for k in self.kinds)) or 'nothing'}"
+            )

@@ -1,0 +1,328 @@
+"""The scoped, validated view of one table that callers use.
+
+:class:`Collection` is where the storage contract is enforced, once for every
+backend: record validation, embedding model and dimension checks, scopes,
+duplicate ids in a batch, defaults for limits, capability errors and the check
+that a backend never returns a record outside the caller's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
+from memgpt.names import validate_name
+from memgpt.records import ROLES, EmbeddingSpec, Record, Table, to_epoch_us
+from memgpt.storage.codec import Row, decode, encode
+from memgpt.storage.connector import Capability, Connector
+from memgpt.storage.where import Where
+
+DEFAULT_SEARCH_LIMIT = 100
+"""Results a text or date search returns when the caller gives no limit."""
+DEFAULT_TOP_K = 10
+DEFAULT_SCAN_BATCH = 1_000
+
+_NAME_FIELDS = ("user_id", "agent_id", "source")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A vector-search result: the record and its cosine similarity to the query."""
+
+    record: Any
+    score: float
+
+
+class Collection:
+    """One table of one backend, seen through a scope.
+
+    Every read and write is limited to records matching ``scope``: a collection
+    opened with ``scope(agent_id="a1")`` cannot read, write or delete another
+    agent's records. Use :meth:`Where.everything` for an explicit
+    all-records view (migration, status).
+    """
+
+    def __init__(self, connector: Connector, *, scope: Where, backend: str = "?", location: str = "?") -> None:
+        self.connector = connector
+        self.table: Table = connector.table
+        self.backend = backend
+        self.location = location
+        self._allowed_fields = frozenset(("id", *self.table.filter_fields))
+        self.scope = self._checked_where(scope)
+        self._spec: EmbeddingSpec | None = None
+
+    def __repr__(self) -> str:
+        return f"<Collection {self.table.value} on {self.backend}:{self.location} scope={self.scope}>"
+
+    # -- helpers --------------------------------------------------------------------
+    @property
+    def _name(self) -> str:
+        return f"{self.table.value!r} on {self.backend} ({self.location})"
+
+    def _checked_where(self, where: Where) -> Where:
+        if not isinstance(where, Where):
+            raise TypeError(f"expected a Where, got {type(where).__name__}")
+        unknown = [f for f in where.fields if f not in self._allowed_fields]
+        if unknown:
+            raise InvalidRecord(
+                f"table {self.table.value!r} cannot be filtered on {', '.join(unknown)}; "
+                f"it allows {', '.join(sorted(self._allowed_fields))}"
+            )
+        return where
+
+    def _where(self, where: Where | None) -> Where:
+        return self.scope if where is None else self.scope & self._checked_where(where)
+
+    def _require(self, capability: Capability, operation: str, tables: Iterable[Table]) -> None:
+        if self.table not in tuple(tables):
+            raise UnsupportedOperation(f"{operation} is not defined for table {self.table.value!r}")
+        if capability not in self.connector.capabilities:
+            raise UnsupportedOperation(
+                f"backend {self.backend!r} does not support {operation} on table {self.table.value!r}"
+            )
+
+    def _decode_checked(self, rows: Iterable[Row], where: Where) -> list[Any]:
+        out = []
+        for row in rows:
+            if not where.matches(row.field_values()):
+                raise ScopeViolation(
+                    f"backend {self.backend!r} returned record {row.id!r} of table {self.table.value!r} "
+                    f"outside the requested filter ({where}); this is a bug in the backend"
+                )
+            out.append(decode(self.table, row))
+        return out
+
+    # -- embedding spec -------------------------------------------------------------
+    @property
+    def embedding_spec(self) -> EmbeddingSpec | None:
+        """The model and dimension this collection holds (``None`` while it has no vector)."""
+        if self._spec is None:
+            self._spec = self.connector.get_embedding_spec()
+        return self._spec
+
+    def _check_spec(self, batch: EmbeddingSpec) -> None:
+        stored = self.embedding_spec
+        if stored is None:
+            stored = self._spec = self.connector.ensure_embedding_spec(batch)
+        if stored != batch:
+            raise EmbeddingMismatch(
+                f"collection {self._name} holds {stored}; refusing {batch} "
+                f"(re-embed with {stored.model!r}, or store them in another collection)"
+            )
+
+    # -- writes ---------------------------------------------------------------------
+    def _validate(self, record: Any, seen_names: set[str]) -> Row:
+        expected = self.table.record_type
+        if type(record) is not expected:
+            raise InvalidRecord(
+                f"table {self.table.value!r} holds {expected.__name__} records, got {type(record).__name__}"
+            )
+        record_id = record.id
+        if not isinstance(record_id, str) or not record_id:
+            raise InvalidRecord(f"{expected.__name__} id must be a non-empty string, got {record_id!r}")
+        for name in _NAME_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None and value not in seen_names:
+                validate_name(value, name)
+                seen_names.add(value)
+        for name in self.table.scope_fields:
+            if getattr(record, name) is None:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r} has no {name}; table {self.table.value!r} requires it")
+        if self.table is Table.RECALL and record.role not in ROLES:
+            raise InvalidRecord(f"message {record_id!r} has role {record.role!r}; roles are {', '.join(ROLES)}")
+        if self.table.has_text and not isinstance(record.text, str):
+            raise InvalidRecord(f"{expected.__name__} {record_id!r} text must be a string")
+        if getattr(record, "embedding", None) is not None and not record.embedding_model:
+            raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
+        row = encode(self.table, record)
+        if not self.scope.matches(row.field_values()):
+            raise InvalidRecord(
+                f"{expected.__name__} {record_id!r} lies outside this collection's scope ({self.scope})"
+            )
+        return row
+
+    def _check_vectors(self, rows: list[Row], records: list[Any]) -> None:
+        with_vectors = [i for i, row in enumerate(rows) if row.embedding is not None]
+        if not with_vectors:
+            return
+        first = records[with_vectors[0]]
+        batch = EmbeddingSpec(first.embedding_model, first.embedding_dim)
+        for i in with_vectors:
+            rec = records[i]
+            if rec.embedding_dim != batch.dim or rec.embedding_model != batch.model:
+                raise EmbeddingMismatch(
+                    f"one batch mixes {batch} and {EmbeddingSpec(rec.embedding_model, rec.embedding_dim)} "
+                    f"(record {rec.id!r}); a collection holds one model and dimension"
+                )
+        matrix = np.stack([rows[i].embedding for i in with_vectors])
+        norms = np.einsum("ij,ij->i", matrix, matrix)
+        bad = np.flatnonzero(~np.isfinite(norms) | (norms <= 0.0))
+        if bad.size:
+            rec = records[with_vectors[int(bad[0])]]
+            raise InvalidRecord(
+                f"record {rec.id!r} has an embedding that is zero or holds NaN/infinity; "
+                "cosine similarity is undefined for it"
+            )
+        self._check_spec(batch)
+
+    def insert(self, records: Iterable[Record]) -> int:
+        """Insert or replace records by id (idempotent); return how many were written.
+
+        Records are validated batch by batch (at most the connector's
+        ``max_batch_size``); within a batch a repeated id keeps its last
+        record. A bad record rejects its batch before anything of it is written.
+        """
+        written = 0
+        iterator = iter(records)
+        size = max(1, int(self.connector.max_batch_size))
+        while True:
+            chunk = list(islice(iterator, size))
+            if not chunk:
+                return written
+            seen_names: set[str] = set()
+            by_id: dict[str, tuple[Row, Any]] = {}
+            for record in chunk:
+                row = self._validate(record, seen_names)
+                by_id.pop(row.id, None)  # keep last, at its last position
+                by_id[row.id] = (row, record)
+            rows = [pair[0] for pair in by_id.values()]
+            self._check_vectors(rows, [pair[1] for pair in by_id.values()])
+            self.connector.upsert(rows)
+            written += len(rows)
+
+    upsert = insert
+
+    def delete(self, ids: Sequence[str] | str) -> int:
+        """Delete records by id (within the scope); return how many were deleted."""
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        if not ids:
+            return 0
+        return self.delete_where(Where.of(id=ids))
+
+    def delete_where(self, where: Where) -> int:
+        """Delete every record in scope that ``where`` matches (``Where.everything()`` for all)."""
+        combined = self._where(where)
+        return 0 if combined.is_nothing else int(self.connector.delete(combined))
+
+    def drop(self) -> None:
+        """Delete the whole table and its embedding spec; only on an unscoped collection."""
+        if not self.scope.is_everything:
+            raise UnsupportedOperation(
+                f"drop() removes every record of {self._name}; open the collection with "
+                "Where.everything() to do that, or use delete_where() within a scope"
+            )
+        self.connector.drop()
+        self._spec = None
+
+    # -- reads ----------------------------------------------------------------------
+    def get(self, id: str) -> Any | None:
+        """The record with this id, or ``None`` (also when it lies outside the scope)."""
+        found = self.get_many([id])
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str]) -> list[Any]:
+        """The records with these ids, in the order asked, skipping missing ones."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        where = self._where(Where.of(id=ids))
+        records = {r.id: r for r in self._decode_checked(self.connector.get(ids, where), where)}
+        return [records[i] for i in ids if i in records]
+
+    def count(self, where: Where | None = None) -> int:
+        """How many records in scope match ``where``."""
+        combined = self._where(where)
+        return 0 if combined.is_nothing else int(self.connector.count(combined))
+
+    def batches(self, where: Where | None = None, batch_size: int = DEFAULT_SCAN_BATCH) -> Iterator[list[Any]]:
+        """Every record in scope matching ``where``, in batches (bounded memory)."""
+        if batch_size < 1:
+            raise InvalidRecord("batch_size must be at least 1")
+        combined = self._where(where)
+        if combined.is_nothing:
+            return
+        for rows in self.connector.scan(combined, batch_size):
+            if rows:
+                yield self._decode_checked(rows, combined)
+
+    def iterate(self, where: Where | None = None, batch_size: int = DEFAULT_SCAN_BATCH) -> Iterator[Any]:
+        """Every record in scope matching ``where``, one at a time."""
+        for batch in self.batches(where, batch_size):
+            yield from batch
+
+    def search(
+        self, vector: Any, k: int = DEFAULT_TOP_K, where: Where | None = None, *, model: str | None = None
+    ) -> list[Hit]:
+        """The ``k`` records most similar to ``vector`` by cosine similarity, best first.
+
+        ``model``, when given, must be the collection's embedding model. An
+        empty collection returns no hits.
+        """
+        self._require(Capability.VECTOR_SEARCH, "vector search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise InvalidRecord(f"k must be a positive integer, got {k!r}")
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        spec = self.embedding_spec
+        if spec is None:
+            return []
+        if query.shape[0] != spec.dim or (model is not None and model != spec.model):
+            got = EmbeddingSpec(model or "?", int(query.shape[0]))
+            raise EmbeddingMismatch(f"collection {self._name} holds {spec}; the query is a {got}")
+        norm = float(np.linalg.norm(query))
+        if not np.isfinite(norm) or norm == 0.0:
+            raise InvalidRecord("the query vector is zero or holds NaN/infinity")
+        combined = self._where(where)
+        if combined.is_nothing:
+            return []
+        pairs = self.connector.vector_search(np.ascontiguousarray(query / norm, dtype=np.float32), k, combined)
+        records = self._decode_checked((row for row, _ in pairs), combined)
+        hits = [Hit(rec, min(1.0, max(-1.0, float(score)))) for rec, (_, score) in zip(records, pairs)]
+        hits.sort(key=lambda h: -h.score)
+        return hits[:k]
+
+    def text_search(
+        self, text: str, where: Where | None = None, limit: int = DEFAULT_SEARCH_LIMIT, offset: int = 0
+    ) -> list[Any]:
+        """Records whose text contains ``text`` (ignoring case), oldest first, paginated."""
+        self._require(Capability.TEXT_SEARCH, "text search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
+        if not isinstance(text, str) or not text:
+            raise InvalidRecord("text search needs a non-empty string")
+        limit, offset = _page(limit, offset)
+        combined = self._where(where)
+        if combined.is_nothing or limit == 0:
+            return []
+        return self._decode_checked(self.connector.text_search(text, combined, limit, offset), combined)
+
+    def date_search(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        where: Where | None = None,
+        limit: int = DEFAULT_SEARCH_LIMIT,
+        offset: int = 0,
+    ) -> list[Any]:
+        """Messages created between ``start`` and ``end`` (both inclusive), oldest first."""
+        self._require(Capability.DATE_SEARCH, "date search", (Table.RECALL,))
+        limit, offset = _page(limit, offset)
+        start_us = None if start is None else to_epoch_us(start)
+        end_us = None if end is None else to_epoch_us(end)
+        combined = self._where(where)
+        if combined.is_nothing or limit == 0 or (start_us is not None and end_us is not None and start_us > end_us):
+            return []
+        return self._decode_checked(self.connector.date_search(start_us, end_us, combined, limit, offset), combined)
+
+    def close(self) -> None:
+        self.connector.close()
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidRecord(f"{name} must be a non-negative integer, got {value!r}")
+    return limit, offset

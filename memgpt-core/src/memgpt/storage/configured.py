@@ -1,0 +1,126 @@
+"""Opening the storage the configuration names.
+
+:class:`Storage` maps each table to a backend location:
+
+* ``archival`` and ``source_passages`` -> ``[archival_storage]``
+* ``recall`` -> ``[recall_storage]``
+* ``agents`` and ``sources`` (the catalog) -> ``[archival_storage]`` when that
+  backend declares the ``agents`` kind, else the local store in ``MEMGPT_HOME``.
+
+Environment overrides (``Question.env``, e.g. ``MEMGPT_PGURI``) are applied
+here, once, for every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from memgpt.config import MemGPTConfig, StorageConfig
+from memgpt.environment import getenv
+from memgpt.errors import UnsupportedRecordKind
+from memgpt.kinds import RecordKind, Table
+from memgpt.plugins import get_backend
+from memgpt.storage.backend import Backend, Settings, Store
+from memgpt.storage.collection import Collection
+from memgpt.storage.where import Where
+
+CATALOG = "catalog"
+ROLE_OF_TABLE = {
+    Table.ARCHIVAL: "archival",
+    Table.SOURCE_PASSAGES: "archival",
+    Table.RECALL: "recall",
+    Table.AGENTS: CATALOG,
+    Table.SOURCES: CATALOG,
+}
+
+
+def effective_settings(backend: Backend, saved: Settings) -> dict[str, str]:
+    """Saved settings with environment overrides applied (``Question.env``)."""
+    settings = dict(saved)
+    for question in backend.questions:
+        if question.env:
+            value = getenv(question.env)
+            if value:
+                settings[question.key] = value
+    return settings
+
+
+def open_collection(backend: Backend, store: Store, table: Table, scope: Where, location: str = "") -> Collection:
+    """A scoped :class:`Collection` of ``table`` in an opened store of ``backend``."""
+    backend.require(table)
+    return Collection(store.connector(table), scope=scope, backend=backend.name, location=location or "?")
+
+
+@dataclass
+class Location:
+    """One opened backend location serving a storage role."""
+
+    role: str
+    backend: Backend
+    settings: dict[str, str]
+    store: Store | None = None
+
+    @property
+    def description(self) -> str:
+        return self.backend.describe(self.settings)
+
+    def open(self) -> Store:
+        if self.store is None:
+            self.store = self.backend.open(self.settings)
+        return self.store
+
+
+class Storage:
+    """The configured backends, opened lazily, handing out scoped collections.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, config: MemGPTConfig | None = None) -> None:
+        self.config = config or MemGPTConfig.load()
+        self.locations: dict[str, Location] = {}
+        for role in ("archival", "recall"):
+            self.locations[role] = self._location(role, self.config.storage(role))
+        archival = self.locations["archival"]
+        if RecordKind.AGENTS in archival.backend.kinds:
+            self.locations[CATALOG] = archival
+        else:
+            self.locations[CATALOG] = self._location(CATALOG, StorageConfig("local", {}))
+
+    def _location(self, role: str, storage: StorageConfig) -> Location:
+        backend = get_backend(storage.type)
+        kind = {"archival": RecordKind.ARCHIVAL, "recall": RecordKind.RECALL, CATALOG: RecordKind.AGENTS}[role]
+        if kind not in backend.kinds:
+            raise UnsupportedRecordKind(
+                f"the configured {role} storage {backend.name!r} cannot store {kind.label}; "
+                "run memgpt configure and pick another backend"
+            )
+        return Location(role, backend, effective_settings(backend, storage.settings))
+
+    def location(self, table: Table) -> Location:
+        return self.locations[ROLE_OF_TABLE[table]]
+
+    def collection(self, table: Table, scope: Where) -> Collection:
+        """The collection of ``table`` limited to ``scope`` (``Where.everything()`` for all records)."""
+        location = self.location(table)
+        return open_collection(location.backend, location.open(), table, scope, location.description)
+
+    def close(self) -> None:
+        closed: set[int] = set()
+        for location in self.locations.values():
+            if location.store is not None and id(location) not in closed:
+                closed.add(id(location))
+                location.store.close()
+                location.store = None
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def open_storage(config: MemGPTConfig | None = None) -> Storage:
+    """Open the storage of ``config`` (default: the config file)."""
+    return Storage(config)

@@ -1,0 +1,151 @@
+"""Exact cosine top-k in numpy, for backends that search vectors themselves.
+
+:class:`VectorIndex` keeps unit-normalized float32 rows in one contiguous,
+growable matrix with the ids and filter-field values of each row, so a scoped
+search is one matrix-vector product, a mask and an ``argpartition``: no
+per-query reload, no per-row Python work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from memgpt.storage.where import Where
+
+
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32); zero rows stay zero."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float32))
+    norms[norms == 0] = 1.0
+    return matrix / norms[:, None]
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest finite scores, best first (ties by index)."""
+    valid = int(np.count_nonzero(scores > -np.inf))
+    k = min(k, valid)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    if k < scores.shape[0]:
+        candidates = np.argpartition(-scores, k - 1)[:k]
+    else:
+        candidates = np.arange(scores.shape[0])
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order][:k]
+
+
+class VectorIndex:
+    """An in-memory exact-search index of normalized vectors keyed by id.
+
+    ``fields`` are the filter fields kept per row so that a :class:`Where`
+    on them is a vectorized mask.
+    """
+
+    def __init__(self, fields: Sequence[str] = ()) -> None:
+        self.fields = tuple(fields)
+        self.dim: int | None = None
+        self.ids: list[str] = []
+        self.pos: dict[str, int] = {}
+        self._matrix = np.empty((0, 0), dtype=np.float32)
+        self._codes = {f: np.empty(0, dtype=np.int32) for f in self.fields}
+        self._vocab: dict[str, dict[str | None, int]] = {f: {} for f in self.fields}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The normalized vectors, one row per id (a view, no copy)."""
+        return self._matrix[: len(self.ids)]
+
+    def _reserve(self, extra: int, dim: int) -> None:
+        if self.dim is None:
+            self.dim = dim
+            self._matrix = np.empty((max(16, extra), dim), dtype=np.float32)
+            self._codes = {f: np.empty(max(16, extra), dtype=np.int32) for f in self.fields}
+        need = len(self.ids) + extra
+        if need > self._matrix.shape[0]:
+            capacity = max(need, int(self._matrix.shape[0] * 1.5) + 16)
+            grown = np.empty((capacity, self.dim), dtype=np.float32)
+            grown[: len(self.ids)] = self._matrix[: len(self.ids)]
+            self._matrix = grown
+            for f in self.fields:
+                codes = np.empty(capacity, dtype=np.int32)
+                codes[: len(self.ids)] = self._codes[f][: len(self.ids)]
+                self._codes[f] = codes
+
+    def _code(self, field: str, value: str | None) -> int:
+        vocab = self._vocab[field]
+        code = vocab.get(value)
+        if code is None:
+            code = vocab[value] = len(vocab)
+        return code
+
+    def put(self, ids: Sequence[str], vectors: np.ndarray, values: Sequence[Mapping[str, str | None]]) -> None:
+        """Insert or replace rows; ``vectors`` need not be normalized."""
+        if not ids:
+            return
+        vectors = normalize_rows(np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1))
+        self._reserve(len(ids), vectors.shape[1])
+        if vectors.shape[1] != self.dim:
+            raise ValueError(f"vector index holds {self.dim}-d vectors, got {vectors.shape[1]}-d")
+        targets = np.empty(len(ids), dtype=np.int64)
+        for i, id_ in enumerate(ids):
+            at = self.pos.get(id_)
+            if at is None:
+                at = self.pos[id_] = len(self.ids)
+                self.ids.append(id_)
+            targets[i] = at
+        self._matrix[targets] = vectors
+        for f in self.fields:
+            self._codes[f][targets] = [self._code(f, v.get(f)) for v in values]
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Drop rows by id (missing ids are ignored); swaps the last row into each hole."""
+        for id_ in ids:
+            at = self.pos.pop(id_, None)
+            if at is None:
+                continue
+            last = len(self.ids) - 1
+            if at != last:
+                moved = self.ids[last]
+                self.ids[at] = moved
+                self.pos[moved] = at
+                self._matrix[at] = self._matrix[last]
+                for f in self.fields:
+                    self._codes[f][at] = self._codes[f][last]
+            self.ids.pop()
+
+    def mask(self, where: Where, skip: Sequence[str] = ()) -> np.ndarray | None:
+        """Boolean mask of rows ``where`` allows, or ``None`` when it allows every row."""
+        n = len(self.ids)
+        mask: np.ndarray | None = None
+        for name, allowed in where.constraints:
+            if name in skip:
+                continue
+            if name == "id":
+                rows = np.zeros(n, dtype=bool)
+                hits = [self.pos[i] for i in allowed if i in self.pos]
+                rows[hits] = True
+            elif name in self._vocab:
+                vocab = self._vocab[name]
+                codes = [vocab[v] for v in allowed if v in vocab]
+                rows = np.isin(self._codes[name][:n], codes)
+            else:
+                raise ValueError(f"vector index has no field {name!r}")
+            mask = rows if mask is None else mask & rows
+        return mask
+
+    def search(self, query: np.ndarray, k: int, where: Where, skip: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """The ``k`` best (id, cosine similarity) among rows ``where`` allows; ``query`` has unit norm."""
+        if not self.ids:
+            return []
+        scores = self.matrix @ query
+        mask = self.mask(where, skip)
+        if mask is not None:
+            scores[~mask] = -np.inf
+        best = top_k(scores, k)
+        return [(self.ids[i], float(scores[i])) for i in best]
