@@ -1,0 +1,53 @@
+"""``memgpt backends`` and ``memgpt plugins``."""
+
+from __future__ import annotations
+
+import click
+
+from memgpt.cli.output import echo_json, echo_table
+
+
+@click.command("backends")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def backends_command(as_json: bool) -> None:
+    """List the installed storage backends and the record kinds each can hold."""
+    from memgpt.plugins import backends
+
+    rows = []
+    for name, info in backends().items():
+        rows.append(
+            {
+                "name": name,
+                "label": info.backend.label,
+                "distribution": info.distribution,
+                "version": info.version,
+                "kinds": sorted(k.value for k in info.backend.kinds),
+                "uri": info.backend.uri_help,
+            }
+        )
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["name", "distribution", "version", "record kinds", "description"],
+        [[r["name"], r["distribution"], r["version"], ", ".join(r["kinds"]), r["label"]] for r in rows],
+    )
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def plugins_command(as_json: bool) -> None:
+    """List loaded plugins, their distributions and hooks, and plugins that failed to load."""
+    from memgpt.plugins import plugins
+
+    rows = [
+        {"name": p.name, "distribution": p.distribution, "version": p.version, "hooks": p.hooks, "error": p.error}
+        for p in plugins()
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["plugin", "distribution", "version", "hooks / error"],
+        [[r["name"], r["distribution"], r["version"], r["error"] or ", ".join(r["hooks"])] for r in rows],
+    )

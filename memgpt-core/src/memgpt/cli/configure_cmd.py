@@ -1,0 +1,64 @@
+"""``memgpt configure``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+_FLAGS = [
+    ("--model-endpoint-type", "model_endpoint_type", str, "LLM inference provider."),
+    ("--model-endpoint", "model_endpoint", str, "LLM endpoint URL."),
+    ("--model", "model", str, "Default LLM model."),
+    ("--context-window", "context_window", int, "The model's context window (tokens)."),
+    ("--embedding-provider", "embedding_endpoint_type", str, "Embedding provider."),
+    ("--embedding-endpoint", "embedding_endpoint", str, "Embedding endpoint URL."),
+    ("--embedding-model", "embedding_model", str, "Embedding model."),
+    ("--embedding-dim", "embedding_dim", int, "Embedding dimension."),
+    ("--embedding-chunk-size", "embedding_chunk_size", int, "Chunk size for loaded documents, in tokens."),
+    ("--preset", "preset", str, "Default preset."),
+    ("--persona", "persona", str, "Default persona."),
+    ("--human", "human", str, "Default human."),
+    ("--archival-storage", "archival_storage", str, "Backend for archival memory and data sources."),
+    ("--archival-uri", "archival_uri", str, "Location of archival storage as one URI (see `memgpt backends`)."),
+    ("--recall-storage", "recall_storage", str, "Backend for recall memory (conversation history)."),
+    ("--recall-uri", "recall_uri", str, "Location of recall storage as one URI."),
+]
+
+
+def _options(func: Any) -> Any:
+    for flag, dest, type_, help_ in reversed(_FLAGS):
+        func = click.option(flag, dest, type=type_, default=None, help=help_)(func)
+    return func
+
+
+@click.command("configure")
+@click.option("--defaults", is_flag=True, help="Do not ask: take the current (or built-in) answer to every question not given as a flag.")
+@_options
+def configure_command(defaults: bool, **flags: Any) -> None:
+    """Choose the LLM, embeddings and where each kind of memory is stored.
+
+    Asks on the terminal, like the original MemGPT. With --defaults it asks
+    nothing: flags answer their questions and the rest keep their current or
+    default answers. Only installed backends are offered.
+    """
+    from memgpt.config import STORAGE_ROLES, MemGPTConfig
+    from memgpt.configure import DefaultsAsker, TerminalAsker, describe_storage, run_configure, validate_flags
+
+    existing = MemGPTConfig.exists()
+    current = MemGPTConfig.load()
+    validate_flags(flags, current)
+    if defaults:
+        asker: Any = DefaultsAsker()
+    elif sys.stdin.isatty():
+        asker = TerminalAsker()
+    else:
+        raise click.ClickException("memgpt configure asks its questions on a terminal; pass --defaults (and flags) to configure without one")
+    outcome = run_configure(current, existing, flags, asker)
+    path = outcome.config.save()
+    for warning in outcome.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    click.echo(f"Saved config to {path}")
+    for role in STORAGE_ROLES:
+        click.echo(f"  {role} storage: {describe_storage(outcome.config, role)}")

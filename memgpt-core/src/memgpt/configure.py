@@ -1,0 +1,254 @@
+"""What ``memgpt configure`` asks, and how answers become a configuration.
+
+Interactive and non-interactive runs share one code path, :func:`run_configure`:
+each question is answered by a command-line flag when one was given, else by
+the :class:`Asker` — :class:`TerminalAsker` asks on the terminal,
+:class:`DefaultsAsker` takes the default (``--defaults``). Defaults are the
+current configuration's values, else the built-in ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from memgpt.config import STORAGE_ROLES, MemGPTConfig, StorageConfig
+from memgpt.environment import getenv
+from memgpt.errors import ConfigError, MemGPTError
+from memgpt.kinds import RecordKind
+from memgpt.plugins import backends, get_backend
+from memgpt.storage.backend import Backend, Question
+
+LLM_PROVIDERS = ("openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "koboldcpp", "webui")
+LLM_ENDPOINTS = {
+    "openai": "https://api.openai.com/v1",
+    "ollama": "http://localhost:11434",
+    "vllm": "http://localhost:8000",
+    "lmstudio": "http://localhost:1234",
+    "llamacpp": "http://localhost:8080",
+    "koboldcpp": "http://localhost:5001",
+    "webui": "http://localhost:5000",
+}
+EMBEDDING_PROVIDERS = ("hashing", "openai")
+EMBEDDING_DEFAULTS = {
+    "hashing": ("", "feature-hashing-v1", "384"),
+    "openai": ("https://api.openai.com/v1", "text-embedding-3-small", "1536"),
+}
+ROLE_KIND = {"archival": RecordKind.ARCHIVAL, "recall": RecordKind.RECALL}
+
+
+class Asker(Protocol):
+    """Answers one question: returns the answer, given the default and the allowed choices."""
+
+    interactive: bool
+
+    def ask(self, question: Question, default: str | None, choices: list[str] | None) -> str: ...
+
+
+class DefaultsAsker:
+    """Takes every default without asking (``memgpt configure --defaults``)."""
+
+    interactive = False
+
+    def ask(self, question: Question, default: str | None, choices: list[str] | None) -> str:
+        if default is None:
+            raise ConfigError(f"no default for {question.prompt!r}; pass it on the command line")
+        return default
+
+
+class TerminalAsker:
+    """Asks on the terminal with questionary (``input``/``output`` are for tests)."""
+
+    interactive = True
+
+    def __init__(self, **prompt_kwargs: Any) -> None:
+        self.prompt_kwargs = prompt_kwargs
+
+    def ask(self, question: Question, default: str | None, choices: list[str] | None) -> str:
+        import questionary
+
+        if choices:
+            prompt = questionary.select(
+                question.prompt, choices=choices, default=default if default in choices else None, **self.prompt_kwargs
+            )
+        elif question.secret:
+            prompt = questionary.password(question.prompt, default=default or "", **self.prompt_kwargs)
+        else:
+            prompt = questionary.text(question.prompt, default=default or "", **self.prompt_kwargs)
+        answer = prompt.ask()
+        if answer is None:
+            raise ConfigError("configuration cancelled; nothing was saved")
+        return str(answer).strip()
+
+
+@dataclass
+class Outcome:
+    """The result of :func:`run_configure`."""
+
+    config: MemGPTConfig
+    warnings: list[str] = field(default_factory=list)
+
+
+def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
+    def keep(attr: str, fallback: Callable[[Mapping[str, str]], str] | str) -> Callable[[Mapping[str, str]], str]:
+        def default(answers: Mapping[str, str]) -> str:
+            if existing:
+                return str(getattr(current, attr))
+            return fallback(answers) if callable(fallback) else fallback
+
+        return default
+
+    def endpoint_default(answers: Mapping[str, str]) -> str:
+        provider = answers["model_endpoint_type"]
+        if existing and provider == current.model_endpoint_type:
+            return current.model_endpoint
+        return LLM_ENDPOINTS.get(provider, "")
+
+    def embedding_default(index: int, attr: str) -> Callable[[Mapping[str, str]], str]:
+        def default(answers: Mapping[str, str]) -> str:
+            provider = answers["embedding_endpoint_type"]
+            if existing and provider == current.embedding_endpoint_type:
+                return str(getattr(current, attr))
+            return EMBEDDING_DEFAULTS.get(provider, ("", "", ""))[index]
+
+        return default
+
+    is_openai_embedding = lambda a: a.get("embedding_endpoint_type") == "openai"  # noqa: E731
+    return [
+        Question("model_endpoint_type", "Select LLM inference provider:", keep("model_endpoint_type", "openai"), LLM_PROVIDERS),
+        Question("model_endpoint", "Override default endpoint:", endpoint_default),
+        Question("model", "Select default model (recommended: gpt-4):", keep("model", "gpt-4")),
+        Question(
+            "embedding_endpoint_type",
+            "Select embedding provider:",
+            keep("embedding_endpoint_type", "hashing"),
+            EMBEDDING_PROVIDERS,
+        ),
+        Question("embedding_endpoint", "Override default embedding endpoint:", embedding_default(0, "embedding_endpoint"), when=is_openai_embedding),
+        Question("embedding_model", "Select embedding model:", embedding_default(1, "embedding_model"), when=is_openai_embedding),
+        Question("embedding_dim", "Enter the embedding dimension:", embedding_default(2, "embedding_dim"), when=is_openai_embedding),
+        Question("embedding_chunk_size", "Enter the chunk size for loaded documents (tokens):", keep("embedding_chunk_size", "300")),
+        Question("preset", "Select default preset:", keep("preset", "memgpt_chat")),
+        Question("persona", "Select default persona:", keep("persona", "sam_pov")),
+        Question("human", "Select default human:", keep("human", "cs_phd")),
+    ]
+
+
+def storage_choices(kind: RecordKind) -> list[str]:
+    """Installed backends that can store ``kind``, ``local`` first."""
+    return [name for name, info in backends().items() if kind in info.backend.kinds]
+
+
+def check_storage_backend(role: str, name: str) -> Backend:
+    """The installed backend ``name``, if it can serve ``role``; a one-line error otherwise."""
+    backend = get_backend(name)
+    kind = ROLE_KIND[role]
+    if kind not in backend.kinds:
+        raise ConfigError(
+            f"backend {name!r} cannot store {kind.label}; choose one of: {', '.join(storage_choices(kind))}"
+        )
+    return backend
+
+
+def _answer(question: Question, answers: dict[str, str], flags: Mapping[str, Any], asker: Asker) -> str | None:
+    if not question.applies(answers):
+        return None
+    choices = question.choices_for(answers)
+    if flags.get(question.key) is not None:
+        value = str(flags[question.key])
+    else:
+        value = asker.ask(question, question.default_for(answers), choices)
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{value!r} is not a valid answer to {question.prompt!r}; choose one of: {', '.join(choices)}")
+    return value
+
+
+def _storage_settings(
+    role: str, backend: Backend, previous: StorageConfig, uri: str | None, asker: Asker
+) -> dict[str, str]:
+    if uri is not None:
+        return backend.settings_from_uri(uri)
+    answers: dict[str, str] = {}
+    for question in backend.questions:
+        if not question.applies(answers):
+            continue
+        saved = previous.settings.get(question.key) if previous.type == backend.name else None
+        default = saved if saved is not None else question.default_for(answers)
+        value = asker.ask(question, default, question.choices_for(answers))
+        choices = question.choices_for(answers)
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{value!r} is not a valid answer to {question.prompt!r}; choose one of: {', '.join(choices)}")
+        answers[question.key] = value
+    return answers
+
+
+def validate_flags(flags: Mapping[str, Any], current: MemGPTConfig) -> dict[str, Backend]:
+    """Check storage flags before asking anything; returns the backends they name."""
+    chosen: dict[str, Backend] = {}
+    for role in STORAGE_ROLES:
+        name = flags.get(f"{role}_storage")
+        if name is not None:
+            chosen[role] = check_storage_backend(role, name)
+        uri = flags.get(f"{role}_uri")
+        if uri is not None:
+            backend = chosen.get(role) or check_storage_backend(role, current.storage(role).type)
+            backend.settings_from_uri(uri)  # raises ConfigError for a malformed URI
+    return chosen
+
+
+def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any], asker: Asker) -> Outcome:
+    """Ask every question (flags answer first) and return the new configuration, unsaved."""
+    validate_flags(flags, current)
+    answers: dict[str, str] = {}
+    for question in _general_questions(current, existing):
+        value = _answer(question, answers, flags, asker)
+        if value is not None:
+            answers[question.key] = value
+
+    new = MemGPTConfig(path=current.path, _extra=current._extra, anon_clientid=current.anon_clientid)
+    for key, value in answers.items():
+        setattr(new, key, int(value) if key in ("embedding_dim", "embedding_chunk_size") else value)
+    new.context_window = current.context_window
+    if flags.get("context_window") is not None:
+        new.context_window = int(flags["context_window"])
+    if "embedding_endpoint_type" in answers and "embedding_model" not in answers:
+        endpoint, model, dim = EMBEDDING_DEFAULTS[answers["embedding_endpoint_type"]]
+        new.embedding_endpoint, new.embedding_model, new.embedding_dim = endpoint, model, int(dim)
+    for attr in ("embedding_endpoint", "embedding_model", "embedding_dim"):
+        if flags.get(attr) is not None:
+            setattr(new, attr, int(flags[attr]) if attr == "embedding_dim" else flags[attr])
+
+    outcome = Outcome(new)
+    for role in STORAGE_ROLES:
+        previous = current.storage(role)
+        kind = ROLE_KIND[role]
+        choices = storage_choices(kind)
+        default = previous.type if previous.type in choices else "local"
+        question = Question(f"{role}_storage", f"Select storage backend for {role} data:", default, choices)
+        name = _answer(question, {}, flags, asker)
+        assert name is not None
+        backend = check_storage_backend(role, name)
+        settings = _storage_settings(role, backend, previous, flags.get(f"{role}_uri"), asker)
+        setattr(new, f"{role}_storage", StorageConfig(backend.name, settings))
+        for q in backend.questions:
+            if q.env and getenv(q.env):
+                outcome.warnings.append(
+                    f"{q.env} is set: it overrides the saved {q.key!r} of {backend.name!r} whenever memgpt opens it"
+                )
+        if existing and previous.type != backend.name:
+            outcome.warnings.append(
+                f"{role} storage changes from {previous.type!r} to {backend.name!r}: what is stored in "
+                f"{previous.type!r} stays there and is not visible through {backend.name!r}"
+            )
+    return outcome
+
+
+def describe_storage(config: MemGPTConfig, role: str) -> str:
+    """``backend (location)`` for a summary line, secrets masked."""
+    storage = config.storage(role)
+    try:
+        backend = get_backend(storage.type)
+    except MemGPTError:
+        return f"{storage.type} (not installed)"
+    return f"{storage.type} ({backend.describe(storage.settings)})"

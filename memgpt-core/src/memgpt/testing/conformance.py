@@ -1,0 +1,665 @@
+"""The conformance suite: what every storage backend must do.
+
+The checks go through :class:`~memgpt.storage.Collection`, the same path
+memgpt itself uses, so they test the backend together with the core's
+validation. Tests for a record kind the backend does not declare are skipped;
+instead, :meth:`BackendConformance.test_undeclared_kinds_are_refused` checks
+that asking for it fails clearly. Capabilities a connector does not declare
+are checked the same way.
+
+Every test starts from empty tables (the suite drops each declared table
+first), so a backend may point every test at the same server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memgpt.errors import EmbeddingMismatch, InvalidRecord, UnsupportedOperation, UnsupportedRecordKind
+from memgpt.kinds import RecordKind, Table
+from memgpt.records import AgentState, Source
+from memgpt.storage.backend import Backend, Question, Store
+from memgpt.storage.collection import Collection
+from memgpt.storage.configured import open_collection
+from memgpt.storage.connector import Capability
+from memgpt.storage.where import Where
+from memgpt.testing.data import (
+    BASE_TIME,
+    DIM,
+    MODEL,
+    make_agent,
+    make_record,
+    make_source,
+    owner_field,
+    random_unit_vectors,
+)
+
+VECTOR_TABLES = (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL)
+CATALOG_TABLES = (Table.AGENTS, Table.SOURCES)
+
+# Names that would break a filter expression if a backend pasted them into one.
+TRICKY_NAMES = (
+    "o'brien",
+    'say "hi"',
+    "x' OR '1'='1",
+    'a" || "b',
+    "100% _match_",
+    "star*and?glob[1]",
+    "brace {$ne: 1}",
+    "semi; DROP TABLE x; --",
+    "ünïcødé 名前",
+)
+
+
+def _scope(table: Table, owner: str, user: str | None = None) -> Where:
+    return Where.of(**{owner_field(table): owner, "user_id": user})
+
+
+def _ids(records: list[Any]) -> list[str]:
+    return [r.id for r in records]
+
+
+class StoreOpener:
+    """Opens stores of the backend under test and closes them all at the end."""
+
+    def __init__(self, backend: Backend, settings: dict[str, str]) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.stores: list[Store] = []
+
+    def open(self) -> Store:
+        store = self.backend.open(dict(self.settings))
+        self.stores.append(store)
+        return store
+
+    def close(self, store: Store) -> None:
+        if store in self.stores:
+            self.stores.remove(store)
+            store.close()
+
+    def close_all(self) -> None:
+        while self.stores:
+            self.stores.pop().close()
+
+
+class BackendConformance:
+    """Inherit from this in a ``Test...`` class and override :meth:`backend` and :meth:`backend_settings`."""
+
+    # -- fixtures a backend package provides ----------------------------------------------
+    @pytest.fixture
+    def backend(self) -> Backend:
+        """The backend under test (an instance, as its plugin registers it)."""
+        raise NotImplementedError("override the `backend` fixture in your conformance test class")
+
+    @pytest.fixture
+    def backend_settings(self) -> dict[str, str]:
+        """Settings that locate an empty, writable store for this test."""
+        raise NotImplementedError("override the `backend_settings` fixture in your conformance test class")
+
+    # -- fixtures the suite provides ------------------------------------------------------
+    @pytest.fixture
+    def opener(self, backend: Backend, backend_settings: dict[str, str]) -> Iterator[StoreOpener]:
+        opener = StoreOpener(backend, backend_settings)
+        yield opener
+        opener.close_all()
+
+    @pytest.fixture
+    def store(self, backend: Backend, opener: StoreOpener) -> Store:
+        store = opener.open()
+        for table in backend.tables():
+            open_collection(backend, store, table, Where.everything()).drop()
+        return store
+
+    @pytest.fixture
+    def collection(self, backend: Backend, store: Store) -> Callable[..., Collection]:
+        """``collection(table, scope=everything)``: a collection of the store under test."""
+
+        def make(table: Table, scope: Where | None = None) -> Collection:
+            return open_collection(backend, store, table, scope if scope is not None else Where.everything())
+
+        return make
+
+    @pytest.fixture(params=VECTOR_TABLES, ids=lambda t: t.value)
+    def table(self, request: pytest.FixtureRequest, backend: Backend) -> Table:
+        """Each passage and message table the backend declares."""
+        table: Table = request.param
+        if table.kind not in backend.kinds:
+            pytest.skip(f"backend {backend.name!r} does not declare {table.kind.value!r}")
+        return table
+
+    @pytest.fixture
+    def catalog(self, backend: Backend) -> None:
+        if RecordKind.AGENTS not in backend.kinds:
+            pytest.skip(f"backend {backend.name!r} does not declare 'agents' (the core's local catalog holds them)")
+
+    def require(self, coll: Collection, capability: Capability) -> None:
+        if capability not in coll.connector.capabilities:
+            pytest.skip(f"connector declares no {capability.value} (checked by test_undeclared_capabilities_fail_clearly)")
+
+    def fill(self, coll: Collection, table: Table, n: int, owner: str = "owner-1", **kw: Any) -> list[Any]:
+        records = [make_record(table, i, owner=owner, **kw) for i in range(n)]
+        coll.insert(records)
+        return records
+
+    # == declarations =======================================================================
+    def test_backend_declares_itself(self, backend: Backend) -> None:
+        assert isinstance(backend.name, str) and backend.name == backend.name.strip().lower() and backend.name
+        assert isinstance(backend.label, str) and backend.label
+        assert backend.kinds and set(backend.kinds) <= set(RecordKind)
+        assert all(isinstance(q, Question) and q.key and q.prompt for q in backend.questions)
+        assert len({q.key for q in backend.questions}) == len(backend.questions)
+        assert isinstance(backend.settings_from_uri(""), dict)
+
+    def test_health_check_passes_for_a_working_store(self, backend: Backend, backend_settings: dict[str, str], store: Store) -> None:
+        store.ping()
+        health = backend.check(backend_settings)
+        assert health.ok, health.message
+
+    def test_undeclared_kinds_are_refused(self, backend: Backend, store: Store) -> None:
+        missing = [t for t in Table if t.kind not in backend.kinds]
+        if not missing:
+            pytest.skip("backend declares every record kind")
+        for table in missing:
+            with pytest.raises(UnsupportedRecordKind, match=backend.name):
+                open_collection(backend, store, table, Where.everything())
+
+    def test_undeclared_capabilities_fail_clearly(self, backend: Backend, collection: Callable[..., Collection]) -> None:
+        calls = {
+            Capability.VECTOR_SEARCH: lambda c: c.search(np.ones(DIM, dtype=np.float32), k=3),
+            Capability.TEXT_SEARCH: lambda c: c.text_search("record"),
+            Capability.DATE_SEARCH: lambda c: c.date_search(BASE_TIME, BASE_TIME + timedelta(days=1)),
+        }
+        checked = 0
+        for table in VECTOR_TABLES:
+            if table.kind not in backend.kinds:
+                continue
+            coll = collection(table)
+            coll.insert([make_record(table, 0)])
+            for capability, call in calls.items():
+                if capability is Capability.DATE_SEARCH and table is not Table.RECALL:
+                    continue
+                if capability not in coll.connector.capabilities:
+                    checked += 1
+                    with pytest.raises(UnsupportedOperation, match=capability.value.replace("_", " ")):
+                        call(coll)
+        if not checked:
+            pytest.skip("backend declares every search capability")
+
+    # == writes and reads ===================================================================
+    def test_insert_then_get_returns_equal_records(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = self.fill(coll, table, 12)
+        for record in records:
+            assert coll.get(record.id) == record
+        assert coll.count() == 12
+
+    def test_records_without_embedding_are_stored(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        record = make_record(table, 1, with_embedding=False)
+        coll.insert([record])
+        assert coll.get(record.id) == record
+        assert coll.get(record.id).embedding is None
+
+    def test_get_many_keeps_order_and_skips_missing(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = self.fill(coll, table, 6)
+        wanted = [records[4].id, "no-such-id", records[1].id, records[4].id]
+        assert _ids(coll.get_many(wanted)) == [records[4].id, records[1].id]
+        assert coll.get("no-such-id") is None
+        assert coll.get_many([]) == []
+
+    def test_upsert_is_idempotent(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = self.fill(coll, table, 20)
+        coll.insert(records)
+        coll.insert(records[:5])
+        assert coll.count() == 20
+        assert coll.get_many(_ids(records)) == records
+
+    def test_upsert_replaces_text_metadata_and_vector(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.fill(coll, table, 10)
+        new_vector = random_unit_vectors(1, seed=999)[0]
+        replacement = make_record(table, 3, vector=new_vector, text="replaced text")
+        replacement.metadata = {"replaced": True}
+        coll.insert([replacement])
+        assert coll.count() == 10
+        assert coll.get(replacement.id) == replacement
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            top = coll.search(new_vector, k=1)[0]
+            assert top.record.id == replacement.id and top.score == pytest.approx(1.0, abs=1e-4)
+        if Capability.TEXT_SEARCH in coll.connector.capabilities:
+            assert _ids(coll.text_search("replaced text")) == [replacement.id]
+
+    def test_duplicate_ids_in_one_batch_keep_the_last(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        first = make_record(table, 1, text="first version")
+        second = make_record(table, 1, text="second version", vector=random_unit_vectors(1, seed=5)[0])
+        other = make_record(table, 2)
+        assert coll.insert([first, other, second]) == 2
+        assert coll.count() == 2
+        assert coll.get(first.id) == second
+
+    def test_count_with_filters(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.fill(coll, table, 30)
+        self.fill(coll, table, 5, owner="owner-2")
+        assert coll.count() == 35
+        assert coll.count(_scope(table, "owner-2")) == 5
+        assert coll.count(Where.of(user_id="nobody")) == 0
+        if table is Table.RECALL:
+            assert coll.count(Where.of(role="user")) == 18  # 15 of owner-1 + 3 of owner-2
+            assert coll.count(Where.of(role=["user", "assistant"])) == 35
+        else:
+            assert coll.count(Where.of(document_id="doc-0")) == 10 + 2
+            assert coll.count(Where.of(document_id=["doc-0", "doc-1"])) == 20 + 4
+
+    def test_iteration_returns_every_record_once_in_bounded_batches(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = self.fill(coll, table, 53)
+        self.fill(coll, table, 4, owner="owner-2")
+        batches = list(coll.batches(_scope(table, "owner-1"), batch_size=7))
+        assert all(0 < len(b) <= 7 for b in batches)
+        seen = [r.id for b in batches for r in b]
+        assert sorted(seen) == sorted(_ids(records))
+        assert {r.id: r for b in batches for r in b} == {r.id: r for r in records}
+        assert sum(1 for _ in coll.iterate()) == 57
+
+    def test_delete_by_ids(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = self.fill(coll, table, 10)
+        assert coll.delete([records[0].id, records[5].id, "missing"]) == 2
+        assert coll.delete(records[0].id) == 0
+        assert coll.count() == 8
+        assert coll.get(records[5].id) is None
+        assert coll.get(records[6].id) == records[6]
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            hits = coll.search(records[5].embedding, k=10)
+            assert records[5].id not in _ids([h.record for h in hits])
+
+    def test_delete_where(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.fill(coll, table, 12)
+        self.fill(coll, table, 6, owner="owner-2")
+        if table is Table.RECALL:
+            removed = coll.delete_where(Where.of(role="user", **{owner_field(table): "owner-1"}))
+            assert removed == 6
+            assert coll.count(Where.of(role="user")) == 3
+        else:
+            removed = coll.delete_where(Where.of(document_id="doc-1", **{owner_field(table): "owner-1"}))
+            assert removed == 4
+            assert coll.count(Where.of(document_id="doc-1")) == 2
+        assert coll.delete_where(_scope(table, "owner-2")) == 6
+        assert coll.count() == 12 - (6 if table is Table.RECALL else 4)
+        remaining = coll.count()
+        assert coll.delete_where(Where.everything()) == remaining
+        assert coll.count() == 0
+
+    def test_empty_results(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        assert coll.count() == 0
+        assert list(coll.iterate()) == []
+        assert coll.get_many(["a", "b"]) == []
+        assert coll.delete(["a"]) == 0
+        assert coll.delete_where(Where.everything()) == 0
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            assert coll.search(np.ones(DIM), k=5) == []
+        if Capability.TEXT_SEARCH in coll.connector.capabilities:
+            assert coll.text_search("anything") == []
+        self.fill(coll, table, 3)
+        assert coll.count(Where.of(id=[])) == 0
+        assert coll.count(_scope(table, "nobody")) == 0
+        if Capability.TEXT_SEARCH in coll.connector.capabilities:
+            assert coll.text_search("no such words") == []
+
+    def test_ten_thousand_records_in_one_batch(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        vectors = random_unit_vectors(10_000, seed=42)
+        records = [make_record(table, i, vector=vectors[i], text=f"bulk record number {i}") for i in range(10_000)]
+        assert coll.insert(records) == 10_000
+        assert coll.count() == 10_000
+        for i in (0, 4_321, 9_999):
+            assert coll.get(records[i].id) == records[i]
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            hit = coll.search(vectors[7_777], k=1)[0]
+            assert hit.record.id == records[7_777].id
+        if Capability.TEXT_SEARCH in coll.connector.capabilities:
+            assert _ids(coll.text_search("bulk record number 9998")) == [records[9_998].id]
+
+    def test_unicode_and_very_long_texts(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        texts = [
+            "Grüße aus Köln — naïve café, ½ price",
+            "日本語のテキストと絵文字 🧠💾",
+            "Ελληνικά και русский текст; עברית",
+            "quotes ' \" ` and backslashes \\ \\n and NUL-free control \t tab",
+            "long " + "x" * 100_000 + " end",
+        ]
+        records = [make_record(table, i, text=t) for i, t in enumerate(texts)]
+        records[0].metadata = {"ключ": "значение", "emoji": "🧠", "list": [1, "二", None, True]}
+        coll.insert(records)
+        assert coll.get_many(_ids(records)) == records
+        assert len(coll.get(records[4].id).text) == len(texts[4])
+
+    def test_created_at_keeps_microseconds_and_utc(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        record = make_record(table, 1, created_at=BASE_TIME + timedelta(microseconds=789))
+        coll.insert([record])
+        stored = coll.get(record.id)
+        assert stored.created_at == record.created_at
+        assert stored.created_at.utcoffset() == timedelta(0)
+
+    # == vector search ======================================================================
+    def test_vector_search_finds_the_exact_nearest(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.VECTOR_SEARCH)
+        vectors = random_unit_vectors(300, seed=7)
+        records = [make_record(table, i, vector=vectors[i]) for i in range(300)]
+        coll.insert(records)
+        queries = random_unit_vectors(5, seed=8)
+        found_total = 0
+        for query in queries:
+            exact = np.argsort(-(vectors @ query), kind="stable")[:10]
+            hits = coll.search(query, k=10)
+            assert len(hits) == 10
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+            for hit in hits:
+                i = int(hit.record.id.rsplit("-", 1)[1])
+                assert hit.score == pytest.approx(float(vectors[i] @ query), abs=1e-3)
+            found_total += len({records[i].id for i in exact} & {h.record.id for h in hits})
+        assert found_total / 50 >= 0.9, f"recall@10 {found_total / 50:.2f} is below 0.9"
+        for i in (0, 150, 299):
+            top = coll.search(vectors[i], k=1)[0]
+            assert top.record == records[i]
+            assert top.score == pytest.approx(1.0, abs=1e-4)
+
+    def test_scores_are_cosine_similarities(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.VECTOR_SEARCH)
+        e1, e2 = np.zeros(DIM, dtype=np.float32), np.zeros(DIM, dtype=np.float32)
+        e1[0], e2[1] = 1.0, 1.0
+        vectors = {"same": 3 * e1, "diagonal": e1 + e2, "orthogonal": 0.5 * e2, "opposite": -2 * e1}
+        coll.insert([make_record(table, i, id=name, vector=v) for i, (name, v) in enumerate(vectors.items())])
+        hits = coll.search(e1 * 7, k=4)
+        assert [h.record.id for h in hits] == ["same", "diagonal", "orthogonal", "opposite"]
+        assert [h.score for h in hits] == pytest.approx([1.0, 2**-0.5, 0.0, -1.0], abs=1e-4)
+        assert np.array_equal(coll.get("same").embedding, 3 * e1)  # stored as given, not normalized
+
+    def test_scoped_search_returns_k_records_of_the_scope(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.VECTOR_SEARCH)
+        target = random_unit_vectors(1, seed=11)[0]
+        records = []
+        for o in range(25):
+            for i in range(40):
+                noise = random_unit_vectors(1, seed=o * 1000 + i)[0]
+                # every other owner's records lie closer to the query than the scope's own
+                vector = (0.2 * noise + (target if o != 7 else -target)).astype(np.float32)
+                records.append(make_record(table, i, owner=f"owner-{o}", vector=vector))
+        records += [make_record(table, i, owner="tiny", vector=target) for i in range(3)]
+        coll.insert(records)
+        scoped = collection(table, _scope(table, "owner-7"))
+        hits = scoped.search(target, k=10)
+        assert len(hits) == 10
+        assert {getattr(h.record, owner_field(table)) for h in hits} == {"owner-7"}
+        assert len(collection(table, _scope(table, "tiny")).search(target, k=10)) == 3
+        either = coll.search(target, k=50, where=Where.of(**{owner_field(table): ["owner-7", "tiny"]}))
+        assert len(either) == 43
+        assert {getattr(h.record, owner_field(table)) for h in either} == {"owner-7", "tiny"}
+        by_doc = coll.search(target, k=5, where=Where.of(**{owner_field(table): "owner-3"}, **({"role": "user"} if table is Table.RECALL else {"document_id": "doc-2"})))
+        assert len(by_doc) == 5
+
+    def test_search_skips_records_without_embedding(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.VECTOR_SEARCH)
+        with_vectors = self.fill(coll, table, 3)
+        coll.insert([make_record(table, 10 + i, with_embedding=False) for i in range(4)])
+        hits = coll.search(with_vectors[0].embedding, k=10)
+        assert sorted(_ids([h.record for h in hits])) == sorted(_ids(with_vectors))
+
+    # == scopes =============================================================================
+    def test_scope_isolates_owners(self, table: Table, collection: Callable[..., Collection]) -> None:
+        a = collection(table, _scope(table, "owner-a", "user-1"))
+        b = collection(table, _scope(table, "owner-b", "user-1"))
+        a_records = self.fill(a, table, 8, owner="owner-a")
+        b_records = self.fill(b, table, 8, owner="owner-b")
+        assert a.count() == 8 and b.count() == 8
+        assert a.get(b_records[0].id) is None
+        assert a.get_many(_ids(b_records)) == []
+        assert a.delete(_ids(b_records)) == 0
+        assert a.delete_where(Where.everything()) == 8
+        assert b.count() == 8 and b.get_many(_ids(b_records)) == b_records
+        with pytest.raises(InvalidRecord, match="scope"):
+            a.insert([make_record(table, 99, owner="owner-b")])
+        assert b.count() == 8
+        a.insert(a_records)
+        assert {r.id for r in a.iterate()} == set(_ids(a_records))
+        if Capability.VECTOR_SEARCH in a.connector.capabilities:
+            hits = a.search(b_records[0].embedding, k=20)
+            assert len(hits) == 8 and all(h.record.id in set(_ids(a_records)) for h in hits)
+        if Capability.TEXT_SEARCH in a.connector.capabilities:
+            assert a.text_search("owner-b") == []
+            assert len(b.text_search("owner-b")) == 8
+
+    def test_scope_separates_users(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        mine = self.fill(coll, table, 4, owner="shared", user="user-1")
+        theirs = [make_record(table, 10 + i, owner="shared", user="user-2") for i in range(3)]
+        coll.insert(theirs)
+        user1 = collection(table, _scope(table, "shared", "user-1"))
+        assert user1.count() == 4
+        assert {r.id for r in user1.iterate()} == set(_ids(mine))
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            assert len(user1.search(theirs[0].embedding, k=10)) == 4
+
+    def test_filter_values_are_matched_literally(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        for n, name in enumerate(TRICKY_NAMES):
+            coll.insert([make_record(table, i, owner=name, id=f"tricky-{n}-{i}") for i in range(n + 1)])
+        for n, name in enumerate(TRICKY_NAMES):
+            scoped = collection(table, _scope(table, name))
+            assert scoped.count() == n + 1, name
+            assert {getattr(r, owner_field(table)) for r in scoped.iterate()} == {name}
+            if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+                hits = scoped.search(np.ones(DIM), k=50)
+                assert len(hits) == n + 1 and {getattr(h.record, owner_field(table)) for h in hits} == {name}
+        assert coll.count(Where.of(**{owner_field(table): "x"})) == 0
+        assert coll.count(Where.of(**{owner_field(table): "%"})) == 0
+        assert coll.count(Where.of(**{owner_field(table): "*"})) == 0
+        if table is not Table.RECALL:
+            coll.insert([make_record(table, 0, owner="docs", document_id="it's \"quoted\" == 1", id="doc-tricky")])
+            assert _ids(coll.iterate(Where.of(document_id="it's \"quoted\" == 1"))) == ["doc-tricky"]
+        assert coll.delete_where(_scope(table, TRICKY_NAMES[2])) == 3
+        assert coll.count(_scope(table, TRICKY_NAMES[1])) == 2
+
+    # == text search ========================================================================
+    def test_text_search_matches_substrings_ignoring_case(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.TEXT_SEARCH)
+        texts = ["The Quick brown fox", "a QUICKSILVER moment", "slow and steady", "quick", "Grüße aus Köln", "ab"]
+        coll.insert([make_record(table, i, text=t) for i, t in enumerate(texts)])
+        def texts_of(query: str) -> list[str]:
+            return [r.text for r in coll.text_search(query)]
+        assert texts_of("quick") == [texts[0], texts[1], texts[3]]
+        assert texts_of("QUICK") == [texts[0], texts[1], texts[3]]
+        assert texts_of("ck bro") == [texts[0]]
+        assert texts_of("Grüße") == [texts[4]]
+        assert texts_of("aus köln") == [texts[4]]
+        assert texts_of("b") == [texts[0], texts[5]]
+        assert texts_of("steady!") == []
+
+    def test_text_search_orders_by_time_and_pages(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.TEXT_SEARCH)
+        records = [make_record(table, i, text=f"needle {i}", created_at=BASE_TIME + timedelta(minutes=(i * 7) % 20)) for i in range(20)]
+        records += [make_record(table, 100 + i, text="hay") for i in range(5)]
+        coll.insert(records)
+        expected = sorted(records[:20], key=lambda r: (r.created_at, r.id))
+        assert _ids(coll.text_search("needle", limit=100)) == _ids(expected)
+        assert _ids(coll.text_search("needle", limit=6, offset=6)) == _ids(expected[6:12])
+        assert _ids(coll.text_search("needle", limit=5, offset=18)) == _ids(expected[18:])
+        assert coll.text_search("needle", limit=0) == []
+
+    def test_text_search_respects_filters(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.TEXT_SEARCH)
+        self.fill(coll, table, 5, owner="owner-1", text="shared words")
+        self.fill(coll, table, 5, owner="owner-2", text="shared words")
+        assert len(coll.text_search("shared")) == 10
+        scoped = collection(table, _scope(table, "owner-2"))
+        assert {getattr(r, owner_field(table)) for r in scoped.text_search("shared")} == {"owner-2"}
+
+    # == date search ========================================================================
+    @pytest.fixture
+    def messages(self, backend: Backend, collection: Callable[..., Collection]) -> Collection:
+        if RecordKind.RECALL not in backend.kinds:
+            pytest.skip(f"backend {backend.name!r} does not declare 'recall'")
+        coll = collection(Table.RECALL)
+        self.require(coll, Capability.DATE_SEARCH)
+        return coll
+
+    def test_date_search_is_inclusive_ordered_and_paged(self, messages: Collection) -> None:
+        records = [make_record(Table.RECALL, i, created_at=BASE_TIME + timedelta(hours=(i * 5) % 24)) for i in range(24)]
+        messages.insert(records)
+        start, end = BASE_TIME + timedelta(hours=3), BASE_TIME + timedelta(hours=10)
+        expected = sorted((r for r in records if start <= r.created_at <= end), key=lambda r: (r.created_at, r.id))
+        assert len(expected) == 8
+        assert _ids(messages.date_search(start, end)) == _ids(expected)
+        assert _ids(messages.date_search(start, end, limit=3, offset=2)) == _ids(expected[2:5])
+        assert len(messages.date_search(None, end)) == 11
+        assert len(messages.date_search(start, None)) == 21
+        assert len(messages.date_search()) == 24
+        assert messages.date_search(end, start) == []
+
+    def test_date_search_respects_scope(self, messages: Collection, collection: Callable[..., Collection]) -> None:
+        messages.insert([make_record(Table.RECALL, i, owner="owner-1") for i in range(6)])
+        messages.insert([make_record(Table.RECALL, i, owner="owner-2") for i in range(6)])
+        scoped = collection(Table.RECALL, _scope(Table.RECALL, "owner-2"))
+        found = scoped.date_search(BASE_TIME, BASE_TIME + timedelta(seconds=3))
+        assert len(found) == 4 and {m.agent_id for m in found} == {"owner-2"}
+        assert len(messages.date_search(BASE_TIME, BASE_TIME + timedelta(seconds=3), where=Where.of(role="user"))) == 4
+
+    # == embedding dimension and model ==========================================================
+    def test_wrong_dimension_is_refused_and_nothing_is_lost(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = self.fill(coll, table, 5)
+        assert coll.embedding_spec is not None and coll.embedding_spec.dim == DIM
+        wrong = make_record(table, 9, vector=np.ones(DIM + 8, dtype=np.float32))
+        with pytest.raises(EmbeddingMismatch) as raised:
+            coll.insert([make_record(table, 8), wrong])
+        message = str(raised.value)
+        assert str(DIM) in message and str(DIM + 8) in message and "\n" not in message
+        assert coll.count() == 5 and coll.get_many(_ids(records)) == records
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            with pytest.raises(EmbeddingMismatch, match=str(DIM)):
+                coll.search(np.ones(DIM * 2), k=3)
+
+    def test_other_model_is_refused(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.fill(coll, table, 2)
+        with pytest.raises(EmbeddingMismatch) as raised:
+            coll.insert([make_record(table, 5, model="another-model")])
+        assert MODEL in str(raised.value) and "another-model" in str(raised.value)
+        assert coll.count() == 2
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            with pytest.raises(EmbeddingMismatch, match="another-model"):
+                coll.search(np.ones(DIM), k=1, model="another-model")
+
+    def test_drop_forgets_records_and_dimension(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.fill(coll, table, 5)
+        with pytest.raises(UnsupportedOperation):
+            collection(table, _scope(table, "owner-1")).drop()
+        coll.drop()
+        assert coll.count() == 0
+        assert coll.embedding_spec is None
+        other = make_record(table, 1, vector=np.ones(DIM * 2, dtype=np.float32), model="wider-model")
+        coll.insert([other])
+        assert coll.get(other.id) == other
+        assert coll.embedding_spec is not None and coll.embedding_spec.dim == DIM * 2
+
+    # == persistence =========================================================================
+    def test_records_survive_close_and_reopen(self, backend: Backend, opener: StoreOpener, store: Store) -> None:
+        if not store.persistent:
+            pytest.skip("this location is not persistent (in-memory)")
+        written: dict[Table, list[Any]] = {}
+        for table in VECTOR_TABLES:
+            if table.kind in backend.kinds:
+                written[table] = self.fill(open_collection(backend, store, table, Where.everything()), table, 7)
+        if RecordKind.AGENTS in backend.kinds:
+            written[Table.AGENTS] = [make_agent(i) for i in range(3)]
+            written[Table.SOURCES] = [make_source(f"source-{i}") for i in range(2)]
+            for table in CATALOG_TABLES:
+                open_collection(backend, store, table, Where.everything()).insert(written[table])
+        opener.close(store)
+        reopened = opener.open()
+        for table, records in written.items():
+            coll = open_collection(backend, reopened, table, Where.everything())
+            assert coll.count() == len(records)
+            assert coll.get_many(_ids(records)) == records
+            if table.has_vectors:
+                assert coll.embedding_spec is not None and coll.embedding_spec.dim == DIM
+                if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+                    assert coll.search(records[3].embedding, k=1)[0].record.id == records[3].id
+
+    # == catalog: agents and sources ===============================================================
+    def test_agent_state_round_trip_update_and_delete(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        agents = collection(Table.AGENTS)
+        states = [make_agent(i, user="user-1" if i < 3 else "user-2", sources=("docs",) if i == 1 else ()) for i in range(5)]
+        agents.insert(states)
+        assert agents.get("agent-1") == states[1]
+        assert isinstance(agents.get("agent-1"), AgentState)
+        assert agents.count(Where.of(user_id="user-1")) == 3
+        assert {a.id for a in collection(Table.AGENTS, Where.of(user_id="user-2")).iterate()} == {"agent-3", "agent-4"}
+        assert _ids(agents.iterate(Where.of(name="Agent 2"))) == ["agent-2"]
+        updated = make_agent(1, sources=("docs", "papers"))
+        updated.core_memory = {"persona": "changed", "human": "changed too"}
+        agents.insert([updated])
+        assert agents.get("agent-1") == updated and agents.count() == 5
+        assert agents.delete(["agent-0"]) == 1
+        assert agents.get("agent-0") is None and agents.count() == 4
+
+    def test_source_catalog_round_trip(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        sources = collection(Table.SOURCES)
+        entries = [make_source(name, user="user-1") for name in ("docs", "papers", TRICKY_NAMES[0])]
+        entries.append(make_source("docs-2", user="user-2"))
+        sources.insert(entries)
+        assert isinstance(sources.get("docs"), Source)
+        assert sources.get_many(["papers", TRICKY_NAMES[0]]) == entries[1:3]
+        assert sources.count(Where.of(user_id="user-1")) == 3
+        assert sources.delete_where(Where.of(user_id="user-2")) == 1
+        assert sources.count() == 3
+
+    def test_catalog_refuses_wrong_record_types(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        with pytest.raises(InvalidRecord, match="AgentState"):
+            collection(Table.AGENTS).insert([make_source("docs")])
+        with pytest.raises(InvalidRecord, match="Source"):
+            collection(Table.SOURCES).insert([make_agent(1)])
+        assert collection(Table.AGENTS).count() == 0 and collection(Table.SOURCES).count() == 0
+
+    # == shared record checks (the core's, for every backend) ==========================================
+    def test_invalid_records_are_refused_before_writing(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        good = make_record(table, 1)
+        zero = make_record(table, 2, vector=np.zeros(DIM, dtype=np.float32))
+        with pytest.raises(InvalidRecord, match="zero"):
+            coll.insert([good, zero])
+        nan = make_record(table, 3, vector=np.full(DIM, np.nan, dtype=np.float32))
+        with pytest.raises(InvalidRecord, match="NaN"):
+            coll.insert([nan])
+        escaping = make_record(table, 4, owner="../../etc")
+        with pytest.raises(InvalidRecord, match="may not contain"):
+            coll.insert([escaping])
+        no_model = make_record(table, 5)
+        no_model.embedding_model = None
+        with pytest.raises(InvalidRecord, match="embedding_model"):
+            coll.insert([no_model])
+        wrong_type = make_record(Table.RECALL if table is not Table.RECALL else Table.ARCHIVAL, 6)
+        with pytest.raises(InvalidRecord, match="holds"):
+            coll.insert([wrong_type])
+        assert coll.count() == 0

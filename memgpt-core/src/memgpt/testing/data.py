@@ -1,0 +1,112 @@
+"""Records for tests: deterministic, valid, and easy to tell apart."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+
+from memgpt.kinds import Table
+from memgpt.records import AgentState, Message, Passage, Source
+
+DIM = 16
+"""Embedding dimension used by the suite."""
+MODEL = "conformance-embedding-v1"
+"""Embedding model name used by the suite."""
+BASE_TIME = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def owner_field(table: Table) -> str:
+    """The field that says whose a record is: ``agent_id``, ``source`` or ``id``."""
+    return {Table.SOURCE_PASSAGES: "source", Table.SOURCES: "id", Table.AGENTS: "id"}.get(table, "agent_id")
+
+
+def random_unit_vectors(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    """``n`` random float32 vectors of unit length."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.standard_normal((n, dim)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def make_record(
+    table: Table,
+    i: int,
+    *,
+    owner: str = "owner-1",
+    user: str = "user-1",
+    vector: Any = None,
+    text: str | None = None,
+    created_at: datetime | None = None,
+    document_id: str | None = None,
+    role: str | None = None,
+    model: str = MODEL,
+    with_embedding: bool = True,
+    id: str | None = None,
+) -> Passage | Message:
+    """Record number ``i`` of a passage or message table, owned by ``owner``."""
+    if vector is None and with_embedding:
+        vector = random_unit_vectors(1, seed=zlib.crc32(f"{table.value}/{owner}/{i}".encode()))[0]
+    record_id = id or f"{owner}-{table.value}-{i}"
+    created = created_at or (BASE_TIME + timedelta(seconds=i))
+    body = text if text is not None else f"record {i} of {owner}"
+    embedding = None if not with_embedding else vector
+    if table is Table.RECALL:
+        return Message(
+            id=record_id,
+            role=role or ("user" if i % 2 == 0 else "assistant"),
+            text=body,
+            user_id=user,
+            agent_id=owner,
+            name=None if i % 3 else "someone",
+            tool_calls=[{"id": f"call-{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}] if i % 5 == 0 else [],
+            tool_call_id=f"call-{i}" if i % 7 == 0 else None,
+            embedding=embedding,
+            embedding_model=model if embedding is not None else None,
+            metadata={"i": i, "tags": ["a", "b"], "nested": {"x": 1.5}},
+            created_at=created,
+        )
+    owner_kw = {"agent_id": owner} if table is Table.ARCHIVAL else {"source": owner}
+    return Passage(
+        id=record_id,
+        text=body,
+        user_id=user,
+        document_id=document_id if document_id is not None else f"doc-{i % 3}",
+        embedding=embedding,
+        embedding_model=model if embedding is not None else None,
+        metadata={"i": i, "file": f"file-{i}.txt", "nested": {"page": i % 4}},
+        created_at=created,
+        **owner_kw,
+    )
+
+
+def make_agent(i: int, *, user: str = "user-1", sources: tuple[str, ...] = ()) -> AgentState:
+    return AgentState(
+        id=f"agent-{i}",
+        name=f"Agent {i}",
+        user_id=user,
+        preset="memgpt_chat",
+        persona="sam_pov",
+        human="cs_phd",
+        core_memory={"persona": f"I am agent {i}.", "human": "A PhD student."},
+        llm_config={"model": "gpt-4", "context_window": 8192},
+        embedding_config={"model": MODEL, "dim": DIM},
+        attached_sources=sources,
+        message_ids=(f"m-{i}-1", f"m-{i}-2"),
+        metadata={"i": i},
+        created_at=BASE_TIME + timedelta(minutes=i),
+        updated_at=BASE_TIME + timedelta(minutes=i, seconds=30),
+    )
+
+
+def make_source(name: str, *, user: str = "user-1") -> Source:
+    return Source(
+        name=name,
+        user_id=user,
+        embedding_model=MODEL,
+        embedding_dim=DIM,
+        description=f"documents of {name}",
+        metadata={"files": 3},
+        created_at=BASE_TIME,
+    )
