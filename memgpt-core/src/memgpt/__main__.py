@@ -1,0 +1,5 @@
+"""``python -m memgpt`` runs the CLI."""
+
+from memgpt.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""Helpers for memgpt-core's tests: running the CLI, and sources of throw-away plugins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m memgpt ARGS`` in a subprocess with the test's environment."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "memgpt", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+TEST_BACKEND_SOURCE = '''
+from memgpt import hookimpl
+from memgpt.kinds import RecordKind
+from memgpt.storage.backend import Backend, Question
+
+
+class TestDBBackend(Backend):
+    """A third party's backend: the local engine under another name, archival and sources only."""
+
+    name = "testdb"
+    label = "Test database from a third-party distribution"
+    kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES})
+    questions = (
+        Question("path", "Enter testdb folder:", default="testdb-data", env="TESTDB_PATH"),
+        Question("password", "Enter testdb password:", default="", secret=True),
+    )
+    uri_help = "a folder path"
+
+    def settings_from_uri(self, uri):
+        return {"path": uri} if uri else {}
+
+    def open(self, settings):
+        from memgpt.local.store import open_local_store
+        from memgpt.paths import expand_home
+
+        return open_local_store(expand_home(settings.get("path") or "~/.memgpt/testdb-data"))
+
+
+@hookimpl
+def register_backends(register):
+    register(TestDBBackend())
+'''
+
+BROKEN_PLUGIN_SOURCE = '''
+import memgpt_dependency_that_is_not_installed  # noqa: F401
+'''

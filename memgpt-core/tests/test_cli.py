@@ -1,0 +1,136 @@
+"""The CLI's other commands: version, backends, storage status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from helpers import run_cli
+
+from memgpt import __version__, hookimpl, plugins
+from memgpt.cli import main
+from memgpt.config import MemGPTConfig
+from memgpt.errors import StorageUnavailable
+from memgpt.kinds import RecordKind, Table
+from memgpt.records import Message
+from memgpt.storage import Where, open_storage, scope
+from memgpt.storage.backend import Backend, Question, Store
+from memgpt.testing import make_record
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_version() -> None:
+    assert invoke("version").output.strip() == __version__
+    assert __version__ in invoke("--version").output
+
+
+def test_backends_lists_only_local_on_a_bare_install() -> None:
+    result = invoke("backends")
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["name", "distribution", "version", "record", "kinds", "description"]
+    assert [line.split()[0] for line in lines[2:]] == ["local"]
+    rows = json.loads(invoke("backends", "--json").output)
+    assert rows == [
+        {
+            "name": "local",
+            "label": "Local files under MEMGPT_HOME (SQLite, exact numpy search)",
+            "distribution": "memgpt-core",
+            "version": __version__,
+            "kinds": ["agents", "archival", "recall", "sources"],
+            "uri": "a folder path or file:// URI (empty: $MEMGPT_HOME)",
+        }
+    ]
+
+
+def test_storage_status_reports_the_local_store_and_counts(memgpt_home: Path) -> None:
+    invoke("configure", "--defaults")
+    with open_storage() as storage:
+        storage.collection(Table.ARCHIVAL, scope(agent_id="a")).insert([make_record(Table.ARCHIVAL, i, owner="a") for i in range(3)])
+        storage.collection(Table.RECALL, scope(agent_id="a")).insert(
+            [Message(id="m1", role="user", text="hi", user_id="u", agent_id="a")]
+        )
+    result = invoke("storage", "status")
+    assert result.exit_code == 0
+    assert f"archival: local at {memgpt_home} (ok)" in result.output
+    report = json.loads(invoke("storage", "status", "--json").output)
+    counts = {t["table"]: t["count"] for t in report["tables"]}
+    assert counts == {"archival": 3, "recall": 1, "source_passages": 0, "sources": 0, "agents": 0}
+    assert report["config_exists"] is True
+
+
+def test_storage_status_before_configure_says_so(memgpt_home: Path) -> None:
+    result = run_cli("storage", "status")
+    assert result.returncode == 0
+    assert "not written yet: run memgpt configure" in result.stdout
+
+
+class DownBackend(Backend):
+    name = "down"
+    label = "A server that does not answer"
+    kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES, RecordKind.RECALL})
+    questions = (Question("uri", "Enter the server URI:", default="http://127.0.0.1:9"),)
+
+    def settings_from_uri(self, uri):
+        return {"uri": uri}
+
+    def open(self, settings) -> Store:
+        raise StorageUnavailable(f"cannot reach {settings['uri']}: connection refused")
+
+
+class DownPlugin:
+    @hookimpl
+    def register_backends(self, register):
+        register(DownBackend())
+
+
+def test_storage_status_reports_an_unreachable_backend(memgpt_home: Path) -> None:
+    plugins.register(DownPlugin(), name="down")
+    invoke("configure", "--defaults", "--recall-storage", "down")
+    result = invoke("storage", "status")
+    assert result.exit_code == 1
+    assert "recall: down at uri=http://127.0.0.1:9 (ERROR: cannot reach http://127.0.0.1:9: connection refused)" in result.output
+    report = json.loads(invoke("storage", "status", "--json").output)
+    by_table = {t["table"]: t for t in report["tables"]}
+    assert by_table["recall"]["count"] is None and by_table["archival"]["count"] == 0
+
+
+def test_storage_errors_are_one_line_without_traceback(memgpt_home: Path) -> None:
+    config = MemGPTConfig.load()
+    config.archival_storage.type = "qdrant"
+    config.save()
+    result = run_cli("storage", "status")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: storage backend 'qdrant' is not installed; install it with: pip install 'pymemgpt[qdrant]' (installed: local)"
+    )
+
+
+def test_catalog_stays_local_when_archival_backend_cannot_hold_it(memgpt_home: Path) -> None:
+    class ArchivalOnly(Backend):
+        name = "archival-only"
+        label = "Archival only"
+        kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES})
+
+        def settings_from_uri(self, uri):
+            return {}
+
+        def open(self, settings):
+            from memgpt.local.store import open_local_store
+
+            return open_local_store(memgpt_home / "elsewhere")
+
+    class Plugin:
+        @hookimpl
+        def register_backends(self, register):
+            register(ArchivalOnly())
+
+    plugins.register(Plugin(), name="archival-only")
+    invoke("configure", "--defaults", "--archival-storage", "archival-only")
+    with open_storage() as storage:
+        assert storage.location(Table.AGENTS).backend.name == "local"
+        assert storage.location(Table.ARCHIVAL).backend.name == "archival-only"
+        assert storage.collection(Table.AGENTS, Where.everything()).count() == 0

@@ -1,0 +1,139 @@
+"""Plugins are found through entry points, one at a time; broken ones are reported, not fatal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import BROKEN_PLUGIN_SOURCE, TEST_BACKEND_SOURCE, run_cli
+
+from memgpt import hookimpl, plugins
+from memgpt.errors import BackendNotInstalled, UnknownBackend
+from memgpt.kinds import RecordKind
+from memgpt.storage.backend import Backend
+
+
+def test_only_local_is_built_in() -> None:
+    assert list(plugins.backends()) == ["local"]
+    info = plugins.backends()["local"]
+    assert info.distribution == "memgpt-core"
+    assert info.backend.kinds == frozenset(RecordKind)
+
+
+def test_entry_point_backend_is_discovered(fake_distribution, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_distribution("memgpt-backend-testdb", "1.2.3", "memgpt_testdb", TEST_BACKEND_SOURCE)
+    monkeypatch.delenv("MEMGPT_LOAD_PLUGINS")
+    found = plugins.backends()
+    assert list(found) == ["local", "testdb"]
+    assert found["testdb"].distribution == "memgpt-backend-testdb"
+    assert found["testdb"].version == "1.2.3"
+
+
+def test_load_plugins_variable_limits_what_loads(fake_distribution, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_distribution("memgpt-backend-testdb", "1.2.3", "memgpt_testdb", TEST_BACKEND_SOURCE)
+    monkeypatch.setenv("MEMGPT_LOAD_PLUGINS", "some-other-plugin")
+    assert list(plugins.backends()) == ["local"]
+    plugins.reset()
+    monkeypatch.setenv("MEMGPT_LOAD_PLUGINS", "memgpt-backend-testdb")
+    assert list(plugins.backends()) == ["local", "testdb"]
+
+
+def test_broken_plugin_is_reported_once_and_left_out(fake_distribution, monkeypatch, capsys) -> None:
+    fake_distribution("memgpt-backend-broken", "0.0.1", "memgpt_broken", BROKEN_PLUGIN_SOURCE)
+    fake_distribution("memgpt-backend-testdb", "1.2.3", "memgpt_testdb", TEST_BACKEND_SOURCE)
+    monkeypatch.delenv("MEMGPT_LOAD_PLUGINS")
+    assert list(plugins.backends()) == ["local", "testdb"]
+    plugins.backends()
+    err = capsys.readouterr().err
+    assert err.count("memgpt-backend-broken 0.0.1 failed to load") == 1
+    assert "ModuleNotFoundError" in err and "memgpt-core" in err
+    failed = [p for p in plugins.plugins() if p.error]
+    assert [p.distribution for p in failed] == ["memgpt-backend-broken"]
+
+
+def test_cli_works_with_a_broken_plugin(fake_distribution) -> None:
+    site = fake_distribution("memgpt-backend-broken", "0.0.1", "memgpt_broken", BROKEN_PLUGIN_SOURCE)
+    fake_distribution("memgpt-backend-testdb", "1.2.3", "memgpt_testdb", TEST_BACKEND_SOURCE)
+    env = {"PYTHONPATH": str(site), "MEMGPT_LOAD_PLUGINS": "memgpt-backend-broken,memgpt-backend-testdb"}
+    result = run_cli("backends", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [b["name"] for b in json.loads(result.stdout)] == ["local", "testdb"]
+    assert "memgpt-backend-broken 0.0.1 failed to load" in result.stderr
+    assert result.stderr.count("failed to load") == 1
+    assert run_cli("--help", env=env).returncode == 0
+
+
+def test_plugin_that_raises_in_its_hook_is_left_out(capsys) -> None:
+    class Exploding:
+        @hookimpl
+        def register_backends(self, register):
+            raise RuntimeError("boom")
+
+    plugins.register(Exploding(), name="exploding")
+    assert list(plugins.backends()) == ["local"]
+    assert "failed in register_backends" in capsys.readouterr().err
+
+
+def test_duplicate_backend_names_keep_the_first(capsys) -> None:
+    from memgpt.default_plugins.local_backend import LocalBackend
+
+    class Impostor:
+        @hookimpl
+        def register_backends(self, register):
+            register(LocalBackend())
+
+    plugins.register(Impostor(), name="impostor")
+    assert plugins.backends()["local"].plugin == "memgpt.default_plugins.local_backend"
+    assert "is ignored" in capsys.readouterr().err
+
+
+def test_hook_register_backends() -> None:
+    """A plugin registered at run time (pm.register) adds its backends; unregistering removes them."""
+
+    class Dummy(Backend):
+        name = "dummy"
+        label = "Dummy"
+        kinds = frozenset({RecordKind.RECALL})
+
+        def settings_from_uri(self, uri):
+            return {}
+
+        def open(self, settings):
+            raise NotImplementedError
+
+    class Plugin:
+        @hookimpl
+        def register_backends(self, register):
+            register(Dummy())
+
+    plugins.register(Plugin(), name="dummy-plugin")
+    assert plugins.get_backend("dummy").label == "Dummy"
+    plugins.unregister("dummy-plugin")
+    with pytest.raises(UnknownBackend):
+        plugins.get_backend("dummy")
+
+
+def test_first_party_backend_not_installed_names_the_pip_command() -> None:
+    with pytest.raises(BackendNotInstalled, match=r"pip install 'pymemgpt\[milvus\]'"):
+        plugins.get_backend("milvus")
+    with pytest.raises(UnknownBackend, match="no storage backend named 'nosuch'"):
+        plugins.get_backend("nosuch")
+
+
+def test_plugins_command_lists_hooks(fake_distribution) -> None:
+    site = fake_distribution("memgpt-backend-testdb", "1.2.3", "memgpt_testdb", TEST_BACKEND_SOURCE)
+    result = run_cli("plugins", "--json", env={"PYTHONPATH": str(site), "MEMGPT_LOAD_PLUGINS": "memgpt-backend-testdb"})
+    rows = {row["distribution"]: row for row in json.loads(result.stdout)}
+    assert rows["memgpt-backend-testdb"]["hooks"] == ["register_backends"]
+    assert rows["memgpt-core"]["hooks"] == ["register_backends"]
+
+
+def test_importing_the_cli_loads_no_backend_and_no_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = "import memgpt.cli, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sqlite3', 'questionary', 'memgpt')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = eval(out)  # noqa: S307 - our own subprocess output
+    assert not any(m.startswith(("numpy", "sqlite3", "questionary")) for m in loaded), loaded
+    assert "memgpt.local.store" not in loaded and "memgpt.plugins" not in loaded

@@ -1,0 +1,84 @@
+"""Records, their rows, and filters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from memgpt.errors import InvalidRecord
+from memgpt.kinds import RecordKind, Table
+from memgpt.records import AgentState, Message, Passage, from_epoch_us, to_epoch_us
+from memgpt.storage.codec import decode, encode, vector_from_bytes, vector_to_bytes
+from memgpt.storage.where import Where
+from memgpt.testing import make_agent, make_record, make_source
+
+
+def test_every_kind_maps_to_tables() -> None:
+    assert RecordKind.AGENTS.tables == (Table.SOURCES, Table.AGENTS)
+    assert RecordKind.SOURCES.tables == (Table.SOURCE_PASSAGES,)
+    assert {t for k in RecordKind for t in k.tables} == set(Table)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        make_record(Table.ARCHIVAL, 1),
+        make_record(Table.SOURCE_PASSAGES, 2),
+        make_record(Table.RECALL, 5),
+        make_record(Table.RECALL, 7, with_embedding=False),
+        make_agent(3, sources=("a", "b")),
+        make_source("docs"),
+    ],
+    ids=lambda r: type(r).__name__,
+)
+def test_records_round_trip_through_rows_and_dicts(record) -> None:
+    table = {Passage: Table.ARCHIVAL if getattr(record, "agent_id", None) else Table.SOURCE_PASSAGES, Message: Table.RECALL, AgentState: Table.AGENTS}.get(type(record), Table.SOURCES)
+    row = encode(table, record)
+    assert decode(table, row) == record
+    assert type(record).from_dict(record.to_dict()) == record
+
+
+def test_row_keeps_filter_fields_apart_from_the_payload() -> None:
+    row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 1, owner="agent-x", document_id="d"))
+    assert row.fields == {"user_id": "user-1", "agent_id": "agent-x", "document_id": "d"}
+    assert "agent_id" not in row.payload and "text" not in row.payload
+
+
+def test_timestamps_are_utc_microseconds() -> None:
+    naive = datetime(2024, 5, 1, 10, 30, 0, 5)
+    aware = datetime(2024, 5, 1, 12, 30, 0, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert make_record(Table.RECALL, 0, created_at=naive).created_at == make_record(Table.RECALL, 0, created_at=aware).created_at
+    assert from_epoch_us(to_epoch_us(aware)) == aware
+    assert Passage(id="p", text="t", user_id="u", created_at="2024-05-01T10:30:00Z").created_at.tzinfo == timezone.utc
+
+
+def test_vectors_are_float32_and_validated() -> None:
+    passage = Passage(id="p", text="t", user_id="u", embedding=[1, 2, 3], embedding_model="m")
+    assert passage.embedding.dtype == np.float32 and passage.embedding_dim == 3
+    assert np.array_equal(vector_from_bytes(vector_to_bytes(passage.embedding)), passage.embedding)
+    with pytest.raises(InvalidRecord, match="1-D"):
+        Passage(id="p", text="t", user_id="u", embedding=[[1.0, 2.0]], embedding_model="m")
+    with pytest.raises(InvalidRecord, match="numbers"):
+        Passage(id="p", text="t", user_id="u", embedding=["a", "b"], embedding_model="m")
+
+
+def test_unknown_dict_fields_are_refused() -> None:
+    with pytest.raises(InvalidRecord, match="unknown Passage field"):
+        Passage.from_dict({"id": "p", "text": "t", "user_id": "u", "colour": "red"})
+
+
+def test_where_combines_constraints() -> None:
+    scope = Where.of(agent_id="a", user_id="u")
+    both = scope & Where.of(agent_id=["a", "b"], document_id="d")
+    assert both.get("agent_id") == {"a"} and both.get("document_id") == {"d"}
+    assert (scope & Where.of(agent_id="b")).is_nothing
+    assert Where.everything().is_everything and Where.of(agent_id=None).is_everything
+    assert both.matches({"agent_id": "a", "user_id": "u", "document_id": "d"})
+    assert not both.matches({"agent_id": "a", "user_id": "u", "document_id": None})
+    assert str(Where.of(agent_id="a", source=["x", "y"])) == "agent_id='a' and source in ['x', 'y']"
+    with pytest.raises(InvalidRecord, match="unknown field"):
+        Where.of(colour="red")
+    with pytest.raises(TypeError):
+        bool(scope)
