@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m memgpt ARGS`` in a subprocess with the test's environment."""
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -56,6 +58,6 @@ def register_backends(register):
     register(TestDBBackend())
 '''
 
-BROKEN_PLUGIN_SOURCE = '''
+BROKEN_PLUGIN_SOURCE = """
 import memgpt_dependency_that_is_not_installed  # noqa: F401
-'''
+"""

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from helpers import run_cli
 
+from helpers import run_cli
 from memgpt import __version__, hookimpl, plugins
 from memgpt.cli import main
 from memgpt.config import MemGPTConfig
@@ -49,7 +49,9 @@ def test_backends_lists_only_local_on_a_bare_install() -> None:
 def test_storage_status_reports_the_local_store_and_counts(memgpt_home: Path) -> None:
     invoke("configure", "--defaults")
     with open_storage() as storage:
-        storage.collection(Table.ARCHIVAL, scope(agent_id="a")).insert([make_record(Table.ARCHIVAL, i, owner="a") for i in range(3)])
+        storage.collection(Table.ARCHIVAL, scope(agent_id="a")).insert(
+            [make_record(Table.ARCHIVAL, i, owner="a") for i in range(3)]
+        )
         storage.collection(Table.RECALL, scope(agent_id="a")).insert(
             [Message(id="m1", role="user", text="hi", user_id="u", agent_id="a")]
         )

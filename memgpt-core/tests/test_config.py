@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from memgpt import paths
 from memgpt.config import MemGPTConfig, StorageConfig
 from memgpt.environment import getenv, parse_env_file
 from memgpt.errors import ConfigError
-from memgpt import paths
 from memgpt.paths import config_path, expand_home
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import TEST_BACKEND_SOURCE, run_cli
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from helpers import TEST_BACKEND_SOURCE, run_cli
 from memgpt import plugins
 from memgpt.cli import main
 from memgpt.config import MemGPTConfig
@@ -77,14 +77,37 @@ def test_config_path_variable_moves_the_file(tmp_path: Path, monkeypatch: pytest
 def test_flags_answer_their_questions(memgpt_home: Path, tmp_path: Path) -> None:
     store = tmp_path / "my store"
     result = invoke(
-        "configure", "--defaults", "--model-endpoint-type", "ollama", "--model", "llama3",
-        "--embedding-provider", "openai", "--embedding-model", "text-embedding-3-large", "--embedding-dim", "3072",
-        "--preset", "p", "--persona", "q", "--human", "r", "--archival-uri", str(store), "--recall-storage", "local",
+        "configure",
+        "--defaults",
+        "--model-endpoint-type",
+        "ollama",
+        "--model",
+        "llama3",
+        "--embedding-provider",
+        "openai",
+        "--embedding-model",
+        "text-embedding-3-large",
+        "--embedding-dim",
+        "3072",
+        "--preset",
+        "p",
+        "--persona",
+        "q",
+        "--human",
+        "r",
+        "--archival-uri",
+        str(store),
+        "--recall-storage",
+        "local",
     )
     assert result.exit_code == 0, result.output
     config = MemGPTConfig.load()
     assert (config.model_endpoint_type, config.model_endpoint, config.model) == ("ollama", "http://localhost:11434", "llama3")
-    assert (config.embedding_endpoint_type, config.embedding_model, config.embedding_dim) == ("openai", "text-embedding-3-large", 3072)
+    assert (config.embedding_endpoint_type, config.embedding_model, config.embedding_dim) == (
+        "openai",
+        "text-embedding-3-large",
+        3072,
+    )
     assert config.embedding_endpoint == "https://api.openai.com/v1"
     assert (config.preset, config.persona, config.human) == ("p", "q", "r")
     assert config.archival_storage.settings == {"path": str(store)}
@@ -140,7 +163,11 @@ def test_registered_backend_is_offered_and_its_questions_asked(testdb, memgpt_ho
     )
     outcome = run_configure(MemGPTConfig.load(), existing=False, flags={}, asker=terminal)
     prompts = [p for p, _, _ in terminal.asked]
-    assert prompts[:3] == ["Select LLM inference provider:", "Override default endpoint:", "Select default model (recommended: gpt-4):"]
+    assert prompts[:3] == [
+        "Select LLM inference provider:",
+        "Override default endpoint:",
+        "Select default model (recommended: gpt-4):",
+    ]
     choices = dict((p, c) for p, _, c in terminal.asked)
     assert choices["Select storage backend for archival data:"] == ["local", "testdb"]
     # testdb cannot hold recall memory, so it is not offered there

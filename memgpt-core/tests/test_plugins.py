@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import BROKEN_PLUGIN_SOURCE, TEST_BACKEND_SOURCE, run_cli
 
+from helpers import BROKEN_PLUGIN_SOURCE, TEST_BACKEND_SOURCE, run_cli
 from memgpt import hookimpl, plugins
 from memgpt.errors import BackendNotInstalled, UnknownBackend
 from memgpt.kinds import RecordKind
@@ -134,6 +134,6 @@ def test_importing_the_cli_loads_no_backend_and_no_numpy() -> None:
 
     code = "import memgpt.cli, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sqlite3', 'questionary', 'memgpt')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    loaded = eval(out)  # noqa: S307 - our own subprocess output
+    loaded = eval(out)
     assert not any(m.startswith(("numpy", "sqlite3", "questionary")) for m in loaded), loaded
     assert "memgpt.local.store" not in loaded and "memgpt.plugins" not in loaded

@@ -34,7 +34,11 @@ def test_every_kind_maps_to_tables() -> None:
     ids=lambda r: type(r).__name__,
 )
 def test_records_round_trip_through_rows_and_dicts(record) -> None:
-    table = {Passage: Table.ARCHIVAL if getattr(record, "agent_id", None) else Table.SOURCE_PASSAGES, Message: Table.RECALL, AgentState: Table.AGENTS}.get(type(record), Table.SOURCES)
+    table = {
+        Passage: Table.ARCHIVAL if getattr(record, "agent_id", None) else Table.SOURCE_PASSAGES,
+        Message: Table.RECALL,
+        AgentState: Table.AGENTS,
+    }.get(type(record), Table.SOURCES)
     row = encode(table, record)
     assert decode(table, row) == record
     assert type(record).from_dict(record.to_dict()) == record

@@ -125,10 +125,19 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
             keep("embedding_endpoint_type", "hashing"),
             EMBEDDING_PROVIDERS,
         ),
-        Question("embedding_endpoint", "Override default embedding endpoint:", embedding_default(0, "embedding_endpoint"), when=is_openai_embedding),
+        Question(
+            "embedding_endpoint",
+            "Override default embedding endpoint:",
+            embedding_default(0, "embedding_endpoint"),
+            when=is_openai_embedding,
+        ),
         Question("embedding_model", "Select embedding model:", embedding_default(1, "embedding_model"), when=is_openai_embedding),
-        Question("embedding_dim", "Enter the embedding dimension:", embedding_default(2, "embedding_dim"), when=is_openai_embedding),
-        Question("embedding_chunk_size", "Enter the chunk size for loaded documents (tokens):", keep("embedding_chunk_size", "300")),
+        Question(
+            "embedding_dim", "Enter the embedding dimension:", embedding_default(2, "embedding_dim"), when=is_openai_embedding
+        ),
+        Question(
+            "embedding_chunk_size", "Enter the chunk size for loaded documents (tokens):", keep("embedding_chunk_size", "300")
+        ),
         Question("preset", "Select default preset:", keep("preset", "memgpt_chat")),
         Question("persona", "Select default persona:", keep("persona", "sam_pov")),
         Question("human", "Select default human:", keep("human", "cs_phd")),
@@ -145,9 +154,7 @@ def check_storage_backend(role: str, name: str) -> Backend:
     backend = get_backend(name)
     kind = ROLE_KIND[role]
     if kind not in backend.kinds:
-        raise ConfigError(
-            f"backend {name!r} cannot store {kind.label}; choose one of: {', '.join(storage_choices(kind))}"
-        )
+        raise ConfigError(f"backend {name!r} cannot store {kind.label}; choose one of: {', '.join(storage_choices(kind))}")
     return backend
 
 
@@ -164,9 +171,7 @@ def _answer(question: Question, answers: dict[str, str], flags: Mapping[str, Any
     return value
 
 
-def _storage_settings(
-    role: str, backend: Backend, previous: StorageConfig, uri: str | None, asker: Asker
-) -> dict[str, str]:
+def _storage_settings(role: str, backend: Backend, previous: StorageConfig, uri: str | None, asker: Asker) -> dict[str, str]:
     if uri is not None:
         return backend.settings_from_uri(uri)
     answers: dict[str, str] = {}

@@ -104,7 +104,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         try:
             module = ep.load()
             pm.register(module, name=plugin_name)
-        except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported, not fatal
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             _plugins[plugin_name] = PluginInfo(plugin_name, dist_name, version, error=error)
             _report(
@@ -174,7 +174,7 @@ def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None
         kwargs = {"register": make_register(impl.plugin_name)}
         try:
             impl.function(*[kwargs[arg] for arg in impl.argnames])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             info = _plugins.get(impl.plugin_name)
             dist = f"{info.distribution} {info.version}".strip() if info else impl.plugin_name
             _report(
@@ -226,7 +226,6 @@ def get_backend(name: str) -> Any:
     installed = ", ".join(available) or "none"
     if name in FIRST_PARTY_BACKENDS:
         raise BackendNotInstalled(
-            f"storage backend {name!r} is not installed; install it with: {install_hint(name)} "
-            f"(installed: {installed})"
+            f"storage backend {name!r} is not installed; install it with: {install_hint(name)} (installed: {installed})"
         )
     raise UnknownBackend(f"no storage backend named {name!r} is installed (installed: {installed})")

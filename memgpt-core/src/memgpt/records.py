@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -242,7 +242,7 @@ class AgentState(_RecordBase):
         self.updated_at = to_utc(self.updated_at)
 
 
-Record = Union[Passage, Message, Source, AgentState]
+Record = Passage | Message | Source | AgentState
 """Any of the four record types."""
 
 

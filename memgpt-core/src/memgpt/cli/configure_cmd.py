@@ -34,7 +34,9 @@ def _options(func: Any) -> Any:
 
 
 @click.command("configure")
-@click.option("--defaults", is_flag=True, help="Do not ask: take the current (or built-in) answer to every question not given as a flag.")
+@click.option(
+    "--defaults", is_flag=True, help="Do not ask: take the current (or built-in) answer to every question not given as a flag."
+)
 @_options
 def configure_command(defaults: bool, **flags: Any) -> None:
     """Choose the LLM, embeddings and where each kind of memory is stored.
@@ -54,7 +56,9 @@ def configure_command(defaults: bool, **flags: Any) -> None:
     elif sys.stdin.isatty():
         asker = TerminalAsker()
     else:
-        raise click.ClickException("memgpt configure asks its questions on a terminal; pass --defaults (and flags) to configure without one")
+        raise click.ClickException(
+            "memgpt configure asks its questions on a terminal; pass --defaults (and flags) to configure without one"
+        )
     outcome = run_configure(current, existing, flags, asker)
     path = outcome.config.save()
     for warning in outcome.warnings:

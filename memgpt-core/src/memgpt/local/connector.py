@@ -77,7 +77,7 @@ class LocalConnector(Connector):
         blob = values[rest + 1]
         return Row(
             id=values[0],
-            fields=dict(zip(columns, values[1 : n + 1])),
+            fields=dict(zip(columns, values[1 : n + 1], strict=True)),
             text=text,
             created_at=values[rest],
             embedding=None if blob is None else vector_from_bytes(blob),
@@ -174,10 +174,7 @@ class LocalConnector(Connector):
 
     def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
         clause, params = self._clause(where)
-        sql = (
-            f"SELECT rid, {self._select} FROM {self.layout.sql_name} "
-            f"WHERE rid > ? AND {clause} ORDER BY rid LIMIT ?"
-        )
+        sql = f"SELECT rid, {self._select} FROM {self.layout.sql_name} WHERE rid > ? AND {clause} ORDER BY rid LIMIT ?"
         for _, db in self._partitions(where):
             last = -1
             while True:
@@ -200,9 +197,7 @@ class LocalConnector(Connector):
         fields = ", ".join(("id", *self._index_fields))
         with db.read() as conn:
             version = db.data_version()
-            rows = conn.execute(
-                f"SELECT {fields}, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL"
-            ).fetchall()
+            rows = conn.execute(f"SELECT {fields}, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL").fetchall()
         if rows:
             n_fields = len(self._index_fields)
             blob = b"".join(r[-1] for r in rows)
@@ -210,7 +205,7 @@ class LocalConnector(Connector):
             index.put(
                 [r[0] for r in rows],
                 matrix,
-                [dict(zip(self._index_fields, r[1 : 1 + n_fields])) for r in rows],
+                [dict(zip(self._index_fields, r[1 : 1 + n_fields], strict=True)) for r in rows],
             )
         self._indexes[key] = (index, version)
         return index

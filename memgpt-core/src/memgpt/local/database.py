@@ -31,9 +31,7 @@ class Database:
         elif not path.exists():
             raise FileNotFoundError(path)
         try:
-            self.conn = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-            )
+            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {path}: {exc}") from None
         self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

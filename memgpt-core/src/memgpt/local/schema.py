@@ -103,8 +103,7 @@ LAYOUTS: dict[Table, TableLayout] = {
 }
 
 GROUP_TABLES = {
-    group: tuple(layout for layout in LAYOUTS.values() if layout.group == group)
-    for group in (AGENTS_GROUP, SOURCES_GROUP)
+    group: tuple(layout for layout in LAYOUTS.values() if layout.group == group) for group in (AGENTS_GROUP, SOURCES_GROUP)
 }
 
 REGISTRY_SQL = [

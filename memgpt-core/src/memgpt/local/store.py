@@ -81,9 +81,7 @@ class LocalStore(Store):
         if db is None:
             return None
         with db.lock:
-            row = db.conn.execute(
-                "SELECT model, dim FROM embedding_specs WHERE table_name = ?", (table.value,)
-            ).fetchone()
+            row = db.conn.execute("SELECT model, dim FROM embedding_specs WHERE table_name = ?", (table.value,)).fetchone()
         return EmbeddingSpec(row[0], int(row[1])) if row else None
 
     def ensure_spec(self, table: Table, spec: EmbeddingSpec) -> EmbeddingSpec:

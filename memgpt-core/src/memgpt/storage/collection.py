@@ -83,9 +83,7 @@ class Collection:
         if self.table not in tuple(tables):
             raise UnsupportedOperation(f"{operation} is not defined for table {self.table.value!r}")
         if capability not in self.connector.capabilities:
-            raise UnsupportedOperation(
-                f"backend {self.backend!r} does not support {operation} on table {self.table.value!r}"
-            )
+            raise UnsupportedOperation(f"backend {self.backend!r} does not support {operation} on table {self.table.value!r}")
 
     def _decode_checked(self, rows: Iterable[Row], where: Where) -> list[Any]:
         out = []
@@ -120,9 +118,7 @@ class Collection:
     def _validate(self, record: Any, seen_names: set[str]) -> Row:
         expected = self.table.record_type
         if type(record) is not expected:
-            raise InvalidRecord(
-                f"table {self.table.value!r} holds {expected.__name__} records, got {type(record).__name__}"
-            )
+            raise InvalidRecord(f"table {self.table.value!r} holds {expected.__name__} records, got {type(record).__name__}")
         record_id = record.id
         if not isinstance(record_id, str) or not record_id:
             raise InvalidRecord(f"{expected.__name__} id must be a non-empty string, got {record_id!r}")
@@ -142,9 +138,7 @@ class Collection:
             raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
         row = encode(self.table, record)
         if not self.scope.matches(row.field_values()):
-            raise InvalidRecord(
-                f"{expected.__name__} {record_id!r} lies outside this collection's scope ({self.scope})"
-            )
+            raise InvalidRecord(f"{expected.__name__} {record_id!r} lies outside this collection's scope ({self.scope})")
         return row
 
     def _check_vectors(self, rows: list[Row], records: list[Any]) -> None:
@@ -166,8 +160,7 @@ class Collection:
         if bad.size:
             rec = records[with_vectors[int(bad[0])]]
             raise InvalidRecord(
-                f"record {rec.id!r} has an embedding that is zero or holds NaN/infinity; "
-                "cosine similarity is undefined for it"
+                f"record {rec.id!r} has an embedding that is zero or holds NaN/infinity; cosine similarity is undefined for it"
             )
         self._check_spec(batch)
 
@@ -256,9 +249,7 @@ class Collection:
         for batch in self.batches(where, batch_size):
             yield from batch
 
-    def search(
-        self, vector: Any, k: int = DEFAULT_TOP_K, where: Where | None = None, *, model: str | None = None
-    ) -> list[Hit]:
+    def search(self, vector: Any, k: int = DEFAULT_TOP_K, where: Where | None = None, *, model: str | None = None) -> list[Hit]:
         """The ``k`` records most similar to ``vector`` by cosine similarity, best first.
 
         ``model``, when given, must be the collection's embedding model. An
@@ -282,13 +273,11 @@ class Collection:
             return []
         pairs = self.connector.vector_search(np.ascontiguousarray(query / norm, dtype=np.float32), k, combined)
         records = self._decode_checked((row for row, _ in pairs), combined)
-        hits = [Hit(rec, min(1.0, max(-1.0, float(score)))) for rec, (_, score) in zip(records, pairs)]
+        hits = [Hit(rec, min(1.0, max(-1.0, float(score)))) for rec, (_, score) in zip(records, pairs, strict=True)]
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
 
-    def text_search(
-        self, text: str, where: Where | None = None, limit: int = DEFAULT_SEARCH_LIMIT, offset: int = 0
-    ) -> list[Any]:
+    def text_search(self, text: str, where: Where | None = None, limit: int = DEFAULT_SEARCH_LIMIT, offset: int = 0) -> list[Any]:
         """Records whose text contains ``text`` (ignoring case), oldest first, paginated."""
         self._require(Capability.TEXT_SEARCH, "text search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
         if not isinstance(text, str) or not text:

@@ -109,9 +109,7 @@ class Connector(ABC):
         """
         raise NotImplementedError
 
-    def date_search(
-        self, start: int | None, end: int | None, where: Where, limit: int, offset: int
-    ) -> list[Row]:
+    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
         """Rows ``where`` matches with ``start <= created_at <= end`` (epoch µs; None = open).
 
         Ordered by ``(created_at, id)``, with ``offset`` and ``limit`` as in :meth:`text_search`.

@@ -98,8 +98,6 @@ class Where:
         return " and ".join(parts)
 
 
-def scope(
-    *, user_id: str | None = None, agent_id: str | None = None, source: str | Iterable[str] | None = None
-) -> Where:
+def scope(*, user_id: str | None = None, agent_id: str | None = None, source: str | Iterable[str] | None = None) -> Where:
     """The scope of a collection: whose records it may read and write."""
     return Where.of(user_id=user_id, agent_id=agent_id, source=source)

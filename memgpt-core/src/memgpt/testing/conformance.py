@@ -155,7 +155,9 @@ class BackendConformance:
         assert len({q.key for q in backend.questions}) == len(backend.questions)
         assert isinstance(backend.settings_from_uri(""), dict)
 
-    def test_health_check_passes_for_a_working_store(self, backend: Backend, backend_settings: dict[str, str], store: Store) -> None:
+    def test_health_check_passes_for_a_working_store(
+        self, backend: Backend, backend_settings: dict[str, str], store: Store
+    ) -> None:
         store.ping()
         health = backend.check(backend_settings)
         assert health.ok, health.message
@@ -259,7 +261,9 @@ class BackendConformance:
             assert coll.count(Where.of(document_id="doc-0")) == 10 + 2
             assert coll.count(Where.of(document_id=["doc-0", "doc-1"])) == 20 + 4
 
-    def test_iteration_returns_every_record_once_in_bounded_batches(self, table: Table, collection: Callable[..., Collection]) -> None:
+    def test_iteration_returns_every_record_once_in_bounded_batches(
+        self, table: Table, collection: Callable[..., Collection]
+    ) -> None:
         coll = collection(table)
         records = self.fill(coll, table, 53)
         self.fill(coll, table, 4, owner="owner-2")
@@ -411,7 +415,13 @@ class BackendConformance:
         either = coll.search(target, k=50, where=Where.of(**{owner_field(table): ["owner-7", "tiny"]}))
         assert len(either) == 43
         assert {getattr(h.record, owner_field(table)) for h in either} == {"owner-7", "tiny"}
-        by_doc = coll.search(target, k=5, where=Where.of(**{owner_field(table): "owner-3"}, **({"role": "user"} if table is Table.RECALL else {"document_id": "doc-2"})))
+        by_doc = coll.search(
+            target,
+            k=5,
+            where=Where.of(
+                **{owner_field(table): "owner-3"}, **({"role": "user"} if table is Table.RECALL else {"document_id": "doc-2"})
+            ),
+        )
         assert len(by_doc) == 5
 
     def test_search_skips_records_without_embedding(self, table: Table, collection: Callable[..., Collection]) -> None:
@@ -472,8 +482,8 @@ class BackendConformance:
         assert coll.count(Where.of(**{owner_field(table): "%"})) == 0
         assert coll.count(Where.of(**{owner_field(table): "*"})) == 0
         if table is not Table.RECALL:
-            coll.insert([make_record(table, 0, owner="docs", document_id="it's \"quoted\" == 1", id="doc-tricky")])
-            assert _ids(coll.iterate(Where.of(document_id="it's \"quoted\" == 1"))) == ["doc-tricky"]
+            coll.insert([make_record(table, 0, owner="docs", document_id='it\'s "quoted" == 1', id="doc-tricky")])
+            assert _ids(coll.iterate(Where.of(document_id='it\'s "quoted" == 1'))) == ["doc-tricky"]
         assert coll.delete_where(_scope(table, TRICKY_NAMES[2])) == 3
         assert coll.count(_scope(table, TRICKY_NAMES[1])) == 2
 
@@ -483,8 +493,10 @@ class BackendConformance:
         self.require(coll, Capability.TEXT_SEARCH)
         texts = ["The Quick brown fox", "a QUICKSILVER moment", "slow and steady", "quick", "Grüße aus Köln", "ab"]
         coll.insert([make_record(table, i, text=t) for i, t in enumerate(texts)])
+
         def texts_of(query: str) -> list[str]:
             return [r.text for r in coll.text_search(query)]
+
         assert texts_of("quick") == [texts[0], texts[1], texts[3]]
         assert texts_of("QUICK") == [texts[0], texts[1], texts[3]]
         assert texts_of("ck bro") == [texts[0]]
@@ -496,7 +508,9 @@ class BackendConformance:
     def test_text_search_orders_by_time_and_pages(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)
         self.require(coll, Capability.TEXT_SEARCH)
-        records = [make_record(table, i, text=f"needle {i}", created_at=BASE_TIME + timedelta(minutes=(i * 7) % 20)) for i in range(20)]
+        records = [
+            make_record(table, i, text=f"needle {i}", created_at=BASE_TIME + timedelta(minutes=(i * 7) % 20)) for i in range(20)
+        ]
         records += [make_record(table, 100 + i, text="hay") for i in range(5)]
         coll.insert(records)
         expected = sorted(records[:20], key=lambda r: (r.created_at, r.id))

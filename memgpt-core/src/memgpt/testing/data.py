@@ -60,7 +60,9 @@ def make_record(
             user_id=user,
             agent_id=owner,
             name=None if i % 3 else "someone",
-            tool_calls=[{"id": f"call-{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}] if i % 5 == 0 else [],
+            tool_calls=[{"id": f"call-{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+            if i % 5 == 0
+            else [],
             tool_call_id=f"call-{i}" if i % 7 == 0 else None,
             embedding=embedding,
             embedding_model=model if embedding is not None else None,
