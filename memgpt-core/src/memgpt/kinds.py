@@ -54,15 +54,19 @@ class Table(str, Enum):
     @property
     def record_type(self) -> type:
         """The record class this table holds."""
-        from memgpt import records
+        if not _RECORD_TYPES:
+            from memgpt import records
 
-        return {
-            Table.ARCHIVAL: records.Passage,
-            Table.SOURCE_PASSAGES: records.Passage,
-            Table.RECALL: records.Message,
-            Table.SOURCES: records.Source,
-            Table.AGENTS: records.AgentState,
-        }[self]
+            _RECORD_TYPES.update(
+                {
+                    Table.ARCHIVAL: records.Passage,
+                    Table.SOURCE_PASSAGES: records.Passage,
+                    Table.RECALL: records.Message,
+                    Table.SOURCES: records.Source,
+                    Table.AGENTS: records.AgentState,
+                }
+            )
+        return _RECORD_TYPES[self]
 
     @property
     def filter_fields(self) -> tuple[str, ...]:
@@ -82,6 +86,8 @@ class Table(str, Enum):
     def has_text(self) -> bool:
         return self in (Table.ARCHIVAL, Table.RECALL, Table.SOURCE_PASSAGES)
 
+
+_RECORD_TYPES: dict[Table, type] = {}
 
 _TABLE_KIND = {
     Table.ARCHIVAL: RecordKind.ARCHIVAL,

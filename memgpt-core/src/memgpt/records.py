@@ -18,9 +18,7 @@ kind maps to one or more :class:`~memgpt.kinds.Table` s.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -255,27 +253,3 @@ class EmbeddingSpec:
 
     def __str__(self) -> str:
         return f"{self.dim}-d vectors of model {self.model!r}"
-
-
-def json_dumps(value: Any) -> str:
-    """Canonical JSON (sorted keys, no NaN) used wherever records are serialized."""
-    try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise InvalidRecord(f"value is not JSON-serializable: {exc}") from None
-
-
-def is_finite_vector(vector: np.ndarray) -> bool:
-    return bool(np.isfinite(vector).all())
-
-
-def vector_norm(vector: np.ndarray) -> float:
-    return math.sqrt(float(np.dot(vector, vector)))
-
-
-def ids_of(records: Iterable[Record]) -> list[str]:
-    return [r.id for r in records]
-
-
-def sequence_of(value: str | Sequence[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)

@@ -15,11 +15,13 @@ from memgpt.local.database import Database, _storage_error
 from memgpt.local.schema import LAYOUTS
 from memgpt.local.store import LocalStore
 from memgpt.records import EmbeddingSpec, Table
-from memgpt.storage.codec import Row, vector_from_bytes, vector_to_bytes
+from memgpt.storage.codec import Row, vector_blob, vector_from_bytes
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.vectors import VectorIndex
+from memgpt.storage.vectors import VectorIndex, normalize_rows
 from memgpt.storage.where import Where
 
+LOAD_CHUNK = 8_192
+"""Rows read per step when loading a partition's vectors (bounds temporary memory)."""
 FTS_MIN_CHARS = 3
 """The trigram index answers substring queries of at least this many characters."""
 
@@ -99,7 +101,7 @@ class LocalConnector(Connector):
             values.append(row.text)
         values.append(row.created_at)
         if self.layout.has_vectors:
-            values.append(None if row.embedding is None else vector_to_bytes(row.embedding))
+            values.append(None if row.embedding is None else vector_blob(row.embedding))
         values.append(row.payload)
         return tuple(values)
 
@@ -193,22 +195,35 @@ class LocalConnector(Connector):
         cached = self._indexes.get(key)
         if cached is not None and cached[1] == version:
             return cached[0]
-        index = VectorIndex(self._index_fields)
-        fields = ", ".join(("id", *self._index_fields))
-        with db.read() as conn:
-            version = db.data_version()
-            rows = conn.execute(f"SELECT {fields}, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL").fetchall()
-        if rows:
-            n_fields = len(self._index_fields)
-            blob = b"".join(r[-1] for r in rows)
-            matrix = np.frombuffer(blob, dtype="<f4").astype(np.float32, copy=False).reshape(len(rows), -1)
-            index.put(
-                [r[0] for r in rows],
-                matrix,
-                [dict(zip(self._index_fields, r[1 : 1 + n_fields], strict=True)) for r in rows],
-            )
+        index = self._load_index(db)
         self._indexes[key] = (index, version)
         return index
+
+    def _load_index(self, db: Database) -> VectorIndex:
+        """Read every vector of a partition into a new index, normalizing chunk by chunk."""
+        n_fields = len(self._index_fields)
+        columns = ", ".join(("id", *self._index_fields))
+        with db.read() as conn:
+            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name} WHERE embedding IS NOT NULL").fetchone()[0]
+            cursor = conn.execute(f"SELECT {columns}, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL")
+            ids: list[str] = []
+            values: list[list[str | None]] = [[] for _ in range(n_fields)]
+            matrix: np.ndarray | None = None
+            while True:
+                chunk = cursor.fetchmany(LOAD_CHUNK)
+                if not chunk:
+                    break
+                start = len(ids)
+                ids.extend(r[0] for r in chunk)
+                for i in range(n_fields):
+                    values[i].extend(r[1 + i] for r in chunk)
+                vectors = np.frombuffer(b"".join([r[-1] for r in chunk]), dtype="<f4").reshape(len(chunk), -1)
+                if matrix is None:
+                    matrix = np.empty((max(total, len(chunk)), vectors.shape[1]), dtype=np.float32)
+                matrix[start : start + len(chunk)] = normalize_rows(vectors)
+        if matrix is None:
+            return VectorIndex(self._index_fields)
+        return VectorIndex.build(ids, matrix[: len(ids)], dict(zip(self._index_fields, values, strict=True)), normalized=True)
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         candidates: list[tuple[float, str, str]] = []

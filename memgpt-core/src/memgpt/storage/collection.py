@@ -9,6 +9,7 @@ that a backend never returns a record outside the caller's scope.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -56,6 +57,10 @@ class Collection:
         self._allowed_fields = frozenset(("id", *self.table.filter_fields))
         self.scope = self._checked_where(scope)
         self._spec: EmbeddingSpec | None = None
+        self._record_type = self.table.record_type
+        self._required = self.table.scope_fields
+        self._is_recall = self.table is Table.RECALL
+        self._has_text = self.table.has_text
 
     def __repr__(self) -> str:
         return f"<Collection {self.table.value} on {self.backend}:{self.location} scope={self.scope}>"
@@ -116,35 +121,39 @@ class Collection:
 
     # -- writes ---------------------------------------------------------------------
     def _validate(self, record: Any, seen_names: set[str]) -> Row:
-        expected = self.table.record_type
+        expected = self._record_type
         if type(record) is not expected:
             raise InvalidRecord(f"table {self.table.value!r} holds {expected.__name__} records, got {type(record).__name__}")
+        values = record.__dict__
         record_id = record.id
-        if not isinstance(record_id, str) or not record_id:
+        if type(record_id) is not str or not record_id:
             raise InvalidRecord(f"{expected.__name__} id must be a non-empty string, got {record_id!r}")
         for name in _NAME_FIELDS:
-            value = getattr(record, name, None)
+            value = values.get(name)
             if value is not None and value not in seen_names:
                 validate_name(value, name)
                 seen_names.add(value)
-        for name in self.table.scope_fields:
-            if getattr(record, name) is None:
+        for name in self._required:
+            if values[name] is None:
                 raise InvalidRecord(f"{expected.__name__} {record_id!r} has no {name}; table {self.table.value!r} requires it")
-        if self.table is Table.RECALL and record.role not in ROLES:
-            raise InvalidRecord(f"message {record_id!r} has role {record.role!r}; roles are {', '.join(ROLES)}")
-        if self.table.has_text and not isinstance(record.text, str):
+        if self._is_recall and values["role"] not in ROLES:
+            raise InvalidRecord(f"message {record_id!r} has role {values['role']!r}; roles are {', '.join(ROLES)}")
+        if self._has_text and type(values["text"]) is not str:
             raise InvalidRecord(f"{expected.__name__} {record_id!r} text must be a string")
-        if getattr(record, "embedding", None) is not None and not record.embedding_model:
+        if values.get("embedding") is not None and not values["embedding_model"]:
             raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
         row = encode(self.table, record)
-        if not self.scope.matches(row.field_values()):
-            raise InvalidRecord(f"{expected.__name__} {record_id!r} lies outside this collection's scope ({self.scope})")
+        for name, allowed in self.scope.constraints:
+            value = row.id if name == "id" else row.fields.get(name)
+            if value not in allowed:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r} lies outside this collection's scope ({self.scope})")
         return row
 
-    def _check_vectors(self, rows: list[Row], records: list[Any]) -> None:
+    def _check_vectors(self, rows: list[Row], records: list[Any]) -> EmbeddingSpec | None:
+        """Check a batch's vectors among themselves; return the batch's spec (``None`` without vectors)."""
         with_vectors = [i for i, row in enumerate(rows) if row.embedding is not None]
         if not with_vectors:
-            return
+            return None
         first = records[with_vectors[0]]
         batch = EmbeddingSpec(first.embedding_model, first.embedding_dim)
         for i in with_vectors:
@@ -162,32 +171,62 @@ class Collection:
             raise InvalidRecord(
                 f"record {rec.id!r} has an embedding that is zero or holds NaN/infinity; cosine similarity is undefined for it"
             )
-        self._check_spec(batch)
+        return batch
+
+    def _prepare(self, chunk: list[Any]) -> tuple[list[Row], EmbeddingSpec | None]:
+        """Validate and encode one batch without touching the backend.
+
+        A repeated id keeps its last record, at its last position.
+        """
+        seen_names: set[str] = set()
+        by_id: dict[str, tuple[Row, Any]] = {}
+        for record in chunk:
+            row = self._validate(record, seen_names)
+            by_id.pop(row.id, None)
+            by_id[row.id] = (row, record)
+        rows = [pair[0] for pair in by_id.values()]
+        return rows, self._check_vectors(rows, [pair[1] for pair in by_id.values()])
 
     def insert(self, records: Iterable[Record]) -> int:
         """Insert or replace records by id (idempotent); return how many were written.
 
         Records are validated batch by batch (at most the connector's
         ``max_batch_size``); within a batch a repeated id keeps its last
-        record. A bad record rejects its batch before anything of it is written.
+        record. A bad record rejects its batch before anything of it is
+        written; earlier batches stay written. While one batch is written, the
+        next is validated (on another thread), so the engine and the
+        validation overlap; the call returns when everything is written.
         """
-        written = 0
-        iterator = iter(records)
         size = max(1, int(self.connector.max_batch_size))
-        while True:
-            chunk = list(islice(iterator, size))
-            if not chunk:
-                return written
-            seen_names: set[str] = set()
-            by_id: dict[str, tuple[Row, Any]] = {}
-            for record in chunk:
-                row = self._validate(record, seen_names)
-                by_id.pop(row.id, None)  # keep last, at its last position
-                by_id[row.id] = (row, record)
-            rows = [pair[0] for pair in by_id.values()]
-            self._check_vectors(rows, [pair[1] for pair in by_id.values()])
+        iterator = iter(records)
+        first = list(islice(iterator, size))
+        if not first:
+            return 0
+        rows, spec = self._prepare(first)
+        if spec is not None:
+            self._check_spec(spec)
+        following = list(islice(iterator, size))
+        if not following:  # the common case: one batch, no thread
             self.connector.upsert(rows)
-            written += len(rows)
+            return len(rows)
+        # The backend is only ever called from one thread at a time: the writer
+        # thread upserts while this thread validates; spec checks wait for it.
+        written = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memgpt-writer") as writer:
+            pending = writer.submit(self.connector.upsert, rows)
+            in_flight = len(rows)
+            while following:
+                rows, spec = self._prepare(following)
+                pending.result()
+                written += in_flight
+                if spec is not None:
+                    self._check_spec(spec)
+                pending = writer.submit(self.connector.upsert, rows)
+                in_flight = len(rows)
+                following = list(islice(iterator, size))
+            pending.result()
+            written += in_flight
+        return written
 
     upsert = insert
 

@@ -53,6 +53,32 @@ class VectorIndex:
         self._codes = {f: np.empty(0, dtype=np.int32) for f in self.fields}
         self._vocab: dict[str, dict[str | None, int]] = {f: {} for f in self.fields}
 
+    @classmethod
+    def build(
+        cls,
+        ids: list[str],
+        matrix: np.ndarray,
+        columns: Mapping[str, Sequence[str | None]],
+        normalized: bool = False,
+    ) -> VectorIndex:
+        """An index over ``matrix`` (one row per id), taking ownership of it when ``normalized``.
+
+        ``columns`` holds, per filter field, the value of every row.
+        """
+        index = cls(tuple(columns))
+        if not ids:
+            return index
+        index.ids = list(ids)
+        index.pos = {id_: i for i, id_ in enumerate(index.ids)}
+        index.dim = int(matrix.shape[1])
+        index._matrix = matrix if normalized else normalize_rows(matrix)
+        for name, values in columns.items():
+            vocab = index._vocab[name]
+            index._codes[name] = np.fromiter(
+                (vocab.setdefault(v, len(vocab)) for v in values), dtype=np.int32, count=len(index.ids)
+            )
+        return index
+
     def __len__(self) -> int:
         return len(self.ids)
 
