@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import json
 import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -39,8 +40,9 @@ class LocalConnector(Connector):
         self._select = self.layout.select_columns()
         self._upsert = self.layout.upsert_sql()
         self._index_fields = tuple(c for c in self.layout.columns if c != self.layout.partition_field)
-        # partition key -> (index, data_version it reflects)
+        # partition key -> (index, data_version it reflects); guarded by _lock across threads
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
+        self._lock = threading.RLock()
 
     # -- routing ----------------------------------------------------------------------
     def _key_of(self, row: Row) -> str:
@@ -120,6 +122,10 @@ class LocalConnector(Connector):
             self._index_after_upsert(key, group)
 
     def _index_after_upsert(self, key: str, rows: list[Row]) -> None:
+        with self._lock:
+            self._update_index(key, rows)
+
+    def _update_index(self, key: str, rows: list[Row]) -> None:
         cached = self._indexes.get(key)
         if cached is None:
             return
@@ -143,14 +149,16 @@ class LocalConnector(Connector):
                     ids = [r[0] for r in conn.execute(f"SELECT id FROM {self.layout.sql_name} WHERE {clause}", params)]
                 deleted += conn.execute(f"DELETE FROM {self.layout.sql_name} WHERE {clause}", params).rowcount
             if cached is not None:
-                cached[0].remove(ids)
+                with self._lock:
+                    cached[0].remove(ids)
         return deleted
 
     def drop(self) -> None:
         for key, db in self._partitions(Where.everything()):
             with db.write() as conn:
                 conn.execute(f"DELETE FROM {self.layout.sql_name}")
-            self._indexes.pop(key, None)
+            with self._lock:
+                self._indexes.pop(key, None)
         self.store.forget_spec(self.table)
 
     # -- reads ----------------------------------------------------------------------------
@@ -228,10 +236,11 @@ class LocalConnector(Connector):
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         candidates: list[tuple[float, str, str]] = []
         partitions = self._partitions(where)
-        for key, db in partitions:
-            index = self._index(key, db)
-            for id_, score in index.search(query, k, where, skip=(self.layout.partition_field,)):
-                candidates.append((score, id_, key))
+        with self._lock:
+            for key, db in partitions:
+                index = self._index(key, db)
+                for id_, score in index.search(query, k, where, skip=(self.layout.partition_field,)):
+                    candidates.append((score, id_, key))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         best = candidates[:k]
         dbs = dict(partitions)

@@ -508,8 +508,11 @@ class BackendConformance:
     def test_text_search_orders_by_time_and_pages(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)
         self.require(coll, Capability.TEXT_SEARCH)
-        records = [
-            make_record(table, i, text=f"needle {i}", created_at=BASE_TIME + timedelta(minutes=(i * 7) % 20)) for i in range(20)
+        records = [  # spread over three owners: pages must be global, not per owner
+            make_record(
+                table, i, owner=f"owner-{i % 3}", text=f"needle {i}", created_at=BASE_TIME + timedelta(minutes=(i * 7) % 20)
+            )
+            for i in range(20)
         ]
         records += [make_record(table, 100 + i, text="hay") for i in range(5)]
         coll.insert(records)
@@ -538,7 +541,10 @@ class BackendConformance:
         return coll
 
     def test_date_search_is_inclusive_ordered_and_paged(self, messages: Collection) -> None:
-        records = [make_record(Table.RECALL, i, created_at=BASE_TIME + timedelta(hours=(i * 5) % 24)) for i in range(24)]
+        records = [
+            make_record(Table.RECALL, i, owner=f"owner-{i % 4}", created_at=BASE_TIME + timedelta(hours=(i * 5) % 24))
+            for i in range(24)
+        ]
         messages.insert(records)
         start, end = BASE_TIME + timedelta(hours=3), BASE_TIME + timedelta(hours=10)
         expected = sorted((r for r in records if start <= r.created_at <= end), key=lambda r: (r.created_at, r.id))

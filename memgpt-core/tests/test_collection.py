@@ -1,0 +1,172 @@
+"""The core's side of the contract: what Collection enforces whatever the backend does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memgpt.default_plugins.local_backend import LocalBackend
+from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
+from memgpt.kinds import RecordKind, Table
+from memgpt.storage.backend import Backend, Store
+from memgpt.storage.codec import Row
+from memgpt.storage.configured import open_collection
+from memgpt.storage.connector import Capability, Connector
+from memgpt.storage.where import Where, scope
+from memgpt.testing import BackendConformance, make_record
+
+
+class LimitedBackend(Backend):
+    """The local engine declaring less: archival and sources only, no text search.
+
+    Running the conformance suite on it exercises the checks that a full
+    backend skips: undeclared kinds and capabilities must fail clearly.
+    """
+
+    name = "limited"
+    label = "Local engine with fewer declared abilities"
+    kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES})
+
+    def settings_from_uri(self, uri: str) -> dict[str, str]:
+        return {"path": uri} if uri else {}
+
+    def open(self, settings) -> Store:
+        store = LocalBackend().open(settings)
+        for table in (Table.ARCHIVAL, Table.SOURCE_PASSAGES):
+            store.connector(table).capabilities = frozenset({Capability.VECTOR_SEARCH, Capability.PERSISTENT})
+        return store
+
+
+class TestLimitedBackend(BackendConformance):
+    @pytest.fixture
+    def backend(self) -> Backend:
+        return LimitedBackend()
+
+    @pytest.fixture
+    def backend_settings(self, tmp_path: Path) -> dict[str, str]:
+        return {"path": str(tmp_path / "limited")}
+
+
+class LeakyConnector(Connector):
+    """A broken backend that ignores filters: the core must notice."""
+
+    def __init__(self, inner: Connector) -> None:
+        self.inner = inner
+        self.table = inner.table
+
+    def get_embedding_spec(self):
+        return self.inner.get_embedding_spec()
+
+    def ensure_embedding_spec(self, spec):
+        return self.inner.ensure_embedding_spec(spec)
+
+    def upsert(self, rows: list[Row]) -> None:
+        self.inner.upsert(rows)
+
+    def delete(self, where):
+        return self.inner.delete(where)
+
+    def drop(self):
+        self.inner.drop()
+
+    def get(self, ids, where):
+        return self.inner.get(ids, Where.of(id=ids))
+
+    def count(self, where):
+        return self.inner.count(Where.everything())
+
+    def scan(self, where, batch_size):
+        return self.inner.scan(Where.everything(), batch_size)
+
+    def vector_search(self, query, k, where):
+        return self.inner.vector_search(query, k, Where.everything())
+
+    def text_search(self, text, where, limit, offset):
+        return self.inner.text_search(text, Where.everything(), limit, offset)
+
+
+@pytest.fixture
+def local_store(tmp_path: Path):
+    store = LocalBackend().open({"path": str(tmp_path / "store")})
+    yield store
+    store.close()
+
+
+def test_a_backend_that_leaks_other_agents_records_is_caught(local_store) -> None:
+    open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything()).insert(
+        [make_record(Table.ARCHIVAL, i, owner=owner) for owner in ("mine", "theirs") for i in range(3)]
+    )
+    from memgpt.storage.collection import Collection
+
+    leaky = Collection(LeakyConnector(local_store.connector(Table.ARCHIVAL)), scope=scope(agent_id="mine"), backend="leaky")
+    with pytest.raises(ScopeViolation, match="bug in the backend"):
+        leaky.search(np.ones(16), k=10)
+    with pytest.raises(ScopeViolation):
+        list(leaky.iterate())
+    with pytest.raises(ScopeViolation):
+        leaky.get(make_record(Table.ARCHIVAL, 0, owner="theirs").id)
+    with pytest.raises(ScopeViolation):
+        leaky.text_search("record")
+
+
+def test_batches_larger_than_the_connector_takes_are_split_and_pipelined(local_store) -> None:
+    connector = local_store.connector(Table.ARCHIVAL)
+    connector.max_batch_size = 100
+    calls: list[int] = []
+    original = connector.upsert
+    connector.upsert = lambda rows: (calls.append(len(rows)), original(rows))[1]  # type: ignore[method-assign]
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    assert coll.insert(make_record(Table.ARCHIVAL, i) for i in range(1_050)) == 1_050
+    assert calls == [100] * 10 + [50]
+    assert coll.count() == 1_050
+
+
+def test_a_bad_record_in_a_later_batch_keeps_earlier_batches_and_writes_none_of_its_own(local_store) -> None:
+    connector = local_store.connector(Table.ARCHIVAL)
+    connector.max_batch_size = 100
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    records = [make_record(Table.ARCHIVAL, i) for i in range(300)]
+    records[250] = make_record(Table.ARCHIVAL, 250, vector=np.ones(8, dtype=np.float32))
+    with pytest.raises(EmbeddingMismatch):
+        coll.insert(records)
+    assert coll.count() == 200
+    assert coll.get(records[249].id) is None
+
+
+def test_first_vectors_in_a_later_batch_set_the_spec(local_store) -> None:
+    connector = local_store.connector(Table.RECALL)
+    connector.max_batch_size = 10
+    coll = open_collection(LocalBackend(), local_store, Table.RECALL, Where.everything())
+    records = [make_record(Table.RECALL, i, with_embedding=i >= 25) for i in range(40)]
+    assert coll.insert(records) == 40
+    assert coll.embedding_spec is not None and coll.embedding_spec.dim == 16
+
+
+def test_limits_and_k_are_validated(local_store) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.RECALL, Where.everything())
+    coll.insert([make_record(Table.RECALL, 0)])
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InvalidRecord, match="k must be"):
+            coll.search(np.ones(16), k=bad)
+    with pytest.raises(InvalidRecord, match="limit"):
+        coll.text_search("x", limit=-1)
+    with pytest.raises(InvalidRecord, match="offset"):
+        coll.date_search(offset=-5)
+    with pytest.raises(InvalidRecord, match="non-empty"):
+        coll.text_search("")
+
+
+def test_date_search_is_only_for_messages(local_store) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    with pytest.raises(UnsupportedOperation, match="date search is not defined for table 'archival'"):
+        coll.date_search()
+
+
+def test_filters_on_fields_a_table_lacks_are_refused(local_store) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    with pytest.raises(InvalidRecord, match="cannot be filtered on role"):
+        coll.count(Where.of(role="user"))
+    with pytest.raises(InvalidRecord, match="cannot be filtered on source"):
+        open_collection(LocalBackend(), local_store, Table.ARCHIVAL, scope(source="docs"))
