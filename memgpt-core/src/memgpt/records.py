@@ -128,6 +128,23 @@ class _RecordBase:
         return cls(**data)
 
 
+class _Embedded(_RecordBase):
+    """What passages and messages share: an optional embedding and its model."""
+
+    embedding: np.ndarray | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+    def _normalize(self, what: str) -> None:
+        self.embedding = as_vector(self.embedding)
+        self.metadata = _check_metadata(self.metadata, what)
+        self.created_at = to_utc(self.created_at)
+
+    @property
+    def embedding_dim(self) -> int | None:
+        return None if self.embedding is None else int(self.embedding.shape[0])
+
+
 def _check_metadata(metadata: Any, owner: str) -> dict[str, Any]:
     if metadata is None:
         return {}
@@ -137,7 +154,7 @@ def _check_metadata(metadata: Any, owner: str) -> dict[str, Any]:
 
 
 @dataclass(eq=False, kw_only=True)
-class Passage(_RecordBase):
+class Passage(_Embedded):
     """A chunk of text and its embedding, in archival memory or in a data source."""
 
     id: str
@@ -154,17 +171,11 @@ class Passage(_RecordBase):
     created_at: datetime = field(default_factory=utcnow)
 
     def __post_init__(self) -> None:
-        self.embedding = as_vector(self.embedding)
-        self.metadata = _check_metadata(self.metadata, "passage")
-        self.created_at = to_utc(self.created_at)
-
-    @property
-    def embedding_dim(self) -> int | None:
-        return None if self.embedding is None else int(self.embedding.shape[0])
+        self._normalize("passage")
 
 
 @dataclass(eq=False, kw_only=True)
-class Message(_RecordBase):
+class Message(_Embedded):
     """One message of an agent's conversation (recall memory)."""
 
     id: str
@@ -181,14 +192,8 @@ class Message(_RecordBase):
     created_at: datetime = field(default_factory=utcnow)
 
     def __post_init__(self) -> None:
-        self.embedding = as_vector(self.embedding)
-        self.metadata = _check_metadata(self.metadata, "message")
+        self._normalize("message")
         self.tool_calls = list(self.tool_calls or [])
-        self.created_at = to_utc(self.created_at)
-
-    @property
-    def embedding_dim(self) -> int | None:
-        return None if self.embedding is None else int(self.embedding.shape[0])
 
 
 @dataclass(eq=False, kw_only=True)

@@ -13,6 +13,16 @@ AGENTS_GROUP = "agents"
 SOURCES_GROUP = "archival"
 
 
+_COLUMN_TYPES = {
+    "id": "TEXT NOT NULL UNIQUE",
+    "text": "TEXT NOT NULL",
+    "created_at": "INTEGER NOT NULL",
+    "embedding": "BLOB",
+    "payload": "TEXT NOT NULL",
+}
+"""SQL types of the value columns; filter-field columns are plain TEXT."""
+
+
 @dataclass(frozen=True)
 class TableLayout:
     """Where and how one :class:`Table` lives in the local backend."""
@@ -34,14 +44,7 @@ class TableLayout:
         return "memory.sqlite" if self.group == AGENTS_GROUP else "source.sqlite"
 
     def create_sql(self) -> list[str]:
-        cols = ["rid INTEGER PRIMARY KEY", "id TEXT NOT NULL UNIQUE"]
-        cols += [f"{c} TEXT" for c in self.columns]
-        if self.has_text:
-            cols.append("text TEXT NOT NULL")
-        cols.append("created_at INTEGER NOT NULL")
-        if self.has_vectors:
-            cols.append("embedding BLOB")
-        cols.append("payload TEXT NOT NULL")
+        cols = ["rid INTEGER PRIMARY KEY"] + [f"{c} {_COLUMN_TYPES.get(c, 'TEXT')}" for c in self.value_columns]
         t = self.sql_name
         statements = [f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})"]
         if self.table is Table.RECALL:  # date search; other tables are never searched by time
@@ -60,16 +63,9 @@ class TableLayout:
             ]
         return statements
 
-    def select_columns(self) -> str:
-        cols = ["id", *self.columns]
-        if self.has_text:
-            cols.append("text")
-        cols.append("created_at")
-        cols.append("embedding" if self.has_vectors else "NULL")
-        cols.append("payload")
-        return ", ".join(cols)
-
-    def upsert_sql(self) -> str:
+    @property
+    def value_columns(self) -> list[str]:
+        """The columns a row is written to, in the order of :meth:`upsert_sql`'s parameters."""
         cols = ["id", *self.columns]
         if self.has_text:
             cols.append("text")
@@ -77,6 +73,17 @@ class TableLayout:
         if self.has_vectors:
             cols.append("embedding")
         cols.append("payload")
+        return cols
+
+    def select_columns(self) -> str:
+        """What reads select: :attr:`value_columns`, with ``NULL`` standing in for a missing embedding."""
+        cols = self.value_columns
+        if not self.has_vectors:
+            cols.insert(-1, "NULL")
+        return ", ".join(cols)
+
+    def upsert_sql(self) -> str:
+        cols = self.value_columns
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
         marks = ", ".join("?" for _ in cols)
         return f"INSERT INTO {self.sql_name} ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
