@@ -24,10 +24,14 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memgpt._version import __version__
 from memgpt.errors import ConfigError
 from memgpt.paths import config_path
+
+if TYPE_CHECKING:
+    from memgpt.embeddings.provider import EmbeddingConfig
 
 STORAGE_ROLES = ("archival", "recall")
 """The storage sections of the file: ``[archival_storage]`` and ``[recall_storage]``."""
@@ -72,7 +76,7 @@ class MemGPTConfig:
     context_window: int = 8192
     embedding_endpoint_type: str = "hashing"
     embedding_endpoint: str = ""
-    embedding_model: str = "feature-hashing-v1"
+    embedding_model: str = "lexical-hash-384"
     embedding_dim: int = 384
     embedding_chunk_size: int = 300
     archival_storage: StorageConfig = field(default_factory=StorageConfig)
@@ -86,6 +90,27 @@ class MemGPTConfig:
         if role not in STORAGE_ROLES:
             raise ValueError(f"unknown storage role {role!r}")
         return self.archival_storage if role == "archival" else self.recall_storage
+
+    def embedding(self) -> EmbeddingConfig:
+        """The ``[embedding]`` section as an :class:`~memgpt.embeddings.EmbeddingConfig`."""
+        from memgpt.embeddings.provider import EmbeddingConfig
+
+        return EmbeddingConfig(
+            provider=self.embedding_endpoint_type,
+            model=self.embedding_model,
+            dim=int(self.embedding_dim),
+            endpoint=self.embedding_endpoint,
+            chunk_size=int(self.embedding_chunk_size),
+        )
+
+    def llm(self) -> dict[str, object]:
+        """The ``[model]`` section, as agents record it."""
+        return {
+            "model_endpoint_type": self.model_endpoint_type,
+            "model_endpoint": self.model_endpoint,
+            "model": self.model,
+            "context_window": self.context_window,
+        }
 
     @property
     def user_id(self) -> str:

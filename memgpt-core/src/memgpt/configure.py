@@ -9,7 +9,7 @@ current configuration's values, else the built-in ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from memgpt.config import STORAGE_ROLES, MemGPTConfig, StorageConfig
 from memgpt.environment import getenv
 from memgpt.errors import ConfigError, MemGPTError
 from memgpt.kinds import RecordKind
-from memgpt.plugins import backends, get_backend
+from memgpt.plugins import backends, embedding_providers, get_backend, get_embedding_provider
 from memgpt.storage.backend import Backend, Question
 
 LLM_PROVIDERS = ("openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "koboldcpp", "webui")
@@ -29,11 +29,6 @@ LLM_ENDPOINTS = {
     "llamacpp": "http://localhost:8080",
     "koboldcpp": "http://localhost:5001",
     "webui": "http://localhost:5000",
-}
-EMBEDDING_PROVIDERS = ("hashing", "openai")
-EMBEDDING_DEFAULTS = {
-    "hashing": ("", "feature-hashing-v1", "384"),
-    "openai": ("https://api.openai.com/v1", "text-embedding-3-small", "1536"),
 }
 ROLE_KIND = {"archival": RecordKind.ARCHIVAL, "recall": RecordKind.RECALL}
 
@@ -91,49 +86,57 @@ class Outcome:
 
 
 def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
-    def keep(attr: str, fallback: Callable[[Mapping[str, str]], str] | str) -> Callable[[Mapping[str, str]], str]:
-        def default(answers: Mapping[str, str]) -> str:
-            if existing:
-                return str(getattr(current, attr))
-            return fallback(answers) if callable(fallback) else fallback
+    """The questions before storage: LLM, embeddings (from the installed providers), defaults."""
 
-        return default
+    def keep(attr: str, fallback: str) -> Callable[[Mapping[str, str]], str]:
+        return lambda answers: str(getattr(current, attr)) if existing else fallback
 
-    def endpoint_default(answers: Mapping[str, str]) -> str:
-        provider = answers["model_endpoint_type"]
-        if existing and provider == current.model_endpoint_type:
+    def llm_endpoint_default(answers: Mapping[str, str]) -> str:
+        if existing and answers["model_endpoint_type"] == current.model_endpoint_type:
             return current.model_endpoint
-        return LLM_ENDPOINTS.get(provider, "")
+        return LLM_ENDPOINTS.get(answers["model_endpoint_type"], "")
 
-    def embedding_default(index: int, attr: str) -> Callable[[Mapping[str, str]], str]:
-        def default(answers: Mapping[str, str]) -> str:
-            provider = answers["embedding_endpoint_type"]
-            if existing and provider == current.embedding_endpoint_type:
-                return str(getattr(current, attr))
-            return EMBEDDING_DEFAULTS.get(provider, ("", "", ""))[index]
+    def provider(answers: Mapping[str, str]) -> Any:
+        return get_embedding_provider(answers["embedding_endpoint_type"])
 
-        return default
+    def same_provider(answers: Mapping[str, str]) -> bool:
+        return existing and answers["embedding_endpoint_type"] == current.embedding_endpoint_type
 
-    is_openai_embedding = lambda a: a.get("embedding_endpoint_type") == "openai"  # noqa: E731
+    def embedding_endpoint_default(answers: Mapping[str, str]) -> str:
+        return current.embedding_endpoint if same_provider(answers) else (provider(answers).default_endpoint or "")
+
+    def embedding_model_default(answers: Mapping[str, str]) -> str:
+        return current.embedding_model if same_provider(answers) else provider(answers).default_model
+
+    def embedding_model_choices(answers: Mapping[str, str]) -> Sequence[str] | None:
+        chosen = provider(answers)
+        return None if chosen.open_models else list(chosen.models)
+
+    def embedding_dim_default(answers: Mapping[str, str]) -> str:
+        return str(current.embedding_dim) if same_provider(answers) else ""
+
     return [
         Question("model_endpoint_type", "Select LLM inference provider:", keep("model_endpoint_type", "openai"), LLM_PROVIDERS),
-        Question("model_endpoint", "Override default endpoint:", endpoint_default),
+        Question("model_endpoint", "Override default endpoint:", llm_endpoint_default),
         Question("model", "Select default model (recommended: gpt-4):", keep("model", "gpt-4")),
         Question(
             "embedding_endpoint_type",
             "Select embedding provider:",
             keep("embedding_endpoint_type", "hashing"),
-            EMBEDDING_PROVIDERS,
+            lambda answers: list(embedding_providers()),
         ),
         Question(
             "embedding_endpoint",
             "Override default embedding endpoint:",
-            embedding_default(0, "embedding_endpoint"),
-            when=is_openai_embedding,
+            embedding_endpoint_default,
+            when=lambda answers: provider(answers).default_endpoint is not None,
         ),
-        Question("embedding_model", "Select embedding model:", embedding_default(1, "embedding_model"), when=is_openai_embedding),
+        Question("embedding_model", "Select embedding model:", embedding_model_default, embedding_model_choices),
         Question(
-            "embedding_dim", "Enter the embedding dimension:", embedding_default(2, "embedding_dim"), when=is_openai_embedding
+            "embedding_dim",
+            "Enter the embedding model's dimension:",
+            embedding_dim_default,
+            when=lambda answers: answers.get("embedding_model") not in provider(answers).models,
         ),
         Question(
             "embedding_chunk_size", "Enter the chunk size for loaded documents (tokens):", keep("embedding_chunk_size", "300")
@@ -142,6 +145,16 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
         Question("persona", "Select default persona:", keep("persona", "sam_pov")),
         Question("human", "Select default human:", keep("human", "cs_phd")),
     ]
+
+
+def _positive_int(value: Any, what: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{what} must be at least 1, got {number}")
+    return number
 
 
 def storage_choices(kind: RecordKind) -> list[str]:
@@ -213,16 +226,19 @@ def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any
 
     new = MemGPTConfig(path=current.path, _extra=current._extra, anon_clientid=current.anon_clientid)
     for key, value in answers.items():
-        setattr(new, key, int(value) if key in ("embedding_dim", "embedding_chunk_size") else value)
-    new.context_window = current.context_window
-    if flags.get("context_window") is not None:
-        new.context_window = int(flags["context_window"])
-    if "embedding_endpoint_type" in answers and "embedding_model" not in answers:
-        endpoint, model, dim = EMBEDDING_DEFAULTS[answers["embedding_endpoint_type"]]
-        new.embedding_endpoint, new.embedding_model, new.embedding_dim = endpoint, model, int(dim)
-    for attr in ("embedding_endpoint", "embedding_model", "embedding_dim"):
-        if flags.get(attr) is not None:
-            setattr(new, attr, int(flags[attr]) if attr == "embedding_dim" else flags[attr])
+        if key not in ("embedding_dim", "embedding_chunk_size"):
+            setattr(new, key, value)
+    new.context_window = int(flags["context_window"]) if flags.get("context_window") is not None else current.context_window
+    new.embedding_chunk_size = _positive_int(answers["embedding_chunk_size"], "embedding chunk size")
+    chosen = get_embedding_provider(new.embedding_endpoint_type)
+    if chosen.default_endpoint is None:
+        new.embedding_endpoint = ""
+    given_dim = flags.get("embedding_dim") or answers.get("embedding_dim")
+    new.embedding_dim = chosen.dimension(
+        new.embedding_model, _positive_int(given_dim, "embedding dimension") if given_dim else None
+    )
+    if given_dim and int(given_dim) != new.embedding_dim:
+        raise ConfigError(f"embedding model {new.embedding_model!r} makes {new.embedding_dim}-d vectors, not {given_dim}")
 
     outcome = Outcome(new)
     for role in STORAGE_ROLES:

@@ -53,6 +53,14 @@ class EmbeddingMismatch(MemGPTError):
     """A vector's dimension or model differs from the one its collection holds."""
 
 
+class EmbeddingError(MemGPTError):
+    """The embedding provider failed: refused credentials, unknown model, malformed answer."""
+
+
+class EmbeddingUnavailable(EmbeddingError):
+    """The embedding endpoint could not be reached, or kept failing after retries."""
+
+
 class ScopeViolation(MemGPTError):
     """A backend returned a record outside the scope it was asked for (a backend bug)."""
 
@@ -67,3 +75,11 @@ class StorageUnavailable(StorageError):
 
 class StorageLocked(StorageError):
     """Another process holds the storage location exclusively."""
+
+
+class NotFound(MemGPTError):
+    """A named agent or data source does not exist."""
+
+
+class AlreadyExists(MemGPTError):
+    """A named agent or data source exists already."""

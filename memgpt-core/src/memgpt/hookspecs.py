@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from memgpt.embeddings.provider import EmbeddingProvider
+    from memgpt.sources.readers import Reader
     from memgpt.storage.backend import Backend
 
 PROJECT_NAME = "memgpt"
@@ -32,3 +34,16 @@ def register_backends(register: Callable[[Backend], None]) -> None:
     client library inside ``Backend.open``, not at module level, so that
     ``memgpt --help`` and ``memgpt backends`` stay fast.
     """
+
+
+@hookspec
+def register_embedding_providers(register: Callable[[EmbeddingProvider], None]) -> None:
+    """Register embedding providers: call ``register(provider)`` once per :class:`~memgpt.embeddings.EmbeddingProvider`.
+
+    Import the provider's client library inside ``EmbeddingProvider.embedder``.
+    """
+
+
+@hookspec
+def register_readers(register: Callable[[Reader], None]) -> None:
+    """Register document readers for ``memgpt load``: call ``register(reader)`` once per :class:`~memgpt.sources.readers.Reader`."""

@@ -28,7 +28,11 @@ ENTRY_POINT_GROUP = "memgpt"
 LOAD_PLUGINS_ENV = "MEMGPT_LOAD_PLUGINS"
 CORE_DISTRIBUTION = "memgpt-core"
 
-DEFAULT_PLUGINS = ("memgpt.default_plugins.local_backend",)
+DEFAULT_PLUGINS = (
+    "memgpt.default_plugins.local_backend",
+    "memgpt.default_plugins.embeddings",
+    "memgpt.default_plugins.readers",
+)
 
 FIRST_PARTY_BACKENDS = ("postgres", "chroma", "qdrant", "milvus", "lancedb")
 """Backends published from this repository, installable as ``pymemgpt[NAME]`` extras."""
@@ -51,17 +55,22 @@ class PluginInfo:
 
 
 @dataclass(frozen=True)
-class BackendInfo:
-    """A registered backend and the distribution it came from."""
+class Registered:
+    """Something a plugin registered (a backend, an embedding provider, a reader) and where it came from."""
 
-    backend: Any
+    item: Any
     plugin: str
     distribution: str
     version: str
 
     @property
     def name(self) -> str:
-        return self.backend.name
+        return self.item.name
+
+    @property
+    def backend(self) -> Any:
+        """The item, read as a storage backend."""
+        return self.item
 
 
 _lock = threading.RLock()
@@ -183,38 +192,64 @@ def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None
             )
 
 
-def backends() -> dict[str, BackendInfo]:
-    """Every registered backend by name, in registration order (``local`` first)."""
-    from memgpt.storage.backend import Backend
+def _collect(hook_name: str, base: type, what: str) -> dict[str, Registered]:
+    """Everything registered through ``hook_name``, by name, in registration order (built-ins first)."""
+    found: dict[str, Registered] = {}
 
-    found: dict[str, BackendInfo] = {}
-
-    def make_register(plugin_name: str) -> Callable[[Backend], None]:
+    def make_register(plugin_name: str) -> Callable[[Any], None]:
         info = _plugins.get(plugin_name)
 
-        def register_backend(backend: Backend) -> None:
-            if not isinstance(backend, Backend):
-                raise PluginError(f"register() takes a memgpt.storage.backend.Backend, got {type(backend).__name__}")
-            name = getattr(backend, "name", None)
+        def register(item: Any) -> None:
+            if not isinstance(item, base):
+                raise PluginError(
+                    f"register() in {hook_name} takes a {base.__module__}.{base.__name__}, got {type(item).__name__}"
+                )
+            name = getattr(item, "name", None)
             if not isinstance(name, str) or not name:
-                raise PluginError(f"{type(backend).__name__} has no name")
+                raise PluginError(f"{type(item).__name__} has no name")
             if name in found:
                 _report(
-                    f"duplicate:{name}:{plugin_name}",
-                    f"backend {name!r} from {plugin_name} is ignored: {found[name].plugin} registered it first",
+                    f"duplicate:{hook_name}:{name}:{plugin_name}",
+                    f"{what} {name!r} from {plugin_name} is ignored: {found[name].plugin} registered it first",
                 )
                 return
-            found[name] = BackendInfo(
-                backend,
-                plugin_name,
-                info.distribution if info else plugin_name,
-                info.version if info else "",
-            )
+            found[name] = Registered(item, plugin_name, info.distribution if info else plugin_name, info.version if info else "")
 
-        return register_backend
+        return register
 
-    _call_each("register_backends", make_register)
+    _call_each(hook_name, make_register)
     return found
+
+
+def backends() -> dict[str, Registered]:
+    """Every registered storage backend by name (``local`` first)."""
+    from memgpt.storage.backend import Backend
+
+    return _collect("register_backends", Backend, "backend")
+
+
+def embedding_providers() -> dict[str, Registered]:
+    """Every registered embedding provider by name (``hashing`` first)."""
+    from memgpt.embeddings.provider import EmbeddingProvider
+
+    return _collect("register_embedding_providers", EmbeddingProvider, "embedding provider")
+
+
+def readers() -> dict[str, Registered]:
+    """Every registered document reader by name."""
+    from memgpt.sources.readers import Reader
+
+    return _collect("register_readers", Reader, "reader")
+
+
+def get_embedding_provider(name: str) -> Any:
+    """The installed embedding provider called ``name``; a clear error if there is none."""
+    available = embedding_providers()
+    if name in available:
+        return available[name].item
+    raise UnknownBackend(
+        f"no embedding provider named {name!r} is installed (installed: {', '.join(available) or 'none'}); run memgpt configure"
+    )
 
 
 def get_backend(name: str) -> Any:

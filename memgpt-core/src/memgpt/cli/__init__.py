@@ -41,9 +41,20 @@ def version() -> None:
     click.echo(__version__)
 
 
-from memgpt.cli import backends_cmd, configure_cmd, storage_cmd  # noqa: E402
+from memgpt.cli import agents_cmd, backends_cmd, configure_cmd, load_cmd, memory_cmd, storage_cmd  # noqa: E402
 
-main.add_command(backends_cmd.backends_command)
-main.add_command(backends_cmd.plugins_command)
-main.add_command(configure_cmd.configure_command)
-main.add_command(storage_cmd.storage_group)
+for command in (
+    configure_cmd.configure_command,
+    load_cmd.load_group,
+    agents_cmd.create_group,
+    agents_cmd.list_group,
+    agents_cmd.delete_group,
+    agents_cmd.attach_command,
+    agents_cmd.detach_command,
+    memory_cmd.archival_group,
+    memory_cmd.recall_group,
+    storage_cmd.storage_group,
+    backends_cmd.backends_command,
+    backends_cmd.plugins_command,
+):
+    main.add_command(command)

@@ -175,12 +175,7 @@ class LocalConnector(Connector):
         return [row for _, db in self._partitions(where) for row in self._query(db, sql, params)]
 
     def count(self, where: Where) -> int:
-        clause, params = self._clause(where)
-        total = 0
-        for _, db in self._partitions(where):
-            with db.lock:
-                total += db.conn.execute(f"SELECT count(*) FROM {self.layout.sql_name} WHERE {clause}", params).fetchone()[0]
-        return total
+        return self._count_where(where, "1", [])
 
     def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
         clause, params = self._clause(where)
@@ -269,16 +264,37 @@ class LocalConnector(Connector):
         )
         return list(merged)[offset : offset + limit]
 
-    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
+    def _text_condition(self, text: str) -> tuple[str, list[Any]]:
         if self.layout.fts and len(text) >= FTS_MIN_CHARS:
             phrase = '"' + text.replace('"', '""') + '"'
-            extra = f"rid IN (SELECT rowid FROM {self.layout.sql_name}_fts WHERE {self.layout.sql_name}_fts MATCH ?)"
-            return self._ordered(where, extra, [phrase], limit, offset)
+            return f"rid IN (SELECT rowid FROM {self.layout.sql_name}_fts WHERE {self.layout.sql_name}_fts MATCH ?)", [phrase]
         if text.isascii():
-            return self._ordered(where, "instr(lower(text), ?) > 0", [text.lower()], limit, offset)
-        return self._ordered(where, "memgpt_contains(text, ?)", [text], limit, offset)
+            return "instr(lower(text), ?) > 0", [text.lower()]
+        return "memgpt_contains(text, ?)", [text]
 
-    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
+    @staticmethod
+    def _date_condition(start: int | None, end: int | None) -> tuple[str, list[Any]]:
         lo = start if start is not None else -(2**63)
         hi = end if end is not None else 2**63 - 1
-        return self._ordered(where, "created_at BETWEEN ? AND ?", [lo, hi], limit, offset)
+        return "created_at BETWEEN ? AND ?", [lo, hi]
+
+    def _count_where(self, where: Where, extra: str, extra_params: list[Any]) -> int:
+        clause, params = self._clause(where)
+        sql = f"SELECT count(*) FROM {self.layout.sql_name} WHERE {clause} AND {extra}"
+        total = 0
+        for _, db in self._partitions(where):
+            with db.lock:
+                total += db.conn.execute(sql, [*params, *extra_params]).fetchone()[0]
+        return total
+
+    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
+        return self._ordered(where, *self._text_condition(text), limit, offset)
+
+    def text_count(self, text: str, where: Where) -> int:
+        return self._count_where(where, *self._text_condition(text))
+
+    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
+        return self._ordered(where, *self._date_condition(start, end), limit, offset)
+
+    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
+        return self._count_where(where, *self._date_condition(start, end))

@@ -327,6 +327,24 @@ class Collection:
             return []
         return self._decode_checked(self.connector.text_search(text, combined, limit, offset), combined)
 
+    def text_count(self, text: str, where: Where | None = None) -> int:
+        """How many records :meth:`text_search` finds for ``text`` (for "N of TOTAL" pages)."""
+        self._require(Capability.TEXT_SEARCH, "text search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
+        if not isinstance(text, str) or not text:
+            raise InvalidRecord("text search needs a non-empty string")
+        combined = self._where(where)
+        return 0 if combined.is_nothing else int(self.connector.text_count(text, combined))
+
+    def date_count(self, start: datetime | None = None, end: datetime | None = None, where: Where | None = None) -> int:
+        """How many messages :meth:`date_search` finds between ``start`` and ``end``."""
+        self._require(Capability.DATE_SEARCH, "date search", (Table.RECALL,))
+        start_us = None if start is None else to_epoch_us(start)
+        end_us = None if end is None else to_epoch_us(end)
+        combined = self._where(where)
+        if combined.is_nothing or (start_us is not None and end_us is not None and start_us > end_us):
+            return 0
+        return int(self.connector.date_count(start_us, end_us, combined))
+
     def date_search(
         self,
         start: datetime | None = None,

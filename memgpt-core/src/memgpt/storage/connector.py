@@ -12,7 +12,7 @@ method; the conformance suite in :mod:`memgpt.testing` checks all of it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 
 import numpy as np
@@ -116,5 +116,22 @@ class Connector(ABC):
         """
         raise NotImplementedError
 
+    def text_count(self, text: str, where: Where) -> int:
+        """How many rows :meth:`text_search` would find. The default pages through it; override with a native count."""
+        return _count_pages(lambda limit, offset: self.text_search(text, where, limit, offset))
+
+    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
+        """How many rows :meth:`date_search` would find. The default pages through it; override with a native count."""
+        return _count_pages(lambda limit, offset: self.date_search(start, end, where, limit, offset))
+
     def close(self) -> None:
         """Release what this connector holds (the store's close releases the rest)."""
+
+
+def _count_pages(page: Callable[[int, int], list[Row]], size: int = 1_000) -> int:
+    total = 0
+    while True:
+        found = len(page(size, total))
+        total += found
+        if found < size:
+            return total

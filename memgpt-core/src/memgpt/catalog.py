@@ -1,0 +1,204 @@
+"""Agents, data sources, and which sources each agent reads.
+
+Attaching a data source to an agent records the source's name in the agent's
+state; the agent's archival search then also searches that source's passages
+where they are stored. Nothing is copied, so attaching is instant, detaching
+undoes it completely, and a source shared by a hundred agents is stored once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from memgpt.embeddings.provider import EmbeddingConfig
+from memgpt.errors import AlreadyExists, EmbeddingMismatch, NotFound
+from memgpt.kinds import Table
+from memgpt.names import validate_name
+from memgpt.records import AgentState, Source, utcnow
+from memgpt.storage.collection import Collection
+from memgpt.storage.where import Where
+
+
+class Collections(Protocol):
+    """Anything that hands out scoped collections (:class:`~memgpt.storage.Storage` does)."""
+
+    def collection(self, table: Table, scope: Where) -> Collection: ...
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """A data source with its passage count and the agents it is attached to."""
+
+    source: Source
+    passages: int
+    agents: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.source.name,
+            "passages": self.passages,
+            "embedding_model": self.source.embedding_model,
+            "embedding_dim": self.source.embedding_dim,
+            "attached_agents": list(self.agents),
+            "created_at": self.source.created_at.isoformat(),
+            "description": self.source.description,
+        }
+
+
+def embedding_of_agent(agent: AgentState) -> EmbeddingConfig:
+    return EmbeddingConfig.from_dict(agent.embedding_config)
+
+
+class Catalog:
+    """The agents and data sources of one user."""
+
+    def __init__(self, collections: Collections, user_id: str) -> None:
+        self.collections = collections
+        self.user_id = validate_name(user_id, "user id")
+        self.mine = Where.of(user_id=user_id)
+
+    def _agents(self) -> Collection:
+        return self.collections.collection(Table.AGENTS, self.mine)
+
+    def _sources(self) -> Collection:
+        return self.collections.collection(Table.SOURCES, self.mine)
+
+    # -- agents -----------------------------------------------------------------------
+    def find_agent(self, name_or_id: str) -> AgentState | None:
+        """The agent with this name (or id), or ``None``."""
+        agents = self._agents()
+        by_name = list(agents.iterate(Where.of(name=name_or_id)))
+        if by_name:
+            return by_name[0]
+        return agents.get(name_or_id)
+
+    def get_agent(self, name_or_id: str) -> AgentState:
+        agent = self.find_agent(name_or_id)
+        if agent is None:
+            raise NotFound(f"no agent named {name_or_id!r}; memgpt list agents shows them")
+        return agent
+
+    def list_agents(self) -> list[AgentState]:
+        return sorted(self._agents().iterate(), key=lambda a: (a.created_at, a.name))
+
+    def create_agent(
+        self,
+        name: str,
+        *,
+        embedding: EmbeddingConfig,
+        persona: str = "",
+        human: str = "",
+        preset: str | None = None,
+        llm_config: dict[str, Any] | None = None,
+    ) -> AgentState:
+        validate_name(name, "agent name")
+        if self.find_agent(name) is not None:
+            raise AlreadyExists(f"an agent named {name!r} exists already")
+        agent = AgentState(
+            id=str(uuid.uuid4()),
+            name=name,
+            user_id=self.user_id,
+            preset=preset,
+            persona=persona,
+            human=human,
+            core_memory={"persona": persona, "human": human},
+            llm_config=dict(llm_config or {}),
+            embedding_config=embedding.to_dict(),
+        )
+        self._agents().insert([agent])
+        return agent
+
+    def save_agent(self, agent: AgentState) -> AgentState:
+        updated = replace(agent, updated_at=utcnow())
+        self._agents().insert([updated])
+        return updated
+
+    def delete_agent(self, name_or_id: str) -> dict[str, int]:
+        """Delete an agent with its archival and recall memory; returns what was deleted."""
+        agent = self.get_agent(name_or_id)
+        scope = Where.of(user_id=self.user_id, agent_id=agent.id)
+        deleted = {
+            "archival": self.collections.collection(Table.ARCHIVAL, scope).delete_where(Where.everything()),
+            "recall": self.collections.collection(Table.RECALL, scope).delete_where(Where.everything()),
+        }
+        self._agents().delete([agent.id])
+        return deleted
+
+    # -- sources ------------------------------------------------------------------------
+    def find_source(self, name: str) -> Source | None:
+        return self._sources().get(name)
+
+    def get_source(self, name: str) -> Source:
+        source = self.find_source(name)
+        if source is None:
+            raise NotFound(f"no data source named {name!r}; memgpt list sources shows them")
+        return source
+
+    def ensure_source(self, name: str, embedding: EmbeddingConfig, description: str | None = None) -> Source:
+        """The source called ``name``, created if new; refuses one embedded with another model."""
+        validate_name(name, "source name")
+        source = self.find_source(name)
+        if source is None:
+            source = Source(
+                name=name,
+                user_id=self.user_id,
+                embedding_model=embedding.model,
+                embedding_dim=embedding.dim,
+                description=description,
+                metadata={"embedding": embedding.to_dict()},
+            )
+            self._sources().insert([source])
+            return source
+        if (source.embedding_model, source.embedding_dim) != (embedding.model, embedding.dim):
+            raise EmbeddingMismatch(
+                f"data source {name!r} holds passages embedded with {source.embedding_model!r} "
+                f"({source.embedding_dim}-d); the configured model is {embedding.model!r} ({embedding.dim}-d): "
+                "load into a new source, or delete this one first"
+            )
+        return source
+
+    def source_passage_count(self, name: str) -> int:
+        return self.collections.collection(Table.SOURCE_PASSAGES, Where.of(user_id=self.user_id, source=name)).count()
+
+    def list_sources(self) -> list[SourceSummary]:
+        agents = self.list_agents()
+        summaries = []
+        for source in sorted(self._sources().iterate(), key=lambda s: s.name):
+            attached = tuple(a.name for a in agents if source.name in a.attached_sources)
+            summaries.append(SourceSummary(source, self.source_passage_count(source.name), attached))
+        return summaries
+
+    def delete_source(self, name: str) -> int:
+        """Detach the source from every agent, delete its passages and its entry; returns passages deleted."""
+        self.get_source(name)
+        for agent in self.list_agents():
+            if name in agent.attached_sources:
+                self.save_agent(replace(agent, attached_sources=tuple(s for s in agent.attached_sources if s != name)))
+        passages = self.collections.collection(Table.SOURCE_PASSAGES, Where.of(user_id=self.user_id, source=name))
+        deleted = passages.delete_where(Where.everything())
+        self._sources().delete([name])
+        return deleted
+
+    # -- attachments ----------------------------------------------------------------------
+    def attach(self, agent_name: str, source_name: str) -> AgentState:
+        """Make ``agent_name``'s archival search cover ``source_name`` (no passage is copied)."""
+        agent = self.get_agent(agent_name)
+        source = self.get_source(source_name)
+        embedding = embedding_of_agent(agent)
+        if (source.embedding_model, source.embedding_dim) != (embedding.model, embedding.dim):
+            raise EmbeddingMismatch(
+                f"cannot attach data source {source.name!r} (embedded with {source.embedding_model!r}, "
+                f"{source.embedding_dim}-d) to agent {agent.name!r}, which embeds with {embedding.model!r} "
+                f"({embedding.dim}-d); load the source again with the agent's model"
+            )
+        if source.name in agent.attached_sources:
+            return agent
+        return self.save_agent(replace(agent, attached_sources=(*agent.attached_sources, source.name)))
+
+    def detach(self, agent_name: str, source_name: str) -> AgentState:
+        agent = self.get_agent(agent_name)
+        if source_name not in agent.attached_sources:
+            raise NotFound(f"data source {source_name!r} is not attached to agent {agent.name!r}")
+        return self.save_agent(replace(agent, attached_sources=tuple(s for s in agent.attached_sources if s != source_name)))

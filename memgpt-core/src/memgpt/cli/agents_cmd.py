@@ -1,0 +1,136 @@
+"""``memgpt create|list|delete`` agents and sources, ``memgpt attach`` / ``memgpt detach``."""
+
+from __future__ import annotations
+
+import click
+
+from memgpt.cli.common import json_option, with_client
+from memgpt.cli.output import echo_json, echo_table
+
+
+@click.group("create")
+def create_group() -> None:
+    """Create an agent."""
+
+
+@create_group.command("agent")
+@click.option("--name", required=True, help="The agent's name (unique for you).")
+@click.option("--persona", help="Persona (default: the configured one).")
+@click.option("--human", help="Human (default: the configured one).")
+@click.option("--preset", help="Preset (default: the configured one).")
+@json_option
+@with_client
+def create_agent_command(client, name, persona, human, preset, as_json) -> None:
+    """Create agent NAME with the configured LLM, embedding model, persona and human."""
+    agent = client.create_agent(name, persona=persona, human=human, preset=preset)
+    if as_json:
+        echo_json(agent.to_dict())
+    else:
+        click.echo(f"Created agent {agent.name!r} (id {agent.id}, embeddings {agent.embedding_config['model']}).")
+
+
+@click.group("list")
+def list_group() -> None:
+    """List agents or data sources."""
+
+
+@list_group.command("agents")
+@json_option
+@with_client
+def list_agents_command(client, as_json) -> None:
+    """Every agent, with its persona, human, attached sources and memory sizes."""
+    rows = []
+    for agent in client.list_agents():
+        memory = client.memory(agent.name)
+        rows.append(
+            {
+                "name": agent.name,
+                "id": agent.id,
+                "persona": agent.persona,
+                "human": agent.human,
+                "embedding_model": agent.embedding_config.get("model"),
+                "attached_sources": list(agent.attached_sources),
+                "archival_passages": memory.archival.count(),
+                "recall_messages": memory.recall.count(),
+                "created_at": agent.created_at.isoformat(),
+            }
+        )
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["name", "persona", "human", "sources", "archival", "recall", "created"],
+        [
+            [
+                r["name"],
+                r["persona"],
+                r["human"],
+                ", ".join(r["attached_sources"]) or "-",
+                r["archival_passages"],
+                r["recall_messages"],
+                r["created_at"][:19],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@list_group.command("sources")
+@json_option
+@with_client
+def list_sources_command(client, as_json) -> None:
+    """Every data source, with its passage count, embedding model and attached agents."""
+    rows = [s.to_dict() for s in client.list_sources()]
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(
+        ["name", "passages", "embedding model", "dim", "attached agents"],
+        [
+            [r["name"], r["passages"], r["embedding_model"], r["embedding_dim"], ", ".join(r["attached_agents"]) or "-"]
+            for r in rows
+        ],
+    )
+
+
+@click.group("delete")
+def delete_group() -> None:
+    """Delete an agent or a data source."""
+
+
+@delete_group.command("agent")
+@click.argument("name")
+@with_client
+def delete_agent_command(client, name) -> None:
+    """Delete agent NAME with its archival and recall memory."""
+    deleted = client.delete_agent(name)
+    click.echo(f"Deleted agent {name!r} ({deleted['archival']} archival passages, {deleted['recall']} messages).")
+
+
+@delete_group.command("source")
+@click.argument("name")
+@with_client
+def delete_source_command(client, name) -> None:
+    """Delete data source NAME: detach it from every agent and delete its passages."""
+    deleted = client.delete_source(name)
+    click.echo(f"Deleted data source {name!r} ({deleted} passages).")
+
+
+@click.command("attach")
+@click.option("--agent", "-a", required=True, help="The agent's name.")
+@click.option("--data-source", "-s", "source", required=True, help="The data source's name.")
+@with_client
+def attach_command(client, agent, source) -> None:
+    """Let AGENT's archival search cover a data source (its passages are not copied)."""
+    state = client.attach(agent, source)
+    click.echo(f"Attached data source {source!r} to agent {state.name!r}; it now reads: {', '.join(state.attached_sources)}.")
+
+
+@click.command("detach")
+@click.option("--agent", "-a", required=True, help="The agent's name.")
+@click.option("--data-source", "-s", "source", required=True, help="The data source's name.")
+@with_client
+def detach_command(client, agent, source) -> None:
+    """Stop AGENT's archival search from covering a data source."""
+    state = client.detach(agent, source)
+    click.echo(f"Detached data source {source!r} from agent {state.name!r}.")

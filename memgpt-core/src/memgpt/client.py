@@ -1,0 +1,124 @@
+"""The Python API over the configured storage: agents, data sources, memories.
+
+    from memgpt.client import MemGPTClient
+
+    with MemGPTClient() as client:                    # the config file's backends and embedding model
+        client.load("docs", files=[Path("README.md")])
+        client.create_agent("sam")
+        client.attach("sam", "docs")
+        memory = client.memory("sam")
+        print(memory.archival_memory_search("how do I configure postgres?"))
+
+The same calls work on every backend: they only use the storage contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from memgpt.agent_memory import AgentMemory
+from memgpt.catalog import Catalog, SourceSummary
+from memgpt.config import MemGPTConfig
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig
+from memgpt.records import AgentState
+from memgpt.sources.loader import LoadReport, Progress, SourceLoader
+
+
+class MemGPTClient:
+    """Agents, data sources and memories of one user on the configured backends."""
+
+    def __init__(
+        self,
+        config: MemGPTConfig | None = None,
+        user_id: str | None = None,
+        storage: Any | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        from memgpt.storage.configured import Storage
+
+        self.config = config or MemGPTConfig.load()
+        self.storage = storage if storage is not None else Storage(self.config)
+        self.catalog = Catalog(self.storage, user_id or self.config.user_id)
+        self._embedder = embedder
+
+    def __enter__(self) -> MemGPTClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.storage.close()
+
+    @property
+    def embedding(self) -> EmbeddingConfig:
+        return self.config.embedding()
+
+    # -- agents -----------------------------------------------------------------------
+    def create_agent(
+        self, name: str, persona: str | None = None, human: str | None = None, preset: str | None = None
+    ) -> AgentState:
+        """A new agent with the configured defaults for what is not given."""
+        return self.catalog.create_agent(
+            name,
+            embedding=self.embedding,
+            persona=persona if persona is not None else self.config.persona,
+            human=human if human is not None else self.config.human,
+            preset=preset or self.config.preset,
+            llm_config=self.config.llm(),
+        )
+
+    def get_agent(self, name: str) -> AgentState:
+        return self.catalog.get_agent(name)
+
+    def list_agents(self) -> list[AgentState]:
+        return self.catalog.list_agents()
+
+    def delete_agent(self, name: str) -> dict[str, int]:
+        return self.catalog.delete_agent(name)
+
+    def memory(self, agent: str) -> AgentMemory:
+        """The archival and recall memory of ``agent``."""
+        state = self.catalog.get_agent(agent)
+        embedder = self._embedder if self._embedder is not None and state.embedding_config == self.embedding.to_dict() else None
+        return AgentMemory(self.storage, state, embedder)
+
+    # -- data sources -------------------------------------------------------------------
+    def load(
+        self,
+        source: str,
+        files: Sequence[Path],
+        chunk_size: int | None = None,
+        chunk_overlap: int = 0,
+        options: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> LoadReport:
+        """Load ``files`` into data source ``source`` (created if new) with the configured embedding model."""
+        from memgpt.plugins import readers
+
+        loader = SourceLoader(
+            self.catalog,
+            source,
+            self.embedding,
+            [r.item for r in readers().values()],
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            options=options,
+            embedder=self._embedder,
+            progress=progress,
+        )
+        return loader.load(files)
+
+    def list_sources(self) -> list[SourceSummary]:
+        return self.catalog.list_sources()
+
+    def delete_source(self, name: str) -> int:
+        return self.catalog.delete_source(name)
+
+    def attach(self, agent: str, source: str) -> AgentState:
+        return self.catalog.attach(agent, source)
+
+    def detach(self, agent: str, source: str) -> AgentState:
+        return self.catalog.detach(agent, source)

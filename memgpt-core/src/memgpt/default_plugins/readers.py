@@ -1,0 +1,202 @@
+"""The built-in readers: plain text, Markdown, HTML (text only), JSON/JSONL and PDF (with ``memgpt-core[pdf]``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, ClassVar
+
+from memgpt.hookspecs import hookimpl
+from memgpt.sources.readers import Reader, Section, UnreadableFile, read_text_file
+
+TEXT_FIELDS = ("text", "content", "body", "page_content")
+
+
+class TextReader(Reader):
+    name = "text"
+    label = "Plain text"
+    extensions = (".txt", ".text", ".log", ".rst", ".csv", ".tsv")
+
+    def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
+        return [Section(read_text_file(path))]
+
+
+class MarkdownReader(Reader):
+    name = "markdown"
+    label = "Markdown (kept as written)"
+    extensions = (".md", ".markdown", ".mdx")
+
+    def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
+        return [Section(read_text_file(path))]
+
+
+class _TextExtractor(HTMLParser):
+    SKIP: ClassVar[frozenset[str]] = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+    BLOCK: ClassVar[frozenset[str]] = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "ul",
+            "ol",
+            "tr",
+            "table",
+            "section",
+            "article",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "pre",
+            "blockquote",
+            "title",
+        }
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self.SKIP:
+            self._skip += 1
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self.SKIP and self._skip:
+            self._skip -= 1
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
+        return "\n".join(line for line in lines if line)
+
+
+class HTMLReader(Reader):
+    name = "html"
+    label = "HTML (visible text only)"
+    extensions = (".html", ".htm", ".xhtml")
+
+    def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
+        parser = _TextExtractor()
+        parser.feed(read_text_file(path))
+        parser.close()
+        metadata = {"title": " ".join(parser.title.split())} if parser.title.strip() else {}
+        return [Section(parser.text(), metadata)]
+
+
+def _text_of(item: Any, field: str | None) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        for name in (field,) if field else TEXT_FIELDS:
+            value = item.get(name)
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def _sections(items: Iterable[tuple[int, Any]], field: str | None, key: str) -> list[Section]:
+    sections = []
+    for position, item in items:
+        text = _text_of(item, field)
+        if text is None:
+            continue
+        metadata: dict[str, Any] = {key: position}
+        if isinstance(item, dict):
+            metadata.update(
+                {
+                    k: v
+                    for k, v in item.items()
+                    if k not in TEXT_FIELDS + ((field,) if field else ()) and isinstance(v, (str, int, float, bool))
+                }
+            )
+        sections.append(Section(text, metadata))
+    return sections
+
+
+class JSONReader(Reader):
+    name = "json"
+    label = "JSON: a text field of an object, or of each object in a list (--text-field, default text/content/body)"
+    extensions = (".json",)
+
+    def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
+        try:
+            data = json.loads(read_text_file(path))
+        except json.JSONDecodeError as exc:
+            raise UnreadableFile(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        field = options.get("text_field")
+        items = list(enumerate(data)) if isinstance(data, list) else [(0, data)]
+        sections = _sections(items, field, "item")
+        if not sections:
+            wanted = field or "/".join(TEXT_FIELDS)
+            raise UnreadableFile(f"{path} has no string field {wanted!r} to load (use --text-field)")
+        return sections
+
+
+class JSONLReader(Reader):
+    name = "jsonl"
+    label = "JSON Lines: a text field of each line's object"
+    extensions = (".jsonl", ".ndjson")
+
+    def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
+        items = []
+        for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise UnreadableFile(f"{path} line {number} is not valid JSON ({exc.msg})") from None
+        field = options.get("text_field")
+        sections = _sections(items, field, "line")
+        if items and not sections:
+            raise UnreadableFile(f"{path} has no string field {field or '/'.join(TEXT_FIELDS)!r} to load (use --text-field)")
+        return sections
+
+
+class PDFReader(Reader):
+    name = "pdf"
+    label = "PDF text, page by page (needs memgpt-core[pdf])"
+    extensions = (".pdf",)
+
+    def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
+        try:
+            from pypdf import PdfReader
+            from pypdf.errors import PdfReadError
+        except ImportError:
+            raise UnreadableFile(f"reading {path.name} needs pypdf: pip install 'memgpt-core[pdf]'") from None
+        try:
+            document = PdfReader(str(path))
+            if document.is_encrypted:
+                raise UnreadableFile(f"{path} is an encrypted PDF")
+            pages = [Section(page.extract_text() or "", {"page": number}) for number, page in enumerate(document.pages, start=1)]
+        except (PdfReadError, OSError, ValueError, KeyError) as exc:
+            raise UnreadableFile(f"{path} is not a readable PDF ({type(exc).__name__}: {exc})") from None
+        return [page for page in pages if page.text.strip()]
+
+
+@hookimpl
+def register_readers(register: Callable[[Reader], None]) -> None:
+    for reader in (TextReader(), MarkdownReader(), HTMLReader(), JSONReader(), JSONLReader(), PDFReader()):
+        register(reader)

@@ -1,0 +1,1 @@
+"""Data sources: reading documents, chunking them into passages, loading them into storage."""

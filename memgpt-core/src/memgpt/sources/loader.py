@@ -1,0 +1,234 @@
+"""``memgpt load``: files -> sections -> chunks -> embeddings -> passages of a data source.
+
+Loading is idempotent and resumable. A file is one document, identified by its
+absolute path; each passage's id is a hash of the source, the document, its
+position and its text. Before embedding anything, the passages a file would
+produce are compared with those stored for it: an unchanged file costs no
+embedding call; a changed file gets only its new passages embedded, then its
+old ones removed (after the new ones are written, so an interruption never
+leaves a file with nothing); an interrupted load simply runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memgpt.catalog import Catalog
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
+from memgpt.errors import MemGPTError
+from memgpt.kinds import Table
+from memgpt.records import Passage, utcnow
+from memgpt.sources.chunking import chunk_text
+from memgpt.sources.readers import Reader, UnreadableFile
+from memgpt.storage.where import Where
+
+FLUSH_PASSAGES = 2_048
+"""Passages embedded and written together across small files."""
+
+
+class NoFilesToLoad(MemGPTError):
+    """The inputs name no file any installed reader can read."""
+
+
+@dataclass
+class LoadReport:
+    """What a load did."""
+
+    source: str
+    files: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    passages_written: int = 0
+    passages_removed: int = 0
+    passages_total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "files": self.files,
+            "unchanged": self.unchanged,
+            "failed": [{"file": f, "error": e} for f, e in self.failed],
+            "passages_written": self.passages_written,
+            "passages_removed": self.passages_removed,
+            "passages_total": self.passages_total,
+        }
+
+
+@dataclass
+class Progress:
+    """Callbacks for a progress display; all optional."""
+
+    file_done: Callable[[Path], None] = lambda path: None
+    passages_embedded: Callable[[int], None] = lambda n: None
+
+
+def readers_by_extension(readers: Iterable[Reader]) -> dict[str, Reader]:
+    table: dict[str, Reader] = {}
+    for reader in readers:
+        for extension in reader.extensions:
+            table.setdefault(extension.lower(), reader)
+    return table
+
+
+def collect_files(
+    input_dir: Path | None,
+    input_files: Sequence[Path],
+    recursive: bool,
+    extensions: Sequence[str] | None,
+    known: Mapping[str, Reader],
+) -> list[Path]:
+    """The files to load, sorted: ``input_files`` as given, plus readable files of ``input_dir``."""
+    wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions} if extensions else set(known)
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise NoFilesToLoad(f"no installed reader handles {', '.join(unknown)} (readable: {', '.join(sorted(known))})")
+    files: list[Path] = []
+    for path in input_files:
+        if not path.is_file():
+            raise NoFilesToLoad(f"{path} is not a file")
+        files.append(path.resolve())
+    if input_dir is not None:
+        if not input_dir.is_dir():
+            raise NoFilesToLoad(f"{input_dir} is not a folder")
+        pattern = "**/*" if recursive else "*"
+        found = [
+            p.resolve()
+            for p in input_dir.glob(pattern)
+            if p.is_file()
+            and p.suffix.lower() in wanted
+            and not any(part.startswith(".") for part in p.relative_to(input_dir).parts)
+        ]
+        files.extend(sorted(found))
+    unique = list(dict.fromkeys(files))
+    if not unique:
+        where = f"in {input_dir}" if input_dir is not None else "among the given files"
+        raise NoFilesToLoad(f"no files with extensions {', '.join(sorted(wanted))} {where}")
+    return unique
+
+
+def passage_id(source: str, document_id: str, position: int, text: str) -> str:
+    """Content-based: the same text at the same place of the same document always gets the same id."""
+    digest = hashlib.sha256("\0".join((source, document_id, str(position), text)).encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class _PendingFile:
+    document_id: str
+    stale: set[str]
+
+
+class SourceLoader:
+    """Loads files into one data source of one user."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        source: str,
+        embedding: EmbeddingConfig,
+        readers: Iterable[Reader],
+        chunk_size: int | None = None,
+        chunk_overlap: int = 0,
+        options: Mapping[str, str] | None = None,
+        embedder: Embedder | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.embedding = embedding
+        self.source = catalog.ensure_source(source, embedding)  # refuses another model before any work
+        self.readers = readers_by_extension(readers)
+        self.chunk_size = chunk_size or embedding.chunk_size
+        self.chunk_overlap = chunk_overlap
+        if not 0 <= chunk_overlap < self.chunk_size:
+            raise MemGPTError(f"chunk overlap must be at least 0 and smaller than the chunk size ({self.chunk_size})")
+        self.options = dict(options or {})
+        self._embedder = embedder
+        self.progress = progress or Progress()
+        self.passages = catalog.collections.collection(
+            Table.SOURCE_PASSAGES, Where.of(user_id=catalog.user_id, source=self.source.name)
+        )
+        self._queue: list[Passage] = []
+        self._waiting: list[_PendingFile] = []
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = open_embedder(self.embedding)
+        return self._embedder
+
+    def load(self, files: Sequence[Path]) -> LoadReport:
+        report = LoadReport(self.source.name)
+        for path in files:
+            try:
+                self._load_file(path, report)
+            except UnreadableFile as exc:
+                report.failed.append((str(path), str(exc)))
+            except OSError as exc:
+                report.failed.append((str(path), f"cannot read {path}: {exc.strerror or exc}"))
+            self.progress.file_done(path)
+        self._flush(report)
+        report.passages_total = self.passages.count()
+        return report
+
+    def _load_file(self, path: Path, report: LoadReport) -> None:
+        reader = self.readers.get(path.suffix.lower())
+        if reader is None:
+            raise UnreadableFile(f"no reader for {path.suffix or 'files without extension'}")
+        sections = reader.read(path, self.options)
+        content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        document_id = str(path)
+        wanted: dict[str, Passage] = {}
+        position = 0
+        for number, section in enumerate(sections):
+            for chunk in chunk_text(section.text, self.chunk_size, self.chunk_overlap):
+                pid = passage_id(self.source.name, document_id, position, chunk.text)
+                wanted[pid] = Passage(
+                    id=pid,
+                    text=chunk.text,
+                    user_id=self.catalog.user_id,
+                    source=self.source.name,
+                    document_id=document_id,
+                    metadata={
+                        **section.metadata,
+                        "file": str(path),
+                        "file_name": path.name,
+                        "reader": reader.name,
+                        "section": number,
+                        "chunk": position,
+                        "char_start": chunk.start,
+                        "char_end": chunk.end,
+                        "tokens": chunk.tokens,
+                        "content_hash": content_hash,
+                    },
+                    created_at=utcnow(),
+                )
+                position += 1
+        stored = {p.id for p in self.passages.iterate(Where.of(document_id=document_id), batch_size=500)}
+        report.files += 1
+        missing = [p for pid, p in wanted.items() if pid not in stored]
+        stale = stored - set(wanted)
+        if not missing and not stale:
+            report.unchanged += 1
+            return
+        self._queue.extend(missing)
+        self._waiting.append(_PendingFile(document_id, stale))
+        if len(self._queue) >= FLUSH_PASSAGES:
+            self._flush(report)
+
+    def _flush(self, report: LoadReport) -> None:
+        from memgpt.embeddings.batching import embed_texts
+
+        if self._queue:
+            vectors = embed_texts(self.embedder, [p.text for p in self._queue], self.progress.passages_embedded)
+            for passage, vector in zip(self._queue, vectors, strict=True):
+                passage.embedding = vector
+                passage.embedding_model = self.embedder.model
+            report.passages_written += self.passages.insert(self._queue)
+        for pending in self._waiting:  # old passages go only once the new ones are written
+            if pending.stale:
+                report.passages_removed += self.passages.delete(sorted(pending.stale))
+        self._queue, self._waiting = [], []
