@@ -86,3 +86,10 @@ def test_getenv_prefers_the_process_then_dotenv(tmp_path: Path, monkeypatch: pyt
     assert getenv("MEMGPT_TEST_VALUE") == "from-env"
     monkeypatch.setenv("MEMGPT_TEST_VALUE", "")
     assert getenv("MEMGPT_TEST_VALUE") == "from-file"
+
+
+def test_user_id_is_stable_before_and_after_configure(memgpt_home: Path) -> None:
+    before = MemGPTConfig.load().user_id
+    assert MemGPTConfig.load().user_id == before
+    MemGPTConfig.load().save()
+    assert MemGPTConfig.load().user_id == before

@@ -28,13 +28,23 @@ from typing import TYPE_CHECKING
 
 from memgpt._version import __version__
 from memgpt.errors import ConfigError
-from memgpt.paths import config_path
+from memgpt.paths import config_path, memgpt_home
 
 if TYPE_CHECKING:
     from memgpt.embeddings.provider import EmbeddingConfig
 
 STORAGE_ROLES = ("archival", "recall")
 """The storage sections of the file: ``[archival_storage]`` and ``[recall_storage]``."""
+
+
+def default_user_id() -> str:
+    """The user id of a home without a config file: stable for that ``MEMGPT_HOME``.
+
+    Stable, so that data written before ``memgpt configure`` stays visible after
+    it (configure keeps it); derived from the home, so separate installations
+    sharing one database server stay apart.
+    """
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"memgpt-home:{memgpt_home()}").hex
 
 
 @dataclass
@@ -81,7 +91,7 @@ class MemGPTConfig:
     embedding_chunk_size: int = 300
     archival_storage: StorageConfig = field(default_factory=StorageConfig)
     recall_storage: StorageConfig = field(default_factory=StorageConfig)
-    anon_clientid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    anon_clientid: str = field(default_factory=lambda: default_user_id())
     path: Path | None = field(default=None, compare=False)
     _extra: configparser.ConfigParser | None = field(default=None, compare=False, repr=False)
 

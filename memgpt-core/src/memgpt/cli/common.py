@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,17 @@ def with_client(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def excerpt(text: str, width: int = 100) -> str:
+def excerpt(text: str, width: int = 100, query: str | None = None) -> str:
+    """``text`` on one line, cut to ``width``; around the query's rarest-looking word when one occurs."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    if len(flat) <= width:
+        return flat
+    start = 0
+    if query:
+        words = sorted({w for w in re.findall(r"\w+", query.casefold()) if len(w) > 3}, key=len, reverse=True)
+        lowered = flat.casefold()
+        hits = [lowered.find(w) for w in words if w in lowered]
+        if hits:
+            start = max(0, min(hits[0] - width // 4, len(flat) - width))
+    piece = flat[start : start + width - 2 * (start > 0)]
+    return ("…" if start > 0 else "") + piece[: width - 1 - (start > 0)] + "…"

@@ -77,7 +77,8 @@ def archival_search_command(client, agent, query, page, page_size, as_json) -> N
         return
     click.echo(_header(len(hits), total, page, page_size))
     echo_table(
-        ["score", "from", "text"], [[f"{h.score:.3f}", h.record.source or "archival", excerpt(h.record.text)] for h in hits]
+        ["score", "from", "text"],
+        [[f"{h.score:.3f}", h.record.source or "archival", excerpt(h.record.text, query=query)] for h in hits],
     )
 
 
@@ -148,7 +149,9 @@ def recall_search_command(client, agent, query, start_date, end_date, page, page
         click.echo("No results found.")
         return
     click.echo(_header(len(messages), total, page, page_size))
-    echo_table(["created", "role", "text"], [[m.created_at.isoformat()[:19], m.role, excerpt(m.text)] for m in messages])
+    echo_table(
+        ["created", "role", "text"], [[m.created_at.isoformat()[:19], m.role, excerpt(m.text, query=query)] for m in messages]
+    )
 
 
 @recall_group.command("list")

@@ -87,6 +87,37 @@ class StoreOpener:
             self.stores.pop().close()
 
 
+class StoreCollections:
+    """Collections of the store under test, with the catalog in the local store when the backend lacks it.
+
+    This is what :class:`~memgpt.storage.Storage` does for a configuration; the
+    suite uses it to run the memory API (:class:`~memgpt.client.MemGPTClient`)
+    on the backend under test.
+    """
+
+    def __init__(self, backend: Backend, store: Store) -> None:
+        from memgpt.local.store import open_local_store
+        from memgpt.paths import memgpt_home
+
+        self.backend = backend
+        self.store = store
+        self._local = None if RecordKind.AGENTS in backend.kinds else open_local_store(memgpt_home())
+
+    def collection(self, table: Table, scope: Where) -> Collection:
+        if table.kind in self.backend.kinds:
+            return open_collection(self.backend, self.store, table, scope)
+        if table in CATALOG_TABLES and self._local is not None:
+            from memgpt.default_plugins.local_backend import LocalBackend
+
+            return open_collection(LocalBackend(), self._local, table, scope)
+        pytest.skip(f"backend {self.backend.name!r} does not declare {table.kind.value!r}")
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+
 class BackendConformance:
     """Inherit from this in a ``Test...`` class and override :meth:`backend` and :meth:`backend_settings`."""
 
@@ -123,6 +154,21 @@ class BackendConformance:
             return open_collection(backend, store, table, scope if scope is not None else Where.everything())
 
         return make
+
+    @pytest.fixture
+    def client(self, backend: Backend, store: Store) -> Iterator[Any]:
+        """A :class:`~memgpt.client.MemGPTClient` on the store under test (offline hashing embeddings)."""
+        from memgpt.client import MemGPTClient
+        from memgpt.config import MemGPTConfig
+
+        for kind in (RecordKind.ARCHIVAL, RecordKind.SOURCES, RecordKind.RECALL):
+            if kind not in backend.kinds:
+                pytest.skip(f"the memory API needs {kind.value!r}, which backend {backend.name!r} does not declare")
+        collections = StoreCollections(backend, store)
+        config = MemGPTConfig.load()
+        config.embedding_chunk_size = 40
+        yield MemGPTClient(config, storage=collections)
+        collections.close()
 
     @pytest.fixture(params=VECTOR_TABLES, ids=lambda t: t.value)
     def table(self, request: pytest.FixtureRequest, backend: Backend) -> Table:
@@ -531,6 +577,16 @@ class BackendConformance:
         scoped = collection(table, _scope(table, "owner-2"))
         assert {getattr(r, owner_field(table)) for r in scoped.text_search("shared")} == {"owner-2"}
 
+    def test_text_count_matches_the_search(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.TEXT_SEARCH)
+        for owner in ("owner-1", "owner-2"):
+            coll.insert([make_record(table, i, owner=owner, text=f"{'Needle' if i % 3 else 'hay'} {i}") for i in range(30)])
+        assert coll.text_count("needle") == 40 == len(coll.text_search("needle", limit=1000))
+        scoped = collection(table, _scope(table, "owner-2"))
+        assert scoped.text_count("NEEDLE") == 20
+        assert coll.text_count("no such thing") == 0
+
     # == date search ========================================================================
     @pytest.fixture
     def messages(self, backend: Backend, collection: Callable[..., Collection]) -> Collection:
@@ -555,6 +611,13 @@ class BackendConformance:
         assert len(messages.date_search(start, None)) == 21
         assert len(messages.date_search()) == 24
         assert messages.date_search(end, start) == []
+
+    def test_date_count_matches_the_search(self, messages: Collection) -> None:
+        messages.insert([make_record(Table.RECALL, i, created_at=BASE_TIME + timedelta(minutes=i)) for i in range(50)])
+        start, end = BASE_TIME + timedelta(minutes=10), BASE_TIME + timedelta(minutes=29)
+        assert messages.date_count(start, end) == 20 == len(messages.date_search(start, end, limit=1000))
+        assert messages.date_count(start, end, Where.of(role="user")) == 10
+        assert messages.date_count(end, start) == 0
 
     def test_date_search_respects_scope(self, messages: Collection, collection: Callable[..., Collection]) -> None:
         messages.insert([make_record(Table.RECALL, i, owner="owner-1") for i in range(6)])
@@ -683,3 +746,91 @@ class BackendConformance:
         with pytest.raises(InvalidRecord, match="holds"):
             coll.insert([wrong_type])
         assert coll.count() == 0
+
+    # == the memory API: attach without copying, search over attached sources, scopes ================
+    def _docs(self, tmp_path: Any) -> list[Any]:
+        folder = tmp_path / "conformance-docs"
+        folder.mkdir()
+        texts = {
+            "tea.md": "Green tea is brewed at eighty degrees. Oolong tea likes hotter water.",
+            "trains.md": "The night train leaves the station at midnight and arrives at dawn.",
+            "rivers.txt": "The river floods every spring when the mountain snow melts.",
+        }
+        for name, text in texts.items():
+            (folder / name).write_text(text)
+        return sorted(folder.iterdir())
+
+    def test_attached_source_is_searched_without_copying(self, client: Any, tmp_path: Any) -> None:
+        report = client.load("docs", self._docs(tmp_path))
+        assert report.passages_written == 3
+        client.create_agent("reader")
+        memory = client.memory("reader")
+        memory.insert_archival("My own note: the kettle whistles when the tea water boils.")
+        own, _ = memory.search_archival("night train station", count=10)
+        assert [h.record.agent_id for h in own] == [memory.agent.id]  # nothing attached yet
+
+        client.attach("reader", "docs")
+        memory = client.memory("reader")
+        hits, total = memory.search_archival("night train station", count=10)
+        assert total == 4 and hits[0].record.source == "docs" and "night train" in hits[0].record.text
+        assert memory.archival.count() == 1  # the source's passages were not copied into the agent
+        assert client.catalog.source_passage_count("docs") == 3
+
+        client.detach("reader", "docs")
+        hits, total = client.memory("reader").search_archival("night train station", count=10)
+        assert total == 1 and hits[0].record.source is None
+
+        client.attach("reader", "docs")
+        assert client.delete_source("docs") == 3
+        assert client.get_agent("reader").attached_sources == ()
+        assert client.list_sources() == []
+
+    def test_one_source_serves_many_agents_and_agents_stay_apart(self, client: Any, tmp_path: Any) -> None:
+        client.load("docs", self._docs(tmp_path))
+        for name in ("alice", "bob"):
+            client.create_agent(name)
+            client.attach(name, "docs")
+            client.memory(name).insert_archival(f"{name} keeps a private diary about rivers")
+            client.memory(name).append_message("user", f"{name} says the secret word is {name}-river")
+        alice, bob = client.memory("alice"), client.memory("bob")
+        hits, total = alice.search_archival("private diary rivers", count=10)
+        assert total == 4
+        assert {h.record.text for h in hits if h.record.source is None} == {"alice keeps a private diary about rivers"}
+        assert alice.search_messages("river")[1] == 1 and "alice-river" in alice.search_messages("river")[0][0].text
+        assert bob.search_messages("alice")[1] == 0
+        summary = {s.source.name: s for s in client.list_sources()}["docs"]
+        assert summary.passages == 3 and set(summary.agents) == {"alice", "bob"}
+        deleted = client.delete_agent("alice")
+        assert deleted == {"archival": 1, "recall": 1}
+        assert bob.archival.count() == 1 and bob.recall.count() == 1 and client.catalog.source_passage_count("docs") == 3
+
+    def test_attaching_a_source_of_another_model_is_refused(self, client: Any, tmp_path: Any) -> None:
+        from memgpt.config import MemGPTConfig
+        from memgpt.errors import EmbeddingMismatch
+
+        client.load("docs", self._docs(tmp_path))
+        config = MemGPTConfig.load()
+        config.embedding_model, config.embedding_dim = "lexical-hash-1024", 1024
+        client.config = config
+        client.create_agent("wide")
+        with pytest.raises(EmbeddingMismatch, match=r"lexical-hash-384.*lexical-hash-1024"):
+            client.attach("wide", "docs")
+        assert client.get_agent("wide").attached_sources == ()
+
+    def test_memory_functions_page_like_memgpt(self, client: Any) -> None:
+        client.create_agent("pager")
+        memory = client.memory("pager")
+        for i in range(12):
+            memory.append_message(
+                "user" if i % 2 else "assistant", f"Needle number {i}", created_at=BASE_TIME + timedelta(minutes=i)
+            )
+        memory.append_message("system", "needle in a system message", created_at=BASE_TIME)
+        memory.append_message("tool", "needle from a tool", created_at=BASE_TIME)
+        first = memory.conversation_search("NEEDLE")
+        assert first.startswith("Showing 5 of 12 results (page 0/2): [")
+        assert "assistant - Needle number 0" in first and "system message" not in first
+        assert memory.conversation_search("needle", page=2).startswith("Showing 2 of 12 results (page 2/2)")
+        assert memory.conversation_search("needle", page=3) == "No results found."
+        day = BASE_TIME.strftime("%Y-%m-%d")
+        assert memory.conversation_search_date(day, day, page=1).startswith("Showing 5 of 12 results (page 1/2)")
+        assert memory.conversation_search_date("2000-01-01", "2000-01-02") == "No results found."

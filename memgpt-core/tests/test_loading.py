@@ -1,0 +1,156 @@
+"""`memgpt load`: idempotent, replaces changed files, skips unreadable ones, resumes after interruption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memgpt.client import MemGPTClient
+from memgpt.config import MemGPTConfig
+from memgpt.embeddings import Embedder, EmbeddingConfig
+from memgpt.embeddings.hashing import hash_vector
+from memgpt.errors import EmbeddingMismatch
+from memgpt.kinds import Table
+from memgpt.sources.loader import NoFilesToLoad, collect_files, readers_by_extension
+from memgpt.storage import Where
+
+
+class CountingEmbedder(Embedder):
+    """The hashing embedder, counting texts and able to fail after a number of batches."""
+
+    model, dim, batch_size = "lexical-hash-384", 384, 8
+
+    def __init__(self, fail_after_batches: int | None = None) -> None:
+        self.texts: list[str] = []
+        self.batches = 0
+        self.fail_after_batches = fail_after_batches
+
+    def embed(self, texts):
+        if self.fail_after_batches is not None and self.batches >= self.fail_after_batches:
+            raise KeyboardInterrupt("simulated interruption")
+        self.batches += 1
+        self.texts.extend(texts)
+        return np.stack([hash_vector(t, self.dim) for t in texts])
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".hidden").mkdir()
+    for i in range(6):
+        (folder / f"note{i}.md").write_text(f"# Note {i}\n\n" + " ".join(f"word{i}-{j}" for j in range(120)))
+    (folder / "sub" / "deep.txt").write_text("a file in a sub-folder about tea ceremonies")
+    (folder / ".hidden" / "secret.md").write_text("should not be loaded")
+    (folder / "image.png").write_bytes(b"\x89PNG")
+    return folder
+
+
+def client_with(embedder: Embedder) -> MemGPTClient:
+    config = MemGPTConfig.load()
+    config.embedding_chunk_size = 50
+    return MemGPTClient(config, embedder=embedder)
+
+
+def all_passages(client: MemGPTClient, source: str = "docs") -> dict[str, object]:
+    coll = client.storage.collection(Table.SOURCE_PASSAGES, Where.of(source=source))
+    return {p.id: p for p in coll.iterate()}
+
+
+def test_collect_files_by_extension_and_recursion(docs: Path) -> None:
+    from memgpt.plugins import readers
+
+    known = readers_by_extension(r.item for r in readers().values())
+    top = collect_files(docs, [], False, None, known)
+    assert [p.name for p in top] == [f"note{i}.md" for i in range(6)]
+    everything = collect_files(docs, [], True, None, known)
+    assert [p.name for p in everything][-1] == "deep.txt" and len(everything) == 7
+    assert [p.name for p in collect_files(docs, [], True, [".txt"], known)] == ["deep.txt"]
+    with pytest.raises(NoFilesToLoad, match=r"no installed reader handles \.png"):
+        collect_files(docs, [], False, [".png"], known)
+    with pytest.raises(NoFilesToLoad, match="is not a folder"):
+        collect_files(docs / "missing", [], False, None, known)
+
+
+def test_loading_twice_embeds_nothing_the_second_time(docs: Path) -> None:
+    embedder = CountingEmbedder()
+    files = sorted(docs.glob("*.md"))
+    with client_with(embedder) as client:
+        first = client.load("docs", files)
+        stored = all_passages(client)
+        embedded = len(embedder.texts)
+        again = client.load("docs", files)
+        assert (again.files, again.unchanged, again.passages_written, again.passages_removed) == (6, 6, 0, 0)
+        assert len(embedder.texts) == embedded
+        assert all_passages(client) == stored
+    assert first.passages_written == len(stored) == embedded == first.passages_total
+    passage = next(iter(stored.values()))
+    assert {"file", "file_name", "chunk", "char_start", "char_end", "content_hash", "reader"} <= set(passage.metadata)
+
+
+def test_changed_file_replaces_its_passages_and_embeds_only_new_text(docs: Path) -> None:
+    embedder = CountingEmbedder()
+    files = sorted(docs.glob("*.md"))
+    with client_with(embedder) as client:
+        client.load("docs", files)
+        before = all_passages(client)
+        target = str(files[2])
+        old_ids = {i for i, p in before.items() if p.document_id == target}
+        files[2].write_text("# Note 2\n\ncompletely different and much shorter")
+        embedder.texts.clear()
+        report = client.load("docs", files)
+        after = all_passages(client)
+    new_ids = {i for i, p in after.items() if p.document_id == target}
+    assert new_ids and not (new_ids & old_ids)
+    assert report.passages_removed == len(old_ids) and report.passages_written == len(new_ids) == len(embedder.texts)
+    assert report.unchanged == 5
+    assert {i: p for i, p in after.items() if p.document_id != target} == {
+        i: p for i, p in before.items() if p.document_id != target
+    }
+
+
+def test_unreadable_file_is_reported_and_the_rest_loads(docs: Path) -> None:
+    bad = docs / "broken.json"
+    bad.write_text("{not json")
+    with client_with(CountingEmbedder()) as client:
+        report = client.load("docs", [*sorted(docs.glob("*.md")), bad])
+    assert report.files == 6 and [f for f, _ in report.failed] == [str(bad)]
+    assert "not valid JSON" in report.failed[0][1]
+
+
+def test_interrupted_load_runs_again_to_the_same_result(docs: Path, tmp_path: Path) -> None:
+    files = sorted(docs.glob("*.md"))
+    with client_with(CountingEmbedder()) as client:
+        client.load("reference", files)
+        reference = {(p.document_id, p.text) for p in all_passages(client, "reference").values()}
+    interrupted = CountingEmbedder(fail_after_batches=1)
+    with client_with(interrupted) as client, pytest.raises(KeyboardInterrupt):
+        client.load("docs", files)
+    with client_with(CountingEmbedder()) as client:
+        assert len(all_passages(client)) < len(reference)
+        report = client.load("docs", files)
+        assert {(p.document_id, p.text) for p in all_passages(client).values()} == reference
+        assert report.passages_total == len(reference)
+
+
+def test_loading_with_another_model_is_refused_before_any_work(docs: Path) -> None:
+    files = sorted(docs.glob("*.md"))
+    with client_with(CountingEmbedder()) as client:
+        client.load("docs", files)
+    config = MemGPTConfig.load()
+    config.embedding_model, config.embedding_dim = "lexical-hash-1024", 1024
+    embedder = CountingEmbedder()
+    with MemGPTClient(config, embedder=embedder) as client, pytest.raises(EmbeddingMismatch) as raised:
+        client.load("docs", files)
+    assert "lexical-hash-384" in str(raised.value) and "lexical-hash-1024" in str(raised.value)
+    assert embedder.texts == []
+
+
+def test_the_source_records_its_model(docs: Path) -> None:
+    with client_with(CountingEmbedder()) as client:
+        client.load("docs", sorted(docs.glob("*.md")))
+        [summary] = client.list_sources()
+    assert (summary.source.embedding_model, summary.source.embedding_dim) == ("lexical-hash-384", 384)
+    assert summary.source.metadata["embedding"] == EmbeddingConfig("hashing", "lexical-hash-384", 384, "", 50).to_dict()
