@@ -5,9 +5,8 @@
     nox -l                    # list sessions
 
 A distribution is any ``memgpt-*/`` folder with a ``pyproject.toml``; its
-session installs memgpt-core and that distribution (with its ``test`` extra
-when it has one) from the local folders, never from the index, and runs its
-``tests/``. Adding a backend folder adds its session: nothing to edit here.
+session installs memgpt-core and that distribution (with all their extras)
+from the local folders, never from the index, and runs its ``tests/``. Adding a backend folder adds its session: nothing to edit here.
 """
 
 from __future__ import annotations
@@ -41,7 +40,8 @@ def _extras(folder: Path) -> set[str]:
 
 
 def _install_local(session: nox.Session, folder: Path) -> None:
-    extras = _extras(folder) & {"test", "testing"}
+    """Install a distribution from its folder with all its extras, so every optional feature is tested."""
+    extras = _extras(folder)
     spec = f"{folder}[{','.join(sorted(extras))}]" if extras else str(folder)
     session.install(spec)
 

@@ -110,3 +110,13 @@ def test_errors_are_one_line(args: list[str], message: str) -> None:
 def test_load_several_files_after_input_files(folder: Path) -> None:
     out = run("load", "directory", "--name", "two", "--input-files", str(folder / "tea.md"), str(folder / "faq.jsonl"))
     assert "Loaded 2 of 2 files" in out
+
+
+def test_show_agent() -> None:
+    run("create", "agent", "--name", "sam", "--persona", "sam_pov", "--human", "basic")
+    out = run("show", "agent", "sam")
+    assert "persona            sam_pov" in out and "embeddings         hashing:lexical-hash-384 (384-d)" in out
+    assert "core memory [human]: basic" in out
+    details = json.loads(run("show", "agent", "sam", "--json"))
+    assert details["name"] == "sam" and details["archival_passages"] == 0 and details["attached_sources"] == []
+    assert "Error: no agent named 'nobody'" in CliRunner().invoke(main, ["show", "agent", "nobody"]).output

@@ -271,3 +271,76 @@ def test_configure_on_a_real_terminal(memgpt_home: Path) -> None:
     assert proc.returncode == 0, text[-2000:]
     assert "Select storage backend for archival data" in text
     assert MemGPTConfig.load().archival_storage.type == "local"
+
+
+def test_embedding_questions_offer_installed_providers(memgpt_home: Path) -> None:
+    from memgpt.embeddings import EmbeddingProvider
+
+    class Local(EmbeddingProvider):
+        name = "localmodels"
+        label = "A third party's provider"
+        models = {"tiny-32": 32}  # noqa: RUF012
+        default_model = "tiny-32"
+
+        def embedder(self, config):
+            raise NotImplementedError
+
+    class Plugin:
+        from memgpt import hookimpl
+
+        @hookimpl
+        def register_embedding_providers(self, register):
+            register(Local())
+
+    plugins.register(Plugin(), name="localmodels")
+    terminal = ScriptedTerminal({"Select embedding provider": DOWN + DOWN + ENTER})
+    config = run_configure(MemGPTConfig.load(), False, {}, terminal).config
+    choices = {p: c for p, _, c in terminal.asked}
+    assert choices["Select embedding provider:"] == ["hashing", "openai", "localmodels"]
+    assert choices["Select embedding model:"] == ["tiny-32"]
+    assert "Override default embedding endpoint:" not in choices  # this provider needs no endpoint
+    assert (config.embedding_endpoint_type, config.embedding_model, config.embedding_dim) == ("localmodels", "tiny-32", 32)
+
+
+def test_openai_compatible_embeddings_need_endpoint_model_and_dimension(memgpt_home: Path) -> None:
+    terminal = ScriptedTerminal(
+        {
+            "Select embedding provider": DOWN + ENTER,
+            "Select embedding model": "\x15nomic-embed-text" + ENTER,
+            "dimension": "768" + ENTER,
+        }
+    )
+    config = run_configure(MemGPTConfig.load(), False, {"embedding_endpoint": "http://localhost:11434/v1"}, terminal).config
+    prompts = [p for p, _, _ in terminal.asked]
+    assert "Override default embedding endpoint:" not in prompts  # answered by the flag
+    assert "Enter the embedding model's dimension:" in prompts
+    assert (config.embedding_endpoint, config.embedding_model, config.embedding_dim) == (
+        "http://localhost:11434/v1",
+        "nomic-embed-text",
+        768,
+    )
+    flagged = run_configure(MemGPTConfig.load(), False, {"embedding_endpoint_type": "openai"}, DefaultsAsker()).config
+    assert (flagged.embedding_model, flagged.embedding_dim, flagged.embedding_endpoint) == (
+        "text-embedding-3-small",
+        1536,
+        "https://api.openai.com/v1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--embedding-provider", "nope"], "'nope' is not a valid answer to 'Select embedding provider:'"),
+        (["--embedding-provider", "openai", "--embedding-model", "my-model"], "needs a dimension"),
+        (["--embedding-model", "word2vec"], "'word2vec' is not a valid answer to 'Select embedding model:'"),
+        (
+            ["--embedding-provider", "openai", "--embedding-model", "text-embedding-3-small", "--embedding-dim", "10"],
+            "makes 1536-d vectors, not 10",
+        ),
+        (["--embedding-chunk-size", "0"], "chunk size must be at least 1"),
+    ],
+)
+def test_bad_embedding_flags_are_one_line(memgpt_home: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["configure", "--defaults", *args])
+    assert result.exit_code == 1 and message in result.output
+    assert not (memgpt_home / "config").exists()

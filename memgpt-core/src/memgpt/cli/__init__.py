@@ -48,6 +48,7 @@ for command in (
     load_cmd.load_group,
     agents_cmd.create_group,
     agents_cmd.list_group,
+    agents_cmd.show_group,
     agents_cmd.delete_group,
     agents_cmd.attach_command,
     agents_cmd.detach_command,

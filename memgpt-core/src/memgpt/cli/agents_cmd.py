@@ -134,3 +134,41 @@ def detach_command(client, agent, source) -> None:
     """Stop AGENT's archival search from covering a data source."""
     state = client.detach(agent, source)
     click.echo(f"Detached data source {source!r} from agent {state.name!r}.")
+
+
+@click.group("show")
+def show_group() -> None:
+    """Show one agent in full."""
+
+
+@show_group.command("agent")
+@click.argument("name")
+@json_option
+@with_client
+def show_agent_command(client, name, as_json) -> None:
+    """Agent NAME: persona, human, core memory, configuration, attached sources and memory sizes."""
+    agent = client.get_agent(name)
+    memory = client.memory(agent.name)
+    details = {**agent.to_dict(), "archival_passages": memory.archival.count(), "recall_messages": memory.recall.count()}
+    if as_json:
+        echo_json(details)
+        return
+    embedding = agent.embedding_config
+    lines = [
+        ("name", agent.name),
+        ("id", agent.id),
+        ("preset", agent.preset or "-"),
+        ("persona", agent.persona),
+        ("human", agent.human),
+        ("LLM", f"{agent.llm_config.get('model_endpoint_type', '?')}:{agent.llm_config.get('model', '?')}"),
+        ("embeddings", f"{embedding.get('provider')}:{embedding.get('model')} ({embedding.get('dim')}-d)"),
+        ("attached sources", ", ".join(agent.attached_sources) or "-"),
+        ("archival passages", str(details["archival_passages"])),
+        ("recall messages", str(details["recall_messages"])),
+        ("created", agent.created_at.isoformat()),
+    ]
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label.ljust(width)}  {value}")
+    for block, text in agent.core_memory.items():
+        click.echo(f"core memory [{block}]: {text}")
