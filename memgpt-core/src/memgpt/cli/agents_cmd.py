@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from memgpt.cli.common import json_option, with_client
+from memgpt.cli.common import agent_option, json_option, source_option, with_client
 from memgpt.cli.output import echo_json, echo_table
 
 
@@ -117,8 +117,8 @@ def delete_source_command(client, name) -> None:
 
 
 @click.command("attach")
-@click.option("--agent", "-a", required=True, help="The agent's name.")
-@click.option("--data-source", "-s", "source", required=True, help="The data source's name.")
+@agent_option
+@source_option
 @with_client
 def attach_command(client, agent, source) -> None:
     """Let AGENT's archival search cover a data source (its passages are not copied)."""
@@ -127,8 +127,8 @@ def attach_command(client, agent, source) -> None:
 
 
 @click.command("detach")
-@click.option("--agent", "-a", required=True, help="The agent's name.")
-@click.option("--data-source", "-s", "source", required=True, help="The data source's name.")
+@agent_option
+@source_option
 @with_client
 def detach_command(client, agent, source) -> None:
     """Stop AGENT's archival search from covering a data source."""

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 agent_option = click.option("--agent", "-a", "agent", required=True, help="The agent's name.")
+source_option = click.option("--data-source", "-s", "source", required=True, help="The data source's name.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 

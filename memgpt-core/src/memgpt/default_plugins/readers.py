@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -116,7 +116,8 @@ def _text_of(item: Any, field: str | None) -> str | None:
     return None
 
 
-def _sections(items: Iterable[tuple[int, Any]], field: str | None, key: str) -> list[Section]:
+def _sections(path: Path, items: list[tuple[int, Any]], field: str | None, key: str) -> list[Section]:
+    """One section per item that has a text; a file whose items have none is unreadable."""
     sections = []
     for position, item in items:
         text = _text_of(item, field)
@@ -132,6 +133,8 @@ def _sections(items: Iterable[tuple[int, Any]], field: str | None, key: str) -> 
                 }
             )
         sections.append(Section(text, metadata))
+    if items and not sections:
+        raise UnreadableFile(f"{path} has no string field {field or '/'.join(TEXT_FIELDS)!r} to load (use --text-field)")
     return sections
 
 
@@ -147,11 +150,7 @@ class JSONReader(Reader):
             raise UnreadableFile(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
         field = options.get("text_field")
         items = list(enumerate(data)) if isinstance(data, list) else [(0, data)]
-        sections = _sections(items, field, "item")
-        if not sections:
-            wanted = field or "/".join(TEXT_FIELDS)
-            raise UnreadableFile(f"{path} has no string field {wanted!r} to load (use --text-field)")
-        return sections
+        return _sections(path, items, field, "item")
 
 
 class JSONLReader(Reader):
@@ -169,10 +168,7 @@ class JSONLReader(Reader):
             except json.JSONDecodeError as exc:
                 raise UnreadableFile(f"{path} line {number} is not valid JSON ({exc.msg})") from None
         field = options.get("text_field")
-        sections = _sections(items, field, "line")
-        if items and not sections:
-            raise UnreadableFile(f"{path} has no string field {field or '/'.join(TEXT_FIELDS)!r} to load (use --text-field)")
-        return sections
+        return _sections(path, items, field, "line")
 
 
 class PDFReader(Reader):
