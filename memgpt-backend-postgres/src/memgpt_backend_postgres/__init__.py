@@ -1,0 +1,1 @@
+"""PostgreSQL + pgvector storage backend for pymemgpt (registered through the ``memgpt`` entry points)."""

@@ -1,0 +1,266 @@
+"""One memgpt table in PostgreSQL: SQL with bound parameters only, pgvector for search."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+
+from memgpt.kinds import Table
+from memgpt.records import EmbeddingSpec
+from memgpt.storage.codec import Row
+from memgpt.storage.connector import ALL_CAPABILITIES, Connector
+from memgpt.storage.where import Where
+from memgpt_backend_postgres import binary
+from memgpt_backend_postgres.schema import HNSW_MAX_DIM, LOCK_KEY, TABLE_NAMES, hnsw_index, value_columns
+from memgpt_backend_postgres.store import PostgresStore
+
+INDEX_AFTER_ROWS = 20_000
+"""The HNSW index is built once a table holds this many vectors. Below it, exact scans are fast and
+exact; building the graph once over many rows is much faster than growing it row by row (measured:
+10k 16-d rows took 8.8 s with the index maintained on insert, 0.8 s without)."""
+EXACT_SCOPE_ROWS = 20_000
+"""A filtered search over at most this many rows scans them exactly (always the true top k);
+larger scopes use the HNSW index, falling back to an exact scan if the index returns fewer than k."""
+HNSW_EF_SEARCH = 200
+"""Candidates the HNSW index examines per query (pgvector's ``hnsw.ef_search``; its maximum is 1000)."""
+
+
+def vector_text(vector: np.ndarray | None) -> str | None:
+    """pgvector's text form; Python's float repr round-trips every float32 exactly."""
+    return None if vector is None else str(np.asarray(vector, dtype=np.float32).tolist())
+
+
+def like_pattern(fragment: str) -> str:
+    """``%fragment%`` for ILIKE, with the pattern characters of ``fragment`` escaped."""
+    return "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class PostgresConnector(Connector):
+    capabilities = ALL_CAPABILITIES
+    max_batch_size = 10_000
+
+    def __init__(self, store: PostgresStore, table: Table) -> None:
+        self.store = store
+        self.table = table
+        self.name = TABLE_NAMES[table]
+        self.columns = value_columns(table)
+        select = [("vector_send(embedding)" if c == "embedding" else c) for c in self.columns]
+        self.select = ", ".join(select)
+        self.order = 'created_at, id COLLATE "C"'
+        self._indexed = False
+
+    # -- helpers ----------------------------------------------------------------------
+    def _row(self, values: Sequence[Any]) -> Row:
+        data = dict(zip(self.columns, values, strict=True))
+        return Row(
+            id=data["id"],
+            fields={f: data[f] for f in self.table.filter_fields},
+            text=data.get("text"),
+            created_at=int(data["created_at"]),
+            embedding=binary.vector_from_send(data.get("embedding")),
+            payload=data["payload"],
+        )
+
+    @staticmethod
+    def _where(where: Where, params: dict[str, Any]) -> str:
+        """SQL for ``where``; every value is a bound parameter (never pasted into the statement)."""
+        parts = []
+        for i, (field, values) in enumerate(where.items()):
+            key = f"w{i}"
+            if len(values) == 1:
+                parts.append(f"{field} = :{key}")
+                params[key] = values[0]
+            else:
+                parts.append(f"{field} = ANY(CAST(:{key} AS text[]))")
+                params[key] = list(values)
+        return " AND ".join(parts) or "TRUE"
+
+    def _query(self, sql: str, params: dict[str, Any], setup: Sequence[str] = ()) -> list[Row]:
+        with self.store.begin() as conn:
+            for statement in setup:
+                conn.execute(text(statement))
+            return [self._row(r) for r in conn.execute(text(sql), params)]
+
+    # -- embedding spec -------------------------------------------------------------------
+    def get_embedding_spec(self) -> EmbeddingSpec | None:
+        with self.store.begin() as conn:
+            row = conn.execute(
+                text("SELECT model, dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value}
+            ).first()
+        return EmbeddingSpec(row[0], int(row[1])) if row else None
+
+    def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
+        with self.store.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            row = conn.execute(
+                text("SELECT model, dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value}
+            ).first()
+            if row is not None:
+                return EmbeddingSpec(row[0], int(row[1]))
+            conn.execute(
+                text("INSERT INTO memgpt_collections (table_name, model, dim) VALUES (:t, :m, :d)"),
+                {"t": self.table.value, "m": spec.model, "d": spec.dim},
+            )
+            # Vectors at their real dimension; the HNSW index follows once the table is large (_index_when_large).
+            conn.execute(text(f"ALTER TABLE {self.name} ALTER COLUMN embedding TYPE vector({int(spec.dim)})"))
+        return spec
+
+    def _index_when_large(self, conn: Any) -> None:
+        """Build the HNSW cosine index once the table holds INDEX_AFTER_ROWS vectors (at most once)."""
+        if self._indexed or not self.table.has_vectors:
+            return
+        exists = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(self.table)}).first()
+        if exists:
+            self._indexed = True
+            return
+        spec = conn.execute(text("SELECT dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value}).first()
+        if spec is None or int(spec[0]) > HNSW_MAX_DIM:
+            return
+        vectors = conn.execute(
+            text(f"SELECT count(*) FROM (SELECT 1 FROM {self.name} WHERE embedding IS NOT NULL LIMIT :n) AS s"),
+            {"n": INDEX_AFTER_ROWS},
+        ).scalar()
+        if vectors >= INDEX_AFTER_ROWS:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+            conn.execute(
+                text(
+                    f"CREATE INDEX IF NOT EXISTS {hnsw_index(self.table)} ON {self.name} USING hnsw (embedding vector_cosine_ops)"
+                )
+            )
+            self._indexed = True
+
+    # -- writes -----------------------------------------------------------------------------
+    def _copy_fields(self, row: Row) -> list[bytes]:
+        fields = [binary.text_field(row.id), *(binary.text_field(row.fields[f]) for f in self.table.filter_fields)]
+        if self.table.has_text:
+            fields.append(binary.text_field(row.text))
+        fields.append(binary.int8_field(row.created_at))
+        if self.table.has_vectors:
+            fields.append(binary.vector_field(row.embedding))
+        fields.append(binary.text_field(row.payload))
+        return fields
+
+    def upsert(self, rows: Sequence[Row]) -> None:
+        """Binary COPY into a transaction-scoped staging table, then one INSERT ... ON CONFLICT."""
+        data = binary.copy_stream(self._copy_fields(row) for row in rows)
+        columns = ", ".join(self.columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns[1:])
+        with self.store.begin() as conn:
+            conn.execute(text(f"CREATE TEMP TABLE memgpt_stage (LIKE {self.name}) ON COMMIT DROP"))
+            cursor = conn.connection.dbapi_connection.cursor()
+            cursor.execute(f"COPY memgpt_stage ({columns}) FROM STDIN (FORMAT binary)", stream=io.BytesIO(data))
+            conn.execute(
+                text(
+                    f"INSERT INTO {self.name} ({columns}) SELECT {columns} FROM memgpt_stage ON CONFLICT (id) DO UPDATE SET {updates}"
+                )
+            )
+            self._index_when_large(conn)
+
+    def delete(self, where: Where) -> int:
+        params: dict[str, Any] = {}
+        with self.store.begin() as conn:
+            return conn.execute(text(f"DELETE FROM {self.name} WHERE {self._where(where, params)}"), params).rowcount
+
+    def drop(self) -> None:
+        with self.store.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            conn.execute(text(f"TRUNCATE {self.name}"))
+            if self.table.has_vectors:
+                conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index(self.table)}"))
+                self._indexed = False
+                conn.execute(text(f"ALTER TABLE {self.name} ALTER COLUMN embedding TYPE vector"))
+            conn.execute(text("DELETE FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value})
+
+    # -- reads ------------------------------------------------------------------------------
+    def get(self, ids: Sequence[str], where: Where) -> list[Row]:
+        params: dict[str, Any] = {}
+        return self._query(f"SELECT {self.select} FROM {self.name} WHERE {self._where(where, params)}", params)
+
+    def count(self, where: Where) -> int:
+        params: dict[str, Any] = {}
+        with self.store.begin() as conn:
+            return int(
+                conn.execute(text(f"SELECT count(*) FROM {self.name} WHERE {self._where(where, params)}"), params).scalar()
+            )
+
+    def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
+        params: dict[str, Any] = {"limit": batch_size}
+        clause = self._where(where, params)
+        last: str | None = None
+        while True:
+            params["last"] = last
+            keyset = "" if last is None else "id > :last AND "
+            batch = self._query(f"SELECT {self.select} FROM {self.name} WHERE {keyset}{clause} ORDER BY id LIMIT :limit", params)
+            if not batch:
+                return
+            yield batch
+            if len(batch) < batch_size:
+                return
+            last = batch[-1].id
+
+    def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+        params: dict[str, Any] = {"q": vector_text(query), "k": k}
+        clause = self._where(where, params)
+        dim = int(query.shape[0])
+        sql = (
+            f"SELECT {self.select}, embedding <=> CAST(:q AS vector({dim})) AS distance FROM {self.name} "
+            f"WHERE embedding IS NOT NULL AND {clause} ORDER BY embedding <=> CAST(:q AS vector({dim})) LIMIT :k"
+        )
+        indexed = dim <= HNSW_MAX_DIM and k <= 1000
+        if indexed and not where.is_everything:
+            indexed = self.count(where) > EXACT_SCOPE_ROWS
+        if indexed:
+            found = self._search(sql, params, [f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, k)}"])
+            if len(found) == k:
+                return found
+        # Exact: no HNSW index, so a selective filter still yields the true k best of its scope.
+        return self._search(sql, params, ["SET LOCAL enable_indexscan = off"])
+
+    def _search(self, sql: str, params: dict[str, Any], setup: Sequence[str]) -> list[tuple[Row, float]]:
+        with self.store.begin() as conn:
+            for statement in setup:
+                conn.execute(text(statement))
+            return [(self._row(r[:-1]), 1.0 - float(r[-1])) for r in conn.execute(text(sql), params)]
+
+    # -- text and date search -------------------------------------------------------------------
+    def text_search(self, text_: str, where: Where, limit: int, offset: int) -> list[Row]:
+        params: dict[str, Any] = {"pattern": like_pattern(text_), "limit": limit, "offset": offset}
+        clause = self._where(where, params)
+        return self._query(
+            f"SELECT {self.select} FROM {self.name} WHERE {clause} AND text ILIKE :pattern ESCAPE '\\' "
+            f"ORDER BY {self.order} LIMIT :limit OFFSET :offset",
+            params,
+        )
+
+    def text_count(self, text_: str, where: Where) -> int:
+        params: dict[str, Any] = {"pattern": like_pattern(text_)}
+        clause = self._where(where, params)
+        with self.store.begin() as conn:
+            sql = f"SELECT count(*) FROM {self.name} WHERE {clause} AND text ILIKE :pattern ESCAPE '\\'"
+            return int(conn.execute(text(sql), params).scalar())
+
+    def _dates(self, start: int | None, end: int | None, params: dict[str, Any]) -> str:
+        params["start"] = start if start is not None else -(2**63)
+        params["end"] = end if end is not None else 2**63 - 1
+        return "created_at BETWEEN :start AND :end"
+
+    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        clause = self._where(where, params)
+        dates = self._dates(start, end, params)
+        return self._query(
+            f"SELECT {self.select} FROM {self.name} WHERE {clause} AND {dates} ORDER BY {self.order} LIMIT :limit OFFSET :offset",
+            params,
+        )
+
+    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
+        params: dict[str, Any] = {}
+        clause = self._where(where, params)
+        dates = self._dates(start, end, params)
+        with self.store.begin() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {self.name} WHERE {clause} AND {dates}"), params).scalar())

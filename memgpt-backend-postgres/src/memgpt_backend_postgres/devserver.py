@@ -1,0 +1,215 @@
+"""A PostgreSQL 16 + pgvector server on loopback, from the ``pgserver`` wheel, without Docker.
+
+Used by ``db/run_postgres.sh`` when Docker is not available, and by the tests.
+The server listens on 127.0.0.1 only, with password (SCRAM) authentication,
+so a wrong password really is refused. Run as root, it runs PostgreSQL under a
+``pgserver`` system user, as the pgserver wheel itself does.
+
+    python -m memgpt_backend_postgres.devserver start --port 8888 --data-dir ~/.memgpt/pgdata
+    python -m memgpt_backend_postgres.devserver stop --data-dir ~/.memgpt/pgdata
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SYSTEM_USER = "pgserver"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pgserver_bin() -> Path:
+    """The ``bin`` folder of the PostgreSQL that the pgserver wheel ships."""
+    try:
+        import warnings
+
+        with warnings.catch_warnings():  # pgserver warns about XDG_RUNTIME_DIR at import; we do not use that folder
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError:
+        raise SystemExit("pgserver is not installed: pip install 'memgpt-backend-postgres[server]'") from None
+    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+
+
+class DevServer:
+    """One PostgreSQL data folder served on 127.0.0.1:``port``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        user: str = "memgpt",
+        password: str = "memgpt",
+        database: str = "memgpt",
+        bin_dir: Path | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.port = port or free_port()
+        self.user, self.password, self.database = user, password, database
+        self.bin_dir = bin_dir or pgserver_bin()
+        self.as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+
+    @property
+    def uri(self) -> str:
+        return f"postgresql+pg8000://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
+
+    def _run(self, *args: str, timeout: float = 120) -> str:
+        kwargs: dict[str, Any] = {"user": SYSTEM_USER} if self.as_root else {}
+        result = subprocess.run(
+            [str(self.bin_dir / args[0]), *args[1:]], capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout
+
+    def _prepare_permissions(self) -> None:
+        """As root: PostgreSQL refuses to run as root, so hand the folders to the pgserver user."""
+        if not self.as_root:
+            return
+        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        entry = ensure_user_exists(SYSTEM_USER)
+        ensure_prefix_permissions(self.bin_dir)
+        ensure_folder_permissions(self.bin_dir, 0o555)
+        ensure_folder_permissions(self.bin_dir.parent / "lib", 0o444)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_prefix_permissions(self.data_dir)
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+
+    def init(self) -> None:
+        """Create the data folder (once): superuser ``user`` with ``password``, SCRAM over TCP."""
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self._prepare_permissions()
+        with tempfile.NamedTemporaryFile("w", delete=False, prefix="memgpt-pw-") as handle:
+            handle.write(self.password + "\n")
+        try:
+            os.chmod(handle.name, 0o644)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.user,
+                f"--pwfile={handle.name}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            )
+        finally:
+            os.unlink(handle.name)
+
+    def start(self) -> str:
+        """Start the server (initializing the folder if new) and create the database; returns the URI."""
+        self.init()
+        self._prepare_permissions()
+        if not self.running():
+            options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c listen_addresses=127.0.0.1"
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.data_dir / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
+        self._wait_ready()
+        self._create_database()
+        return self.uri
+
+    def running(self) -> bool:
+        result = subprocess.run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
+            capture_output=True,
+            text=True,
+            check=False,
+            **({"user": SYSTEM_USER} if self.as_root else {}),
+        )
+        return result.returncode == 0
+
+    def _wait_ready(self, seconds: float = 30) -> None:
+        deadline = time.time() + seconds
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError(f"PostgreSQL did not start listening on 127.0.0.1:{self.port}") from None
+                time.sleep(0.1)
+
+    def _create_database(self) -> None:
+        import pg8000.native
+
+        for attempt in range(50):
+            try:
+                conn = pg8000.native.Connection(
+                    self.user, host="127.0.0.1", port=self.port, password=self.password, database="postgres"
+                )
+                break
+            except Exception:
+                if attempt == 49:
+                    raise
+                time.sleep(0.2)
+        try:
+            if not conn.run("SELECT 1 FROM pg_database WHERE datname = :name", name=self.database):
+                conn.run(f'CREATE DATABASE "{self.database}"')
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m memgpt_backend_postgres.devserver", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MEMGPT_HOME", Path.home() / ".memgpt")) / "pgdata")
+    parser.add_argument("--port", type=int, default=8888)
+    parser.add_argument("--user", default="memgpt")
+    parser.add_argument("--password", default="memgpt")
+    parser.add_argument("--database", default="memgpt")
+    args = parser.parse_args(argv)
+    server = DevServer(args.data_dir, args.port, args.user, args.password, args.database)
+    if args.action == "start":
+        server.start()
+        print(f"PostgreSQL 16 + pgvector is running on 127.0.0.1:{args.port} (data in {args.data_dir})")
+        print(f"MEMGPT_PGURI=postgresql+pg8000://{args.user}:****@localhost:{args.port}/{args.database}")
+        print(f"Stop it with: python -m memgpt_backend_postgres.devserver stop --data-dir {args.data_dir}")
+    elif args.action == "stop":
+        server.stop()
+        print("stopped")
+    else:
+        print("running" if server.running() else "stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

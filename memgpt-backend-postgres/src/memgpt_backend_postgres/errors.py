@@ -1,0 +1,59 @@
+"""PostgreSQL driver errors as one-line memgpt errors, with the password masked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from memgpt.errors import StorageError, StorageUnavailable
+from memgpt.secrets import scrub
+
+PGVECTOR_HINT = "install pgvector (https://github.com/pgvector/pgvector#installation) or start the server with db/run_postgres.sh"
+
+
+def _fields(exc: BaseException) -> dict[str, Any]:
+    """The server's error fields (pg8000 passes a dict with code 'C' and message 'M')."""
+    current: BaseException | None = exc
+    while current is not None:
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, dict) and "C" in arg:
+                return arg
+        current = getattr(current, "orig", None) or current.__cause__
+    return {}
+
+
+def translate(exc: BaseException, where: str, password: str | None) -> StorageError:
+    """The memgpt error for a driver error at ``where`` (``host:port/db``)."""
+    fields = _fields(exc)
+    code, message = fields.get("C", ""), fields.get("M", "")
+    if code == "28P01" or code == "28000":
+        return StorageUnavailable(f"PostgreSQL at {where} refused the login ({message}); check the user and password in the URI")
+    if code == "3D000":
+        return StorageUnavailable(f"PostgreSQL at {where}: {message}; create it (createdb) or fix the URI")
+    if code in ("0A000", "58P01") and "vector" in message:
+        return StorageError(f"PostgreSQL at {where} has no pgvector extension ({message}); {PGVECTOR_HINT}")
+    if code == "42501" and "vector" in message:
+        return StorageError(f"PostgreSQL at {where}: {message}; a superuser must run CREATE EXTENSION vector once")
+    text = str(getattr(exc, "orig", None) or exc)
+    if not fields and ("connection" in text.lower() or "connect" in text.lower() or "timeout" in text.lower()):
+        return StorageUnavailable(scrub(f"cannot reach PostgreSQL at {where}: {text.splitlines()[0]}", [password]))
+    detail = message or text.splitlines()[0] if text else type(exc).__name__
+    return StorageError(scrub(f"PostgreSQL at {where}: {detail}", [password]))
+
+
+@contextmanager
+def translated(where: str, password: str | None) -> Iterator[None]:
+    """Re-raise SQLAlchemy and pg8000 errors inside the block as one-line memgpt errors."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except StorageError:
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        raise translate(exc, where, password) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("pg8000"):
+            raise translate(exc, where, password) from None
+        raise

@@ -1,0 +1,66 @@
+"""The tables memgpt keeps in PostgreSQL, and their schema version."""
+
+from __future__ import annotations
+
+from memgpt.kinds import Table
+
+SCHEMA_VERSION = 1
+"""Recorded in ``memgpt_schema_version``; a later release migrates from it instead of asking users to start over."""
+
+LOCK_KEY = 0x6D656D677074  # "memgpt": serializes schema changes between processes (pg_advisory_xact_lock)
+
+TABLE_NAMES = {
+    Table.ARCHIVAL: "memgpt_archival",
+    Table.SOURCE_PASSAGES: "memgpt_source_passages",
+    Table.RECALL: "memgpt_recall",
+    Table.AGENTS: "memgpt_agents",
+    Table.SOURCES: "memgpt_sources",
+}
+
+INDEXES = {
+    Table.ARCHIVAL: [("agent_id", "created_at"), ("user_id",), ("document_id",)],
+    Table.SOURCE_PASSAGES: [("source", "document_id"), ("user_id",)],
+    Table.RECALL: [("agent_id", "created_at"), ("user_id", "created_at")],
+    Table.AGENTS: [("user_id", "name")],
+    Table.SOURCES: [("user_id",)],
+}
+
+HNSW_MAX_DIM = 2_000
+"""pgvector indexes vectors of at most 2,000 dimensions; wider ones are searched exactly."""
+
+
+def value_columns(table: Table) -> list[str]:
+    """The columns of a row, in :class:`~memgpt.storage.codec.Row` order."""
+    cols = ["id", *table.filter_fields]
+    if table.has_text:
+        cols.append("text")
+    cols.append("created_at")
+    if table.has_vectors:
+        cols.append("embedding")
+    cols.append("payload")
+    return cols
+
+
+_TYPES = {
+    "id": "TEXT PRIMARY KEY",
+    "text": "TEXT NOT NULL",
+    "created_at": "BIGINT NOT NULL",
+    "embedding": "vector",
+    "payload": "TEXT NOT NULL",
+}
+
+
+def create_statements() -> list[str]:
+    statements = [
+        "CREATE TABLE IF NOT EXISTS memgpt_collections (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",
+    ]
+    for table, name in TABLE_NAMES.items():
+        columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in value_columns(table))
+        statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+        for cols in INDEXES[table]:
+            statements.append(f"CREATE INDEX IF NOT EXISTS {name}_{'_'.join(cols)} ON {name} ({', '.join(cols)})")
+    return statements
+
+
+def hnsw_index(table: Table) -> str:
+    return f"{TABLE_NAMES[table]}_embedding_hnsw"

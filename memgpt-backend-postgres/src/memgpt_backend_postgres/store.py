@@ -1,0 +1,134 @@
+"""Connections: one SQLAlchemy engine (with its pool) per process and URI, and the schema."""
+
+from __future__ import annotations
+
+import atexit
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from memgpt.errors import StorageError, StorageUnavailable
+from memgpt.kinds import Table
+from memgpt.storage.backend import Store
+from memgpt.storage.connector import Connector
+from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
+from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements
+
+POOL_SIZE = 5
+MAX_OVERFLOW = 5
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class _Engines:
+    """Process-wide engines by URI, created once; schema checked once per engine."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.engines: dict[str, Engine] = {}
+        self.ready: set[str] = set()
+
+    def get(self, uri: str) -> Engine:
+        with self.lock:
+            engine = self.engines.get(uri)
+            if engine is None:
+                engine = self.engines[uri] = create_engine(
+                    uri,
+                    pool_size=POOL_SIZE,
+                    max_overflow=MAX_OVERFLOW,
+                    pool_pre_ping=True,
+                    pool_recycle=1800,
+                    connect_args={"application_name": "memgpt"},
+                )
+            return engine
+
+    def dispose_all(self) -> None:
+        with self.lock:
+            for engine in self.engines.values():
+                engine.dispose()
+            self.engines.clear()
+            self.ready.clear()
+
+
+ENGINES = _Engines()
+atexit.register(ENGINES.dispose_all)
+
+
+class PostgresStore(Store):
+    """A PostgreSQL database opened through the process's pooled engine for its URI."""
+
+    persistent = True
+
+    def __init__(self, uri: str) -> None:
+        url = make_url(uri)
+        self.uri = uri
+        self.where = f"{url.host}:{url.port or 5432}/{url.database}"
+        self.password = url.password
+        self.engine = ENGINES.get(uri)
+        self._connectors: dict[Table, Connector] = {}
+        self.ensure_schema()
+
+    def errors(self) -> Any:
+        """Context manager turning driver errors into one-line memgpt errors (password masked)."""
+        return translated(self.where, self.password)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction on a pooled connection (returned to the pool on every path)."""
+        with self.errors(), self.engine.begin() as conn:
+            yield conn
+
+    def _probe(self, host: str, port: int) -> None:
+        """Fail fast, in one line, when nothing answers at host:port (pg8000 has no connect-only timeout)."""
+        try:
+            with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS):
+                pass
+        except OSError as exc:
+            raise StorageUnavailable(
+                f"cannot reach PostgreSQL at {host}:{port} ({exc.strerror or exc}); is the server running?"
+            ) from None
+
+    def ensure_schema(self) -> None:
+        if self.uri in ENGINES.ready:
+            return
+        url = make_url(self.uri)
+        self._probe(url.host or "localhost", url.port or 5432)
+        with self.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            available = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first()
+            if available is None:
+                raise StorageError(f"PostgreSQL at {self.where} has no pgvector extension; {PGVECTOR_HINT}")
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+            conn.execute(text("CREATE TABLE IF NOT EXISTS memgpt_schema_version (version INTEGER NOT NULL)"))
+            version = conn.execute(text("SELECT max(version) FROM memgpt_schema_version")).scalar()
+            if version is not None and version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the memgpt tables at {self.where} have schema version {version}; this memgpt knows {SCHEMA_VERSION}: "
+                    "upgrade memgpt-backend-postgres"
+                )
+            for statement in create_statements():
+                conn.execute(text(statement))
+            # Later schema versions add their migrations here, from `version` up to SCHEMA_VERSION.
+            if version is None:
+                conn.execute(text("INSERT INTO memgpt_schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
+        ENGINES.ready.add(self.uri)
+
+    def connector(self, table: Table) -> Connector:
+        from memgpt_backend_postgres.connector import PostgresConnector
+
+        connector = self._connectors.get(table)
+        if connector is None:
+            connector = self._connectors[table] = PostgresConnector(self, table)
+        return connector
+
+    def ping(self) -> None:
+        with self.begin() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        """Nothing to release: connections go back to the process's pool after every transaction."""
+        self._connectors.clear()

@@ -1,0 +1,18 @@
+"""The postgres backend runs the whole conformance suite against a real PostgreSQL + pgvector."""
+
+from __future__ import annotations
+
+import pytest
+from memgpt_backend_postgres.plugin import PostgresBackend
+
+from memgpt.testing import BackendConformance
+
+
+class TestPostgresBackend(BackendConformance):
+    @pytest.fixture
+    def backend(self) -> PostgresBackend:
+        return PostgresBackend()
+
+    @pytest.fixture
+    def backend_settings(self, pg_uri: str) -> dict[str, str]:
+        return PostgresBackend().settings_from_uri(pg_uri)
