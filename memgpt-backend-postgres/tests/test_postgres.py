@@ -1,0 +1,312 @@
+"""What the postgres backend promises beyond the conformance suite, on a real PostgreSQL + pgvector."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import event, text
+
+from memgpt.errors import ConfigError, StorageError, StorageUnavailable
+from memgpt.kinds import Table
+from memgpt.storage.configured import open_collection
+from memgpt.storage.where import Where, scope
+from memgpt.testing import make_record, random_unit_vectors
+from memgpt_backend_postgres import connector as pg_connector
+from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
+from memgpt_backend_postgres.plugin import PostgresBackend, normalize_uri
+from memgpt_backend_postgres.schema import hnsw_index
+from memgpt_backend_postgres.store import ENGINES, MAX_OVERFLOW, POOL_SIZE
+
+
+@pytest.fixture
+def backend() -> PostgresBackend:
+    return PostgresBackend()
+
+
+@pytest.fixture
+def store(backend: PostgresBackend, pg_uri: str):
+    store = backend.open(backend.settings_from_uri(pg_uri))
+    for table in backend.tables():
+        open_collection(backend, store, table, Where.everything()).drop()
+    yield store
+    store.close()
+
+
+def with_password(uri: str, password: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(uri).set(password=password).render_as_string(hide_password=False)
+
+
+def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 1_000)
+    monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 200)
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    vectors = random_unit_vectors(3_000, dim=32, seed=4)
+    archival.insert([make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 3}", vector=vectors[i]) for i in range(3_000)])
+    with store.begin() as conn:
+        assert conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(Table.ARCHIVAL)}).first()
+        conn.execute(text("ANALYZE memgpt_archival"))
+
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "<=>" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        hits = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-1")).search(vectors[1], k=10)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    assert len(hits) == 10 and {h.record.agent_id for h in hits} == {"agent-1"}
+    assert hits[0].record.id == make_record(Table.ARCHIVAL, 1, owner="agent-1").id
+    statement, parameters = statements[0]
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("BEGIN")
+        cursor.execute("SET LOCAL hnsw.ef_search = 200")
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("ROLLBACK")
+    finally:
+        raw.close()
+    assert f"Index Scan using {hnsw_index(Table.ARCHIVAL)}" in plan, plan
+
+
+def test_a_selective_scope_still_gets_k_results_when_the_index_is_used(backend, store, monkeypatch) -> None:
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 1_000)
+    monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 100)
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    vectors = random_unit_vectors(3_000, dim=32, seed=5)
+    archival.insert([make_record(Table.ARCHIVAL, i, owner="rare" if i % 10 == 0 else "common", vector=vectors[i]) for i in range(3_000)])
+    query = vectors[5]  # a "common" vector: the index's nearest candidates are mostly other agents'
+    hits = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="rare")).search(query, k=250)
+    assert len(hits) == 250 and {h.record.agent_id for h in hits} == {"rare"}
+    exact = np.argsort(-(vectors[::10] @ query))[:250]
+    assert [h.record.id for h in hits[:20]] == [make_record(Table.ARCHIVAL, int(i) * 10, owner="rare").id for i in exact[:20]]
+
+
+def test_many_sequential_opens_share_one_bounded_pool(backend, pg_uri: str) -> None:
+    settings = backend.settings_from_uri(pg_uri)
+    for i in range(60):
+        store = backend.open(settings)
+        open_collection(backend, store, Table.RECALL, scope(agent_id=f"a{i}")).count()
+        store.close()
+    engines = [uri for uri in ENGINES.engines if uri == settings["uri"]]
+    assert len(engines) == 1
+    engine = ENGINES.engines[settings["uri"]]
+    assert engine.pool.checkedout() == 0
+    assert engine.pool.size() == POOL_SIZE
+    with engine.connect() as conn:
+        connections = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'memgpt'")).scalar()
+    assert connections <= POOL_SIZE + MAX_OVERFLOW
+
+
+def test_wrong_password_is_one_masked_line(backend, pg_uri: str) -> None:
+    settings = backend.settings_from_uri(with_password(pg_uri, "not-the-Password-42"))
+    with pytest.raises(StorageUnavailable) as raised:
+        backend.open(settings)
+    message = str(raised.value)
+    assert "refused the login" in message and "password authentication failed" in message
+    assert "not-the-Password-42" not in message and "\n" not in message
+    health = backend.check(settings)
+    assert not health.ok and "not-the-Password-42" not in health.message
+    assert "not-the-Password-42" not in backend.describe(settings)
+
+
+def test_unreachable_server_and_missing_database(backend, pg_uri: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_uri)
+    with pytest.raises(StorageUnavailable, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:9 "):
+        backend.open({"uri": url.set(port=9).render_as_string(hide_password=False)})
+    with pytest.raises(StorageUnavailable, match='database "no_such_db" does not exist'):
+        backend.open({"uri": url.set(database="no_such_db").render_as_string(hide_password=False)})
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("mysql://u:p@h/db", "is not a PostgreSQL URI"),
+        ("postgresql+psycopg2://u:p@h/db", r"use postgresql\+pg8000"),
+        ("postgresql+pg8000://u:p@/db", "needs a host and a database"),
+        ("not a uri at all", "malformed postgres connection string"),
+        ("postgresql+pg8000://u:secret-pass@h:notaport/db", "malformed postgres connection string"),
+    ],
+)
+def test_malformed_uris_are_config_errors_without_the_password(uri: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        normalize_uri(uri)
+    assert "secret-pass" not in str(raised.value)
+
+
+def test_plain_postgresql_uris_get_the_pg8000_driver() -> None:
+    assert normalize_uri("postgresql://memgpt:pw@localhost:8888/memgpt") == "postgresql+pg8000://memgpt:pw@localhost:8888/memgpt"
+
+
+@pytest.fixture(scope="module")
+def server_without_pgvector():
+    """A real PostgreSQL 16 whose installation has no pgvector (the extension files removed from a copy)."""
+    root = Path(tempfile.mkdtemp(prefix="memgpt-pg-novector-"))
+    original = pgserver_bin().parent
+    # The binaries find their shared libraries at $ORIGIN/../../../pgserver.libs: keep that layout.
+    install = root / "site" / "pgserver" / "pginstall"
+    shutil.copytree(original, install, ignore=shutil.ignore_patterns("vector*"))
+    (root / "site" / "pgserver.libs").symlink_to(original.parent.parent / "pgserver.libs")
+    server = DevServer(root / "data", bin_dir=install / "bin")
+    server.start()
+    yield server
+    server.destroy()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_missing_pgvector_is_one_clear_error(backend, server_without_pgvector: DevServer) -> None:
+    with pytest.raises(StorageError) as raised:
+        backend.open({"uri": server_without_pgvector.uri})
+    message = str(raised.value)
+    assert "has no pgvector extension" in message and "github.com/pgvector/pgvector" in message and "run_postgres.sh" in message
+
+
+def test_schema_version_is_recorded_and_a_newer_one_refused(backend, store, pg_uri: str) -> None:
+    with store.begin() as conn:
+        assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == 1
+        conn.execute(text("UPDATE memgpt_schema_version SET version = 99"))
+    ENGINES.ready.clear()
+    try:
+        with pytest.raises(StorageError, match="schema version 99; this memgpt knows 1"):
+            backend.open(backend.settings_from_uri(pg_uri))
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE memgpt_schema_version SET version = 1"))
+
+
+def test_vectors_are_stored_at_their_real_dimension(backend, store) -> None:
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    archival.insert([make_record(Table.ARCHIVAL, 0, vector=random_unit_vectors(1, dim=384)[0])])
+    with store.begin() as conn:
+        column = conn.execute(
+            text("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'memgpt_archival'::regclass AND attname = 'embedding'")
+        ).scalar()
+        stored = conn.execute(text("SELECT vector_dims(embedding) FROM memgpt_archival")).scalar()
+    assert column == "vector(384)" and stored == 384
+
+
+def test_importing_the_plugin_loads_no_database_library() -> None:
+    code = "import memgpt_backend_postgres.plugin, sys; print([m for m in ('sqlalchemy', 'pg8000', 'pgvector', 'numpy') if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def run_cli(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in ("MEMGPT_LOAD_PLUGINS", "MEMGPT_PGURI")}
+    full.update(MEMGPT_HOME=str(home), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=300, cwd=home)
+
+
+def test_cli_stores_and_searches_archival_and_recall_on_postgres(pg_uri: str, store, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    listed = json.loads(run_cli("backends", "--json", home=home).stdout)
+    assert "postgres" in [b["name"] for b in listed]
+    configured = run_cli("configure", "--defaults", "--archival-storage", "postgres", "--archival-uri", pg_uri, "--recall-storage", "postgres", "--recall-uri", pg_uri, home=home)
+    assert configured.returncode == 0, configured.stderr
+    assert "memgpt:****@" in configured.stdout and ":memgpt@" not in configured.stdout.replace("memgpt:****@", "")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees.")
+    (docs / "trains.md").write_text("The night train leaves at midnight.")
+    for args in (
+        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
+        ("create", "agent", "--name", "pg-agent"),
+        ("attach", "--agent", "pg-agent", "--data-source", "docs"),
+        ("archival", "insert", "--agent", "pg-agent", "The user takes the night train on Fridays."),
+        ("recall", "append", "--agent", "pg-agent", "Remind me about the train"),
+    ):
+        result = run_cli(*args, home=home)
+        assert result.returncode == 0, (args, result.stderr)
+    found = json.loads(run_cli("archival", "search", "--agent", "pg-agent", "night train", "--json", home=home).stdout)
+    assert found["total"] == 3 and "train" in found["results"][0]["text"]
+    messages = json.loads(run_cli("recall", "search", "--agent", "pg-agent", "TRAIN", "--json", home=home).stdout)
+    assert messages["total"] == 1
+    status = json.loads(run_cli("storage", "status", "--json", home=home).stdout)
+    assert {loc["backend"] for loc in status["locations"]} == {"postgres"}
+    counts = {t["table"]: t["count"] for t in status["tables"]}
+    assert counts["archival"] == 1 and counts["source_passages"] == 2 and counts["recall"] == 1 and counts["agents"] == 1
+    assert not list(home.glob("agents/*")), "nothing may land in the local store when postgres holds every kind"
+
+
+def test_memgpt_pguri_overrides_the_configured_uri(pg_uri: str, store, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    run_cli("configure", "--defaults", "--archival-storage", "postgres", "--archival-uri", with_password(pg_uri, "wrong"), home=home)
+    assert run_cli("storage", "status", home=home).returncode == 1
+    (home / ".env").write_text(f"MEMGPT_PGURI={pg_uri}\n")
+    result = run_cli("storage", "status", home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "wrong" not in result.stdout
+
+
+def test_without_this_package_postgres_is_not_offered(tmp_path: Path) -> None:
+    env = {"MEMGPT_LOAD_PLUGINS": "nothing-installed"}
+    listed = json.loads(run_cli("backends", "--json", home=tmp_path, env=env).stdout)
+    assert [b["name"] for b in listed] == ["local"]
+    result = run_cli("configure", "--defaults", "--archival-storage", "postgres", home=tmp_path, env=env)
+    assert result.returncode == 1 and "pip install 'pymemgpt[postgres]'" in result.stderr
+
+
+def test_run_postgres_script_serves_the_seed_uri_without_docker(tmp_path: Path) -> None:
+    """db/run_postgres.sh: Docker when a daemon answers, else the pgserver wheel (taken here: no daemon runs)."""
+    script = Path(__file__).resolve().parents[2] / "db" / "run_postgres.sh"
+    if not script.is_file():
+        pytest.skip("needs the repository checkout")
+    from memgpt_backend_postgres.devserver import free_port
+
+    port = free_port()
+    env = dict(os.environ, MEMGPT_HOME=str(tmp_path / "home"), MEMGPT_PG_PORT=str(port), PYTHON=sys.executable, MEMGPT_PG_NO_DOCKER="1")
+    started = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=300)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"MEMGPT_PGURI=postgresql+pg8000://memgpt:****@localhost:{port}/memgpt" in started.stdout
+        backend = PostgresBackend()
+        store = backend.open(backend.settings_from_uri(f"postgresql+pg8000://memgpt:memgpt@localhost:{port}/memgpt"))
+        assert open_collection(backend, store, Table.RECALL, Where.everything()).count() == 0
+        store.close()
+    finally:
+        stopped = subprocess.run(["bash", str(script), "stop"], capture_output=True, text=True, env=env, timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+        shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_configure_asks_the_seed_question_for_archival_and_recall(pg_uri: str) -> None:
+    from memgpt.config import MemGPTConfig
+    from memgpt.configure import DefaultsAsker, run_configure
+
+    class Answering(DefaultsAsker):
+        def __init__(self) -> None:
+            self.asked: list[tuple[str, list[str] | None]] = []
+
+        def ask(self, question, default, choices):  # noqa: ANN001
+            self.asked.append((question.prompt, choices))
+            if question.prompt.startswith("Select storage backend"):
+                return "postgres"
+            if question.prompt.startswith("Enter postgres connection string"):
+                return pg_uri
+            return super().ask(question, default, choices)
+
+    asker = Answering()
+    config = run_configure(MemGPTConfig.load(), False, {}, asker).config
+    prompts = [p for p, _ in asker.asked]
+    seed = "Enter postgres connection string (e.g. postgresql+pg8000://{user}:{password}@{ip}:5432/{database}):"
+    assert prompts.count(seed) == 2  # once for archival, once for recall
+    assert dict(asker.asked)["Select storage backend for archival data:"] == ["local", "postgres"]
+    assert config.archival_storage.type == config.recall_storage.type == "postgres"
+    assert config.archival_storage.settings == {"uri": pg_uri}
