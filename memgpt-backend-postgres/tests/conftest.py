@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from memgpt_backend_postgres.devserver import DevServer
 
 

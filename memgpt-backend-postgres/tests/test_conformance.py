@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from memgpt_backend_postgres.plugin import PostgresBackend
 
 from memgpt.testing import BackendConformance
+from memgpt_backend_postgres.plugin import PostgresBackend
 
 
 class TestPostgresBackend(BackendConformance):

@@ -58,7 +58,7 @@ def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkey
 
     statements: list[tuple[str, object]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         if "<=>" in statement:
             statements.append((statement, parameters))
 
@@ -88,7 +88,9 @@ def test_a_selective_scope_still_gets_k_results_when_the_index_is_used(backend, 
     monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 100)
     archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
     vectors = random_unit_vectors(3_000, dim=32, seed=5)
-    archival.insert([make_record(Table.ARCHIVAL, i, owner="rare" if i % 10 == 0 else "common", vector=vectors[i]) for i in range(3_000)])
+    archival.insert(
+        [make_record(Table.ARCHIVAL, i, owner="rare" if i % 10 == 0 else "common", vector=vectors[i]) for i in range(3_000)]
+    )
     query = vectors[5]  # a "common" vector: the index's nearest candidates are mostly other agents'
     hits = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="rare")).search(query, k=250)
     assert len(hits) == 250 and {h.record.agent_id for h in hits} == {"rare"}
@@ -195,7 +197,9 @@ def test_vectors_are_stored_at_their_real_dimension(backend, store) -> None:
     archival.insert([make_record(Table.ARCHIVAL, 0, vector=random_unit_vectors(1, dim=384)[0])])
     with store.begin() as conn:
         column = conn.execute(
-            text("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'memgpt_archival'::regclass AND attname = 'embedding'")
+            text(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'memgpt_archival'::regclass AND attname = 'embedding'"
+            )
         ).scalar()
         stored = conn.execute(text("SELECT vector_dims(embedding) FROM memgpt_archival")).scalar()
     assert column == "vector(384)" and stored == 384
@@ -209,7 +213,9 @@ def test_importing_the_plugin_loads_no_database_library() -> None:
 def run_cli(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k not in ("MEMGPT_LOAD_PLUGINS", "MEMGPT_PGURI")}
     full.update(MEMGPT_HOME=str(home), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=300, cwd=home)
+    return subprocess.run(
+        [sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=300, cwd=home
+    )
 
 
 def test_cli_stores_and_searches_archival_and_recall_on_postgres(pg_uri: str, store, tmp_path: Path) -> None:
@@ -217,7 +223,19 @@ def test_cli_stores_and_searches_archival_and_recall_on_postgres(pg_uri: str, st
     home.mkdir()
     listed = json.loads(run_cli("backends", "--json", home=home).stdout)
     assert "postgres" in [b["name"] for b in listed]
-    configured = run_cli("configure", "--defaults", "--archival-storage", "postgres", "--archival-uri", pg_uri, "--recall-storage", "postgres", "--recall-uri", pg_uri, home=home)
+    configured = run_cli(
+        "configure",
+        "--defaults",
+        "--archival-storage",
+        "postgres",
+        "--archival-uri",
+        pg_uri,
+        "--recall-storage",
+        "postgres",
+        "--recall-uri",
+        pg_uri,
+        home=home,
+    )
     assert configured.returncode == 0, configured.stderr
     assert "memgpt:****@" in configured.stdout and ":memgpt@" not in configured.stdout.replace("memgpt:****@", "")
     docs = tmp_path / "docs"
@@ -247,7 +265,9 @@ def test_cli_stores_and_searches_archival_and_recall_on_postgres(pg_uri: str, st
 def test_memgpt_pguri_overrides_the_configured_uri(pg_uri: str, store, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    run_cli("configure", "--defaults", "--archival-storage", "postgres", "--archival-uri", with_password(pg_uri, "wrong"), home=home)
+    run_cli(
+        "configure", "--defaults", "--archival-storage", "postgres", "--archival-uri", with_password(pg_uri, "wrong"), home=home
+    )
     assert run_cli("storage", "status", home=home).returncode == 1
     (home / ".env").write_text(f"MEMGPT_PGURI={pg_uri}\n")
     result = run_cli("storage", "status", home=home)
@@ -271,7 +291,9 @@ def test_run_postgres_script_serves_the_seed_uri_without_docker(tmp_path: Path) 
     from memgpt_backend_postgres.devserver import free_port
 
     port = free_port()
-    env = dict(os.environ, MEMGPT_HOME=str(tmp_path / "home"), MEMGPT_PG_PORT=str(port), PYTHON=sys.executable, MEMGPT_PG_NO_DOCKER="1")
+    env = dict(
+        os.environ, MEMGPT_HOME=str(tmp_path / "home"), MEMGPT_PG_PORT=str(port), PYTHON=sys.executable, MEMGPT_PG_NO_DOCKER="1"
+    )
     started = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=300)
     try:
         assert started.returncode == 0, started.stderr
@@ -294,7 +316,7 @@ def test_configure_asks_the_seed_question_for_archival_and_recall(pg_uri: str) -
         def __init__(self) -> None:
             self.asked: list[tuple[str, list[str] | None]] = []
 
-        def ask(self, question, default, choices):  # noqa: ANN001
+        def ask(self, question, default, choices):
             self.asked.append((question.prompt, choices))
             if question.prompt.startswith("Select storage backend"):
                 return "postgres"

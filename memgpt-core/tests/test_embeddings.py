@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from embedding_server import EmbeddingServer, fake_vector
 
+from embedding_server import EmbeddingServer, fake_vector
 from memgpt import hookimpl, plugins
 from memgpt.embeddings import EmbeddingConfig, EmbeddingProvider, open_embedder
 from memgpt.embeddings.batching import embed_texts
