@@ -551,6 +551,24 @@ class BackendConformance:
         assert texts_of("b") == [texts[0], texts[5]]
         assert texts_of("steady!") == []
 
+    def test_text_search_treats_pattern_characters_literally(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        self.require(coll, Capability.TEXT_SEARCH)
+        texts = [
+            "save 50% off_sale today",
+            "save 50 percent off sale",
+            "a*b?c[d] (e) {f} ^g$ .h| \\i",
+            "quote ' and \" and ` marks",
+        ]
+        coll.insert([make_record(table, i, text=t) for i, t in enumerate(texts)])
+        assert [r.text for r in coll.text_search("50% off_")] == [texts[0]]
+        assert [r.text for r in coll.text_search("%")] == [texts[0]]
+        assert [r.text for r in coll.text_search("_")] == [texts[0]]
+        assert [r.text for r in coll.text_search("a*b?c[d] (e) {f} ^g$ .h| \\i")] == [texts[2]]
+        assert [r.text for r in coll.text_search("\\")] == [texts[2]]
+        assert [r.text for r in coll.text_search("' and \"")] == [texts[3]]
+        assert coll.text_search(".*") == [] and coll.text_count("%") == 1
+
     def test_text_search_orders_by_time_and_pages(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)
         self.require(coll, Capability.TEXT_SEARCH)
