@@ -1,0 +1,1 @@
+"""Chroma storage backend for pymemgpt (registered through the ``memgpt`` entry points)."""
