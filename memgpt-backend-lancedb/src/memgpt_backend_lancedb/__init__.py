@@ -1,0 +1,1 @@
+"""LanceDB storage backend for pymemgpt (registered through the ``memgpt`` entry points)."""

@@ -1,0 +1,145 @@
+"""What the lancedb backend promises beyond the conformance suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memgpt.errors import ConfigError
+from memgpt.kinds import Table
+from memgpt.records import Message
+from memgpt.storage.configured import open_collection
+from memgpt.storage.where import Where, scope
+from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where
+from memgpt_backend_lancedb.plugin import LanceDBBackend
+
+
+def count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def test_ten_thousand_messages_written_one_by_one_stay_a_bounded_number_of_files(tmp_path: Path) -> None:
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    recall = open_collection(backend, store, Table.RECALL, scope(user_id="u", agent_id="talker"))
+    bound = 4 * LanceDBConnector.compact_every + 40
+    most = 0
+    for i in range(10_000):
+        recall.insert(
+            [
+                Message(
+                    id=f"m{i:05d}",
+                    role="user" if i % 2 else "assistant",
+                    text=f"message {i} about tea",
+                    user_id="u",
+                    agent_id="talker",
+                )
+            ]
+        )
+        if i % 250 == 249:
+            most = max(most, count_files(tmp_path / "db"))
+    assert most <= bound, f"{most} files at one point; bound {bound}"
+    assert recall.count() == 10_000
+    assert [m.id for m in recall.date_search(limit=3, offset=9_997)] == ["m09997", "m09998", "m09999"]
+
+
+def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    recall = open_collection(backend, store, Table.RECALL, Where.everything())
+    texts = ["Green tea at eighty degrees", "black TEA, boiling", "coffee", "a teapot", "oolong", "Steamed buns"] * 20
+    recall.insert(
+        [Message(id=f"m{i}", role="user", text=t, user_id="u", agent_id=f"a{i % 3}", created_at=i) for i, t in enumerate(texts)]
+    )
+    connector: LanceDBConnector = recall.connector  # type: ignore[assignment]
+    table = connector._open(connector.plain_name)
+    connector.compact(table)
+    assert connector._has_fts(table)
+    assert connector._fts_candidates(table, "tea") is not None  # the index answers this query
+    assert connector._fts_candidates(table, "a.b") is None and connector._fts_candidates(table, "te") is None  # the scan does
+    queries = ["tea", "TEA", "eam", "green tea", "a teapot", "tea,", "te", "zzz", "Steamed buns"]
+    indexed = {q: [m.id for m in recall.text_search(q, limit=1000)] for q in queries}
+    monkeypatch.setattr(LanceDBConnector, "_fts_candidates", lambda self, table, text: None)
+    scanned = {q: [m.id for m in recall.text_search(q, limit=1000)] for q in queries}
+    assert indexed == scanned
+    assert len(indexed["tea"]) == 80 and len(indexed["eam"]) == 20  # "Steamed" holds "tea" too
+
+
+def test_filters_quote_values_as_literals() -> None:
+    assert literal("o'brien") == "'o''brien'"
+    assert (
+        sql_where(Where.of(agent_id="x' OR '1'='1", role=["user", "a'b"]))
+        == "(agent_id = 'x'' OR ''1''=''1') AND (role IN ('a''b', 'user'))"
+    )
+
+
+def test_empty_uri_means_dot_lancedb_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = LanceDBBackend()
+    monkeypatch.chdir(tmp_path)
+    assert backend.settings_from_uri("") == {"uri": "./.lancedb"}
+    assert backend.describe({"uri": "./.lancedb"}) == str(tmp_path / ".lancedb")
+    store = backend.open(backend.settings_from_uri(""))
+    open_collection(backend, store, Table.RECALL, Where.everything()).insert(
+        [Message(id="m", role="user", text="hi", user_id="u", agent_id="a")]
+    )
+    assert (tmp_path / ".lancedb").is_dir()
+    with pytest.raises(ConfigError, match="local folder path"):
+        backend.settings_from_uri("s3://bucket/path")
+
+
+def test_importing_the_plugin_loads_no_lancedb() -> None:
+    code = "import memgpt_backend_lancedb.plugin, sys; print([m for m in ('lancedb', 'pyarrow', 'numpy') if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
+    env.update(MEMGPT_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=env, timeout=300, cwd=home)
+
+
+def test_memories_round_trip_through_the_cli_and_survive_restarts(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    assert [b["name"] for b in json.loads(run_cli("backends", "--json", home=home).stdout)] == ["local", "lancedb"]
+    configured = run_cli("configure", "--defaults", "--archival-storage", "lancedb", "--recall-storage", "lancedb", home=home)
+    assert configured.returncode == 0, configured.stderr
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "trains.md").write_text("The night train leaves at midnight.")
+    for args in (
+        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
+        ("create", "agent", "--name", "l-agent"),
+        ("attach", "--agent", "l-agent", "--data-source", "docs"),
+        ("archival", "insert", "--agent", "l-agent", "The user prefers the sleeper train."),
+        ("recall", "append", "--agent", "l-agent", "Book the night train please"),
+    ):
+        result = run_cli(*args, home=home)
+        assert result.returncode == 0, (args, result.stderr)
+    found = json.loads(run_cli("archival", "search", "--agent", "l-agent", "night train", "--json", home=home).stdout)
+    assert found["total"] == 2
+    assert json.loads(run_cli("recall", "search", "--agent", "l-agent", "NIGHT", "--json", home=home).stdout)["total"] == 1
+    assert (home / ".lancedb").is_dir()  # the seed's default: ./.lancedb where memgpt runs
+
+
+def test_configure_asks_the_seed_question_and_empty_means_default(memgpt_home: Path) -> None:
+    from memgpt.config import MemGPTConfig
+    from memgpt.configure import DefaultsAsker, run_configure
+
+    class Answering(DefaultsAsker):
+        asked: list[str] = []  # noqa: RUF012
+
+        def ask(self, question, default, choices):
+            self.asked.append(question.prompt)
+            if question.prompt.startswith("Select storage backend"):
+                return "lancedb"
+            return super().ask(question, default, choices)
+
+    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
+    assert Answering.asked.count("Enter the LanceDB database URI (Default: ./.lancedb):") == 2
+    assert config.archival_storage.settings == config.recall_storage.settings == {"uri": "./.lancedb"}
