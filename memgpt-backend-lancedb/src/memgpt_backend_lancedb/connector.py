@@ -296,14 +296,21 @@ class LanceDBConnector(Connector):
             return sum(table.count_rows(clause) if clause else table.count_rows() for table, _ in self._tables())
 
     def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
+        """Pages of ``batch_size`` rows in LanceDB's stable scan order (offset paging on one table at a time)."""
         clause = sql_where(where)
         for table, with_vectors in self._tables():
-            with self.store.errors():
-                dataset = table.to_lance()
-                batches = dataset.to_batches(filter=clause, batch_size=batch_size)
-            for batch in batches:
-                if batch.num_rows:
-                    yield self._rows(pa.Table.from_batches([batch]), with_vectors)
+            offset = 0
+            while True:
+                with self.store.errors():
+                    query = table.search()
+                    if clause:
+                        query = query.where(clause)
+                    page = query.offset(offset).limit(batch_size).to_arrow()
+                if page.num_rows:
+                    yield self._rows(page, with_vectors)
+                if page.num_rows < batch_size:
+                    break
+                offset += batch_size
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         table = self._open(self.name)
