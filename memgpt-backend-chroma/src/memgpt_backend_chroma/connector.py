@@ -12,7 +12,6 @@ them, and fetch the requested page; nothing ever reads the whole collection.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,8 +19,9 @@ import numpy as np
 
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row, vector_from_bytes, vector_to_bytes
+from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
+from memgpt.storage.helpers import page_by_time, vector_from_base64, vector_to_base64
 from memgpt.storage.where import Where
 from memgpt_backend_chroma.store import ChromaStore
 
@@ -82,7 +82,7 @@ class ChromaConnector(Connector):
         metadata["payload"] = row.payload
         if row.embedding is not None:
             # Chroma hands vectors back up to one float32 ulp off; keep the exact bytes for reads.
-            metadata[EXACT_VECTOR] = base64.b64encode(vector_to_bytes(row.embedding)).decode("ascii")
+            metadata[EXACT_VECTOR] = vector_to_base64(row.embedding)
         return metadata
 
     def _rows(self, result: dict[str, Any], with_vectors: bool) -> list[Row]:
@@ -92,7 +92,7 @@ class ChromaConnector(Connector):
             metadata = result["metadatas"][i] or {}
             vector = None
             if with_vectors and EXACT_VECTOR in metadata:
-                vector = vector_from_bytes(base64.b64decode(metadata[EXACT_VECTOR]))
+                vector = vector_from_base64(metadata[EXACT_VECTOR])
             elif with_vectors and embeddings is not None:
                 vector = np.asarray(embeddings[i], dtype=np.float32)
             rows.append(
@@ -250,13 +250,14 @@ class ChromaConnector(Connector):
         self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None, limit: int, offset: int
     ) -> list[Row]:
         ids, clause = chroma_filter(where, extra)
-        keys: list[tuple[int, str]] = []
         with self.store.errors():
-            for collection in self._collections():
-                for page in self._matching_ids(collection, ids, clause, document, include=["metadatas"]):
-                    keys.extend((int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True))
-        keys.sort()
-        wanted = [i for _, i in keys[offset : offset + limit]]
+            keys = (
+                (int(m["created_at"]), i, None)
+                for c in self._collections()
+                for page in self._matching_ids(c, ids, clause, document, include=["metadatas"])
+                for i, m in zip(page["ids"], page["metadatas"], strict=True)
+            )
+            wanted = [i for _, i, _ in page_by_time(keys, offset, limit)]
         if not wanted:
             return []
         found = {row.id: row for row in self.get(wanted, Where.of(id=wanted))}

@@ -29,6 +29,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
+from memgpt.storage.helpers import chunked, like_pattern, page_by_time
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
@@ -40,10 +41,6 @@ _FTS_QUERY = re.compile(r"[\w\s]+")
 def literal(value: str) -> str:
     """A SQL string literal: the value stays data whatever quotes or operators it holds."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def like_pattern(fragment: str) -> str:
-    return "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def sql_where(where: Where, extra: Sequence[str] = ()) -> str | None:
@@ -256,8 +253,8 @@ class LanceDBConnector(Connector):
                 other = self._open(name) if moved else None
                 if other is None:
                     continue
-                for i in range(0, len(moved), IN_CHUNK):
-                    chunk = _ids_in([r.id for r in moved[i : i + IN_CHUNK]])
+                for part in chunked(moved, IN_CHUNK):
+                    chunk = _ids_in([r.id for r in part])
                     if other.count_rows(chunk):
                         other.delete(chunk)
                         self._wrote(other)
@@ -350,17 +347,18 @@ class LanceDBConnector(Connector):
         return None if len(ids) > FTS_MAX_CANDIDATES else ids
 
     def _ordered(self, where: Where, extra: Sequence[str], text: str | None, limit: int, offset: int) -> list[Row]:
-        keys: list[tuple[int, str, int]] = []
         tables = self._tables()
-        with self.store.errors():
+
+        def keys() -> Iterator[tuple[int, str, int]]:
             for n, (table, _) in enumerate(tables):
                 conditions = [*extra, self._text_clause(table, text)] if text is not None else list(extra)
                 found = self._select(table, sql_where(where, conditions), ["id", "created_at"])
-                keys.extend(
-                    zip(found.column("created_at").to_pylist(), found.column("id").to_pylist(), [n] * found.num_rows, strict=True)
+                yield from zip(
+                    found.column("created_at").to_pylist(), found.column("id").to_pylist(), [n] * found.num_rows, strict=True
                 )
-            keys.sort()
-            page = keys[offset : offset + limit]
+
+        with self.store.errors():
+            page = page_by_time(keys(), offset, limit)
             rows: dict[str, Row] = {}
             for n, (table, with_vectors) in enumerate(tables):
                 ids = [i for _, i, m in page if m == n]

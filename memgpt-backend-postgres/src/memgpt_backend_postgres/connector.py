@@ -13,6 +13,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
+from memgpt.storage.helpers import like_pattern
 from memgpt.storage.where import Where
 from memgpt_backend_postgres import binary
 from memgpt_backend_postgres.schema import HNSW_MAX_DIM, LOCK_KEY, TABLE_NAMES, hnsw_index, value_columns
@@ -32,11 +33,6 @@ HNSW_EF_SEARCH = 200
 def vector_text(vector: np.ndarray | None) -> str | None:
     """pgvector's text form; Python's float repr round-trips every float32 exactly."""
     return None if vector is None else str(np.asarray(vector, dtype=np.float32).tolist())
-
-
-def like_pattern(fragment: str) -> str:
-    """``%fragment%`` for ILIKE, with the pattern characters of ``fragment`` escaped."""
-    return "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class PostgresConnector(Connector):
