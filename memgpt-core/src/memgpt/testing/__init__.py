@@ -22,9 +22,10 @@ Add ``-p memgpt.testing.pytest_plugin`` to your pytest options (or list it in
 """
 
 from memgpt.testing.conformance import BackendConformance
-from memgpt.testing.data import DIM, MODEL, make_agent, make_record, make_source, owner_field, random_unit_vectors
+from memgpt.testing.data import BASE_TIME, DIM, MODEL, make_agent, make_record, make_source, owner_field, random_unit_vectors
 
 __all__ = [
+    "BASE_TIME",
     "DIM",
     "MODEL",
     "BackendConformance",

@@ -1,0 +1,1 @@
+"""Qdrant storage backend for pymemgpt (registered through the ``memgpt`` entry points)."""

@@ -1,0 +1,260 @@
+"""What the qdrant backend promises beyond the conformance suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from qdrant_client import models
+
+from memgpt.errors import StorageLocked, StorageUnavailable
+from memgpt.kinds import Table
+from memgpt.storage.configured import open_collection
+from memgpt.storage.where import Where, scope
+from memgpt.testing import BASE_TIME, make_record
+from memgpt_backend_qdrant.connector import qdrant_filter
+from memgpt_backend_qdrant.plugin import QdrantBackend
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> Iterator[Any]:
+    backend = QdrantBackend()
+    store = backend.open(backend.settings_from_uri(str(tmp_path / "qdrant")))
+    yield store
+    store.close()
+
+
+class Recorder:
+    """Wraps the real client's read and delete calls to record the filters they send."""
+
+    def __init__(self, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        for method, key in (("scroll", "scroll_filter"), ("count", "count_filter"), ("query_points", "query_filter")):
+            original = getattr(client, method)
+            monkeypatch.setattr(client, method, self._wrap(method, key, original))
+        original_delete = client.delete
+
+        def delete(name: str, points_selector: Any, **kwargs: Any) -> Any:
+            self.calls.append(("delete", getattr(points_selector, "filter", points_selector)))
+            return original_delete(name, points_selector=points_selector, **kwargs)
+
+        monkeypatch.setattr(client, "delete", delete)
+
+    def _wrap(self, method: str, key: str, original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((method, kwargs.get(key)))
+            return original(*args, **kwargs)
+
+        return call
+
+
+def _has_agent(flt: Any, agent: str) -> bool:
+    return any(
+        getattr(c, "key", None) == "agent_id" and getattr(c.match, "value", None) == agent for c in (flt.must if flt else [])
+    )
+
+
+def test_every_operation_sends_the_agent_scope(local_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = QdrantBackend()
+    everything = open_collection(backend, local_store, Table.RECALL, Where.everything())
+    everything.drop()
+    everything.insert(
+        [
+            make_record(
+                Table.RECALL, i, owner=f"agent-{a}", text=f"note {i} of agent-{a}", created_at=BASE_TIME + timedelta(minutes=i)
+            )
+            for a in range(12)
+            for i in range(15)
+        ]
+    )
+    mine = open_collection(backend, local_store, Table.RECALL, scope(agent_id="agent-7"))
+    recorder = Recorder(local_store.client, monkeypatch)
+    results = {
+        "vector": [h.record for h in mine.search(np.ones(16), k=50)],
+        "text": mine.text_search("note", limit=100),
+        "date": mine.date_search(BASE_TIME, BASE_TIME + timedelta(hours=1), limit=100),
+        "paging": list(mine.iterate(batch_size=4)),
+        "get": mine.get_many([make_record(Table.RECALL, 3, owner=f"agent-{a}").id for a in range(12)]),
+    }
+    counts = (mine.count(), mine.text_count("note"), mine.date_count(BASE_TIME, BASE_TIME + timedelta(hours=1)))
+    assert all({r.agent_id for r in found} == {"agent-7"} for found in results.values())
+    assert [len(results[k]) for k in ("vector", "text", "date", "paging", "get")] == [15, 15, 15, 15, 1]
+    assert counts == (15, 15, 15)
+    assert mine.delete_where(Where.everything()) == 15
+    calls = list(recorder.calls)  # everything the scoped collection sent
+    unscoped = [(m, f) for m, f in calls if not _has_agent(f, "agent-7")]
+    assert calls and not unscoped, unscoped
+    assert {method for method, _ in calls} >= {"scroll", "count", "query_points", "delete"}
+    assert everything.count() == 11 * 15
+
+
+def test_filter_values_are_match_values_not_syntax() -> None:
+    flt = qdrant_filter(Where.of(agent_id="x' || true", source=['a"b', "c\\d"]))
+    assert flt is not None
+    assert flt.must[0].match == models.MatchValue(value="x' || true")
+    assert sorted(flt.must[1].match.any) == ['a"b', "c\\d"]
+
+
+def test_a_local_folder_in_use_gives_one_line_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "busy"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from qdrant_client import QdrantClient; import time; c = QdrantClient(path={str(folder)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        backend = QdrantBackend()
+        with pytest.raises(StorageLocked) as raised:
+            backend.open(backend.settings_from_uri(str(folder)))
+        message = str(raised.value)
+        assert str(folder) in message and "another process" in message and "\n" not in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_one_process_shares_its_local_client(tmp_path: Path) -> None:
+    backend = QdrantBackend()
+    settings = backend.settings_from_uri(str(tmp_path / "shared"))
+    first, second = backend.open(settings), backend.open(settings)  # archival and recall on one folder
+    assert first.client is second.client
+    assert backend.check(settings).ok
+    first.close()
+    second.ping()
+    second.close()
+
+
+class _Guarded(BaseHTTPRequestHandler):
+    seen: list[str | None] = []  # noqa: RUF012
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.headers.get("api-key"))
+        body = json.dumps({"status": {"error": "Unauthorized: invalid API key"}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_api_key_comes_from_the_environment_and_is_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Guarded)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("QDRANT_API_KEY", "qk-secret-123456")
+        backend = QdrantBackend()
+        settings = backend.settings_from_uri(f"127.0.0.1:{server.server_address[1]}")
+        assert settings == {"mode": "server", "uri": f"http://127.0.0.1:{server.server_address[1]}"}
+        with pytest.raises(StorageUnavailable) as raised:
+            backend.open(settings)
+        assert "refused the API key" in str(raised.value) and "qk-secret-123456" not in str(raised.value)
+        assert _Guarded.seen and set(_Guarded.seen) == {"qk-secret-123456"}
+    finally:
+        server.shutdown()
+    with pytest.raises(StorageUnavailable, match=r"cannot reach the Qdrant server at http://127\.0\.0\.1:9"):
+        backend.open({"mode": "server", "uri": "http://127.0.0.1:9"})
+
+
+def test_server_mode_keeps_the_key_out_of_the_config(memgpt_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memgpt.config import MemGPTConfig
+    from memgpt.configure import DefaultsAsker, run_configure
+
+    monkeypatch.setenv("QDRANT_API_KEY", "qk-never-written")
+
+    class Answering(DefaultsAsker):
+        asked: list[str] = []  # noqa: RUF012
+
+        def ask(self, question, default, choices):
+            self.asked.append(question.prompt)
+            if question.prompt.startswith("Select storage backend for archival"):
+                return "qdrant"
+            if question.prompt == "Select Qdrant backend:":
+                return "server"
+            return super().ask(question, default, choices)
+
+    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
+    path = config.save()
+    assert "Enter the Qdrant instance URI (Default: localhost:6333):" in Answering.asked
+    assert config.archival_storage.settings == {"mode": "server", "uri": "localhost:6333"}
+    assert "qk-never-written" not in path.read_text()
+
+
+def test_uri_forms(memgpt_home: Path) -> None:
+    backend = QdrantBackend()
+    assert backend.settings_from_uri(":memory:") == {"mode": "memory"}
+    assert backend.settings_from_uri("") == {"mode": "local", "path": str(memgpt_home / "qdrant")}
+    assert backend.settings_from_uri("/data/q") == {"mode": "local", "path": "/data/q"}
+    assert backend.settings_from_uri("localhost:6333") == {"mode": "server", "uri": "http://localhost:6333"}
+    assert backend.settings_from_uri("https://q.example.com") == {"mode": "server", "uri": "https://q.example.com:6333"}
+
+
+def test_importing_the_plugin_loads_no_qdrant_client() -> None:
+    code = "import memgpt_backend_qdrant.plugin, sys; print([m for m in ('qdrant_client', 'numpy', 'grpc') if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_in_memory_round_trip_within_a_process(memgpt_home: Path, tmp_path: Path) -> None:
+    from memgpt.client import MemGPTClient
+    from memgpt.config import MemGPTConfig, StorageConfig
+
+    config = MemGPTConfig.load()
+    config.archival_storage = config.recall_storage = StorageConfig("qdrant", {"mode": "memory"})
+    (tmp_path / "docs.md").write_text("Qdrant in memory keeps vectors while the process lives.")
+    with MemGPTClient(config) as client:
+        client.load("mem-docs", [tmp_path / "docs.md"])
+        client.create_agent("q-mem")
+        client.attach("q-mem", "mem-docs")
+        memory = client.memory("q-mem")
+        memory.append_message("user", "remember the process")
+        assert memory.search_archival("vectors process")[1] == 1
+        assert memory.search_messages("PROCESS")[1] == 1
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
+    env.update(MEMGPT_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=env, timeout=300, cwd=home)
+
+
+def test_local_folder_round_trip_through_the_cli_across_processes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    assert [b["name"] for b in json.loads(run_cli("backends", "--json", home=home).stdout)] == ["local", "qdrant"]
+    configured = run_cli("configure", "--defaults", "--archival-storage", "qdrant", "--recall-storage", "qdrant", home=home)
+    assert configured.returncode == 0, configured.stderr
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "rivers.md").write_text("The river floods every spring.")
+    started = time.time()
+    for args in (
+        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
+        ("create", "agent", "--name", "q-agent"),
+        ("attach", "--agent", "q-agent", "--data-source", "docs"),
+        ("archival", "insert", "--agent", "q-agent", "The user lives next to the river."),
+        ("recall", "append", "--agent", "q-agent", "Will the river flood?"),
+    ):
+        result = run_cli(*args, home=home)
+        assert result.returncode == 0, (args, result.stderr)
+    found = json.loads(run_cli("archival", "search", "--agent", "q-agent", "river", "--json", home=home).stdout)
+    assert found["total"] == 2
+    assert json.loads(run_cli("recall", "search", "--agent", "q-agent", "FLOOD", "--json", home=home).stdout)["total"] == 1
+    assert (home / "qdrant").is_dir() and time.time() - started < 240
