@@ -1,0 +1,1 @@
+"""Milvus storage backend for pymemgpt (registered through the ``memgpt`` entry points)."""

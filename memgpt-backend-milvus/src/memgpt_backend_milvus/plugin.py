@@ -1,0 +1,58 @@
+"""The ``milvus`` backend's declaration: the seed's URI question; ``open`` imports pymilvus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from memgpt import hookimpl
+from memgpt.errors import ConfigError
+from memgpt.kinds import RecordKind
+from memgpt.paths import expand_home
+from memgpt.storage.backend import Backend, Question, Settings, Store
+
+DEFAULT_URI = "~/.memgpt/milvus.db"
+
+
+def location(uri: str) -> str:
+    """A server URL as given, or a Milvus Lite file as an absolute path (``~/.memgpt`` follows MEMGPT_HOME)."""
+    uri = uri.strip() or DEFAULT_URI
+    if uri.startswith(("http://", "https://", "tcp://")):
+        try:
+            parts = urlsplit(uri)
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"malformed Milvus URI {uri!r}; expected http://host:port or a file path") from None
+        if not parts.hostname:
+            raise ConfigError(f"Milvus URI {uri!r} has no host; expected http://host:port")
+        return f"{parts.scheme}://{parts.hostname}:{port or 19530}"
+    if "://" in uri:
+        raise ConfigError(f"Milvus takes http://host:port or a local .db file path, not {uri!r}")
+    return str(expand_home(uri))
+
+
+class MilvusBackend(Backend):
+    """Milvus: a Milvus Lite file or a server; exact cosine search, escaped filter expressions, strong consistency."""
+
+    name = "milvus"
+    label = "Milvus (Milvus Lite file or server)"
+    kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES, RecordKind.RECALL})
+    questions = (Question("uri", f"Enter the Milvus connection URI (Default: {DEFAULT_URI}):", default=DEFAULT_URI),)
+    uri_help = f"a Milvus Lite file path (default {DEFAULT_URI}, under MEMGPT_HOME) or http://host:port (a Milvus server)"
+
+    def settings_from_uri(self, uri: str) -> dict[str, str]:
+        location(uri)  # raises ConfigError when malformed
+        return {"uri": uri.strip() or DEFAULT_URI}
+
+    def describe(self, settings: Settings) -> str:
+        return location(settings.get("uri", DEFAULT_URI))
+
+    def open(self, settings: Settings) -> Store:
+        from memgpt_backend_milvus.store import open_store
+
+        return open_store(location(settings.get("uri", DEFAULT_URI)))
+
+
+@hookimpl
+def register_backends(register: Callable[[Backend], None]) -> None:
+    register(MilvusBackend())

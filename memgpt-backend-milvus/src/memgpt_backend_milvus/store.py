@@ -1,0 +1,128 @@
+"""Milvus clients: one per process and URI (a Milvus Lite file is locked by the process that opens it)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from memgpt.errors import StorageError, StorageLocked, StorageUnavailable
+from memgpt.kinds import Table
+from memgpt.storage.backend import Store
+from memgpt.storage.connector import Connector
+
+# milvus-lite and pymilvus log errors (with tracebacks) that Python would print on stderr when
+# nothing is configured; memgpt reports the same errors in one line, so give them a quiet handler.
+for _name in ("milvus_lite", "pymilvus", "grpc._server"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+# Milvus Lite has no MVCC timestamp call: pymilvus' query iterator warns on every use (on its own stderr
+# handler) and the embedded gRPC server logs "Method not implemented"; both fall back correctly.
+logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+
+_lock = threading.Lock()
+_shared: dict[str, list[Any]] = {}  # uri -> [client, references]
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def translated(where: str) -> Iterator[None]:
+    """pymilvus' exceptions as one-line memgpt errors."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:  # pymilvus raises MilvusException subclasses, grpc and OS errors
+        message = " ".join(str(getattr(exc, "message", None) or exc).split()) or type(exc).__name__
+        lowered = message.lower()
+        if "connect" in lowered or "unavailable" in lowered or "deadline" in lowered:
+            raise StorageUnavailable(f"cannot reach Milvus at {where} ({message[:200]})") from None
+        raise StorageError(f"Milvus at {where}: {message[:300]}") from None
+
+
+def _connect(uri: str) -> Any:
+    from pymilvus import MilvusClient
+
+    if "://" in uri:
+        with translated(uri):
+            client = MilvusClient(uri=uri, timeout=10)
+            client.list_collections()
+        return client
+    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    captured = _Captured()
+    logger = logging.getLogger("milvus_lite")
+    logger.addHandler(captured)
+    try:
+        return MilvusClient(uri=uri)
+    except Exception as exc:
+        locked = any(
+            "DataDirLockedError" in repr(r.exc_info) or "holds the lock" in r.getMessage() or "holds the lock" in repr(r.exc_info)
+            for r in captured.records
+        )
+        if locked:
+            raise StorageLocked(
+                f"Milvus Lite file {uri} is in use by another process (Milvus Lite allows one process per file); "
+                "stop it, or run a Milvus server (milvus-lite server) for shared access"
+            ) from None
+        raise StorageError(f"cannot open Milvus Lite file {uri}: {' '.join(str(exc).split())[:200]}") from None
+    finally:
+        logger.removeHandler(captured)
+
+
+def open_store(uri: str) -> MilvusStore:
+    with _lock:
+        entry = _shared.get(uri)
+        if entry is None:
+            entry = _shared[uri] = [_connect(uri), 0]
+        entry[1] += 1
+    return MilvusStore(uri, entry[0])
+
+
+class MilvusStore(Store):
+    persistent = True
+
+    def __init__(self, uri: str, client: Any) -> None:
+        self.uri = uri
+        self.client = client
+        self._connectors: dict[Table, Connector] = {}
+        self._closed = False
+
+    def errors(self) -> Any:
+        return translated(self.uri)
+
+    def connector(self, table: Table) -> Connector:
+        from memgpt_backend_milvus.connector import MilvusConnector
+
+        connector = self._connectors.get(table)
+        if connector is None:
+            connector = self._connectors[table] = MilvusConnector(self, table)
+        return connector
+
+    def ping(self) -> None:
+        with self.errors():
+            self.client.list_collections()
+
+    def close(self) -> None:
+        """Release this reference; the last one closes the client (and a Lite file's lock)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._connectors.clear()
+        with _lock:
+            entry = _shared.get(self.uri)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _shared[self.uri]
+                entry[0].close()
