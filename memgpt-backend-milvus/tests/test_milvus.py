@@ -1,0 +1,219 @@
+"""What the milvus backend promises beyond the conformance suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memgpt.errors import ConfigError, StorageLocked
+from memgpt.kinds import Table
+from memgpt.storage.configured import open_collection
+from memgpt.storage.where import Where, scope
+from memgpt.testing import BASE_TIME, make_record
+from memgpt_backend_milvus.connector import milvus_expr
+from memgpt_backend_milvus.plugin import MilvusBackend
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Any]:
+    backend = MilvusBackend()
+    store = backend.open(backend.settings_from_uri(str(tmp_path / "m.db")))
+    yield store
+    store.close()
+
+
+def test_every_operation_sends_the_agent_scope(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = MilvusBackend()
+    everything = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    everything.insert(
+        [
+            make_record(
+                Table.ARCHIVAL, i, owner=f"agent-{a}", text=f"note {i} of agent-{a}", created_at=BASE_TIME + timedelta(minutes=i)
+            )
+            for a in range(12)
+            for i in range(10)
+        ]
+    )
+    mine = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-7"))
+    sent: list[tuple[str, str]] = []
+    for method in ("query", "search", "delete", "query_iterator"):
+        original = getattr(store.client, method)
+
+        def spy(*args: Any, _method: str = method, _original: Any = original, **kwargs: Any) -> Any:
+            sent.append((_method, kwargs.get("filter", "")))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(store.client, method, spy)
+    found = {
+        "vector": [h.record for h in mine.search(np.ones(16), k=50)],
+        "text": mine.text_search("note", limit=100),
+        "paging": list(mine.iterate(batch_size=3)),
+        "get": mine.get_many([make_record(Table.ARCHIVAL, 2, owner=f"agent-{a}").id for a in range(12)]),
+    }
+    assert (mine.count(), mine.text_count("NOTE")) == (10, 10)
+    assert [len(v) for v in found.values()] == [10, 10, 10, 1]
+    assert all({r.agent_id for r in records} == {"agent-7"} for records in found.values())
+    assert mine.delete_where(Where.everything()) == 10
+    unscoped = [(m, f) for m, f in sent if '(agent_id == "agent-7")' not in f]
+    assert sent and not unscoped, unscoped
+    assert {m for m, _ in sent} >= {"query", "search", "delete", "query_iterator"}
+    assert everything.count() == 110
+
+
+def test_filter_values_are_json_quoted_literals() -> None:
+    expr = milvus_expr(Where.of(agent_id='x" or id != "', source=["a'b", "c\\d", "tab\tx"]))
+    assert expr == '(agent_id == "x\\" or id != \\"") and (source in ["a\'b", "c\\\\d", "tab\\tx"])'
+
+
+def test_upserts_replace_and_are_visible_at_once(store: Any) -> None:
+    backend = MilvusBackend()
+    recall = open_collection(backend, store, Table.RECALL, Where.everything())
+    first = make_record(Table.RECALL, 1, text="first version")
+    recall.insert([first])
+    assert recall.get(first.id).text == "first version"  # strong consistency: no wait between write and read
+    second = make_record(Table.RECALL, 1, text="second version")
+    recall.insert([second])
+    assert recall.count() == 1 and recall.get(first.id).text == "second version"
+    assert store.client.describe_collection("memgpt_recall")["consistency_level"] in (0, "Strong")
+
+
+def test_texts_longer_than_a_varchar_are_stored_and_searched(store: Any) -> None:
+    backend = MilvusBackend()
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    long_text = "ß" * 40_000 + " NEEDLE at the end"  # 80 KB in UTF-8: over Milvus' 65,535-byte VARCHAR
+    archival.insert([make_record(Table.ARCHIVAL, 1, text=long_text), make_record(Table.ARCHIVAL, 2, text="a short needle")])
+    assert archival.get(make_record(Table.ARCHIVAL, 1).id).text == long_text
+    assert [r.id.rsplit("-", 1)[1] for r in archival.text_search("needle")] == ["1", "2"]
+    assert archival.text_count("at the end") == 1
+
+
+def test_a_lite_file_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from pymilvus import MilvusClient; import time; MilvusClient(uri={str(path)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        with pytest.raises(StorageLocked) as raised:
+            MilvusBackend().open({"uri": str(path)})
+        assert str(path) in str(raised.value) and "another process" in str(raised.value)
+        env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
+        env["MEMGPT_HOME"] = str(tmp_path / "home")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "memgpt",
+                "configure",
+                "--defaults",
+                "--archival-storage",
+                "milvus",
+                "--archival-uri",
+                str(path),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        status = subprocess.run([sys.executable, "-m", "memgpt", "storage", "status"], env=env, capture_output=True, text=True)
+        assert status.returncode == 1 and status.stderr == ""  # no traceback from the libraries
+        [line] = [line for line in status.stdout.splitlines() if line.startswith("archival:")]
+        assert f"ERROR: Milvus Lite file {path} is in use by another process" in line
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_uri_forms(memgpt_home: Path) -> None:
+    backend = MilvusBackend()
+    assert backend.settings_from_uri("") == {"uri": "~/.memgpt/milvus.db"}
+    assert backend.describe(backend.settings_from_uri("")) == str(memgpt_home / "milvus.db")
+    assert backend.describe({"uri": "http://127.0.0.1:19530"}) == "http://127.0.0.1:19530"
+    with pytest.raises(ConfigError, match="http://host:port or a local .db file"):
+        backend.settings_from_uri("s3://bucket/x")
+
+
+def test_server_mode_round_trip(milvus_server: str, memgpt_home: Path, tmp_path: Path) -> None:
+    from memgpt.client import MemGPTClient
+    from memgpt.config import MemGPTConfig, StorageConfig
+
+    config = MemGPTConfig.load()
+    config.archival_storage = config.recall_storage = StorageConfig("milvus", {"uri": milvus_server})
+    (tmp_path / "docs.md").write_text("Milvus servers answer over gRPC.")
+    with MemGPTClient(config) as client:
+        for table in (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL):
+            client.storage.collection(table, Where.everything()).drop()
+        client.load("server-docs", [tmp_path / "docs.md"])
+        client.create_agent("m-server")
+        client.attach("m-server", "server-docs")
+        memory = client.memory("m-server")
+        memory.append_message("user", "ask the server")
+        assert memory.search_archival("gRPC servers")[1] == 1 and memory.search_messages("SERVER")[1] == 1
+
+
+def test_importing_the_plugin_loads_no_pymilvus() -> None:
+    code = "import memgpt_backend_milvus.plugin, sys; print([m for m in ('pymilvus', 'milvus_lite', 'numpy', 'grpc') if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
+    env.update(MEMGPT_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=env, timeout=300, cwd=home)
+
+
+def test_lite_file_round_trip_through_the_cli_across_processes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    assert [b["name"] for b in json.loads(run_cli("backends", "--json", home=home).stdout)] == ["local", "milvus"]
+    configured = run_cli("configure", "--defaults", "--archival-storage", "milvus", "--recall-storage", "milvus", home=home)
+    assert configured.returncode == 0, configured.stderr
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees.")
+    for args in (
+        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
+        ("create", "agent", "--name", "m-agent"),
+        ("attach", "--agent", "m-agent", "--data-source", "docs"),
+        ("archival", "insert", "--agent", "m-agent", "The user drinks green tea at noon."),
+        ("recall", "append", "--agent", "m-agent", "More tea please"),
+    ):
+        result = run_cli(*args, home=home)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stderr == "", result.stderr  # no library warnings or tracebacks on the terminal
+    found = json.loads(run_cli("archival", "search", "--agent", "m-agent", "green tea", "--json", home=home).stdout)
+    assert found["total"] == 2
+    assert json.loads(run_cli("recall", "search", "--agent", "m-agent", "TEA", "--json", home=home).stdout)["total"] == 1
+    assert (home / "milvus.db").exists()  # the seed's default ~/.memgpt/milvus.db, under MEMGPT_HOME
+
+
+def test_configure_asks_the_seed_question(memgpt_home: Path) -> None:
+    from memgpt.config import MemGPTConfig
+    from memgpt.configure import DefaultsAsker, run_configure
+
+    class Answering(DefaultsAsker):
+        asked: list[str] = []  # noqa: RUF012
+
+        def ask(self, question, default, choices):
+            self.asked.append(question.prompt)
+            return "milvus" if question.prompt.startswith("Select storage backend") else super().ask(question, default, choices)
+
+    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
+    assert Answering.asked.count("Enter the Milvus connection URI (Default: ~/.memgpt/milvus.db):") == 2
+    assert config.archival_storage.settings == {"uri": "~/.memgpt/milvus.db"}
