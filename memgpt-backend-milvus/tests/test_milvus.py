@@ -145,7 +145,7 @@ def test_uri_forms(memgpt_home: Path) -> None:
     assert backend.settings_from_uri("") == {"uri": "~/.memgpt/milvus.db"}
     assert backend.describe(backend.settings_from_uri("")) == str(memgpt_home / "milvus.db")
     assert backend.describe({"uri": "http://127.0.0.1:19530"}) == "http://127.0.0.1:19530"
-    with pytest.raises(ConfigError, match="http://host:port or a local .db file"):
+    with pytest.raises(ConfigError, match=r"http://host:port or a local \.db file"):
         backend.settings_from_uri("s3://bucket/x")
 
 

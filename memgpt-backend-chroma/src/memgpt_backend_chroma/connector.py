@@ -21,7 +21,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import page_by_time, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import fetch_page, split_by_embedding, vector_from_base64, vector_to_base64
 from memgpt.storage.where import Where
 from memgpt_backend_chroma.store import ChromaStore
 
@@ -148,8 +148,7 @@ class ChromaConnector(Connector):
     # -- writes ---------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
         size = max(1, self.store.max_batch)
-        with_vectors = [r for r in rows if r.embedding is not None]
-        without = [r for r in rows if r.embedding is None]
+        with_vectors, without = split_by_embedding(rows)
         with self.store.errors():
             for start in range(0, len(with_vectors), size):
                 chunk = with_vectors[start : start + size]
@@ -257,11 +256,7 @@ class ChromaConnector(Connector):
                 for page in self._matching_ids(c, ids, clause, document, include=["metadatas"])
                 for i, m in zip(page["ids"], page["metadatas"], strict=True)
             )
-            wanted = [i for _, i, _ in page_by_time(keys, offset, limit)]
-        if not wanted:
-            return []
-        found = {row.id: row for row in self.get(wanted, Where.of(id=wanted))}
-        return [found[i] for i in wanted if i in found]
+            return fetch_page(keys, offset, limit, lambda wanted: self.get(wanted, Where.of(id=wanted)))
 
     def _count(self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None) -> int:
         ids, clause = chroma_filter(where, extra)

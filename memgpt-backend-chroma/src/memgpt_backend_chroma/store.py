@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from memgpt.errors import StorageError, StorageUnavailable
+from memgpt.errors import MemGPTError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.paths import expand_home, memgpt_home
-from memgpt.storage.backend import Store
+from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
+from memgpt.storage.helpers import engine_errors
 
 
-@contextmanager
-def translated(where: str) -> Iterator[None]:
-    """Chroma's exceptions as one-line memgpt errors."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except Exception as exc:  # chromadb raises many types (ValueError, its own errors, httpx errors)
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        if "connect" in message.lower() or type(exc).__name__ in ("ConnectError", "ConnectTimeout"):
-            raise StorageUnavailable(
-                f"cannot reach the Chroma server at {where} ({message[:200]}); is `chroma run` running?"
-            ) from None
-        raise StorageError(f"Chroma at {where}: {message[:300]}") from None
+def _classify(where: str) -> Callable[[str], MemGPTError | None]:
+    def classify(message: str) -> MemGPTError | None:
+        if "connect" in message.lower():
+            return StorageUnavailable(f"cannot reach the Chroma server at {where} ({message[:200]}); is `chroma run` running?")
+        return None
+
+    return classify
+
+
+def translated(where: str) -> Any:
+    """Chroma's exceptions (ValueError, its own, httpx) as one-line memgpt errors."""
+    return engine_errors("Chroma", where, _classify(where))
 
 
 def open_store(settings: dict[str, str]) -> ChromaStore:
@@ -49,29 +47,25 @@ def open_store(settings: dict[str, str]) -> ChromaStore:
     return ChromaStore(client, str(path), persistent=True)
 
 
-class ChromaStore(Store):
+class ChromaStore(ConnectorCache, Store):
     def __init__(self, client: Any, where: str, persistent: bool) -> None:
         self.client = client
         self.where = where
         self.persistent = persistent
-        self._connectors: dict[Table, Connector] = {}
         with translated(where):
             self.max_batch = int(client.get_max_batch_size())
 
     def errors(self) -> Any:
         return translated(self.where)
 
-    def connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table) -> Connector:
         from memgpt_backend_chroma.connector import ChromaConnector
 
-        connector = self._connectors.get(table)
-        if connector is None:
-            connector = self._connectors[table] = ChromaConnector(self, table)
-        return connector
+        return ChromaConnector(self, table)
 
     def ping(self) -> None:
         with self.errors():
             self.client.heartbeat()
 
     def close(self) -> None:
-        self._connectors.clear()
+        self.forget_connectors()

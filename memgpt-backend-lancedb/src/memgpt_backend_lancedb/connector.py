@@ -29,7 +29,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, like_pattern, page_by_time
+from memgpt.storage.helpers import chunked, fetch_page, like_pattern, split_by_embedding
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
@@ -238,8 +238,7 @@ class LanceDBConnector(Connector):
             pass
 
     def upsert(self, rows: Sequence[Row]) -> None:
-        with_vectors = [r for r in rows if r.embedding is not None]
-        without = [r for r in rows if r.embedding is None]
+        with_vectors, without = split_by_embedding(rows)
         with self.store.errors():
             if with_vectors:
                 table = self._open(self.name)
@@ -347,24 +346,16 @@ class LanceDBConnector(Connector):
         return None if len(ids) > FTS_MAX_CANDIDATES else ids
 
     def _ordered(self, where: Where, extra: Sequence[str], text: str | None, limit: int, offset: int) -> list[Row]:
-        tables = self._tables()
-
-        def keys() -> Iterator[tuple[int, str, int]]:
-            for n, (table, _) in enumerate(tables):
+        def keys() -> Iterator[tuple[int, str, None]]:
+            for table, _ in self._tables():
                 conditions = [*extra, self._text_clause(table, text)] if text is not None else list(extra)
                 found = self._select(table, sql_where(where, conditions), ["id", "created_at"])
                 yield from zip(
-                    found.column("created_at").to_pylist(), found.column("id").to_pylist(), [n] * found.num_rows, strict=True
+                    found.column("created_at").to_pylist(), found.column("id").to_pylist(), [None] * found.num_rows, strict=True
                 )
 
         with self.store.errors():
-            page = page_by_time(keys(), offset, limit)
-            rows: dict[str, Row] = {}
-            for n, (table, with_vectors) in enumerate(tables):
-                ids = [i for _, i, m in page if m == n]
-                if ids:
-                    rows.update((r.id, r) for r in self._rows(self._select(table, _ids_in(ids)), with_vectors))
-        return [rows[i] for _, i, _ in page if i in rows]
+            return fetch_page(keys(), offset, limit, lambda ids: self.get(ids, Where.of(id=ids)))
 
     def _count(self, where: Where, extra: Sequence[str], text: str | None) -> int:
         with self.store.errors():

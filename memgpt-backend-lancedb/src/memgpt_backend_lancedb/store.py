@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from memgpt.errors import StorageError
 from memgpt.kinds import Table
-from memgpt.storage.backend import Store
+from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
+from memgpt.storage.helpers import engine_errors
 
 
-@contextmanager
-def translated(where: str) -> Iterator[None]:
-    """LanceDB's exceptions as one-line memgpt errors."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except Exception as exc:  # lancedb raises ValueError, OSError, RuntimeError and its own types
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise StorageError(f"LanceDB at {where}: {message[:300]}") from None
+def translated(where: str) -> Any:
+    """LanceDB's exceptions (ValueError, OSError, RuntimeError, its own) as one-line memgpt errors."""
+    return engine_errors("LanceDB", where)
 
 
-class LanceDBStore(Store):
+class LanceDBStore(ConnectorCache, Store):
     persistent = True
 
     def __init__(self, uri: str) -> None:
@@ -38,18 +29,14 @@ class LanceDBStore(Store):
                 Path(uri).mkdir(parents=True, exist_ok=True)
             # Strong consistency: a cached table handle sees other processes' writes on every read.
             self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
-        self._connectors: dict[Table, Connector] = {}
 
     def errors(self) -> Any:
         return translated(self.uri)
 
-    def connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table) -> Connector:
         from memgpt_backend_lancedb.connector import LanceDBConnector
 
-        connector = self._connectors.get(table)
-        if connector is None:
-            connector = self._connectors[table] = LanceDBConnector(self, table)
-        return connector
+        return LanceDBConnector(self, table)
 
     def table_names(self) -> set[str]:
         with self.errors():
@@ -61,4 +48,4 @@ class LanceDBStore(Store):
         self.table_names()
 
     def close(self) -> None:
-        self._connectors.clear()
+        self.forget_connectors()

@@ -24,7 +24,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, page_by_time
+from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding
 from memgpt.storage.where import Where
 from memgpt_backend_milvus.store import MilvusStore
 
@@ -191,8 +191,7 @@ class MilvusConnector(Connector):
 
     # -- writes -----------------------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
-        with_vectors = [r for r in rows if r.embedding is not None]
-        without = [r for r in rows if r.embedding is None]
+        with_vectors, without = split_by_embedding(rows)
         with self.store.errors():
             for group, vectors in ((with_vectors, True), (without, False)):
                 if not group:
@@ -287,11 +286,7 @@ class MilvusConnector(Connector):
                 yield from ((int(e["created_at"]), e["id"], None) for e in page if needle in "".join(e["text_parts"]).lower())
 
     def _ordered(self, where: Where, extra: Sequence[str], text: str | None, limit: int, offset: int) -> list[Row]:
-        wanted = [i for _, i, _ in page_by_time(self._keys(where, extra, text), offset, limit)]
-        if not wanted:
-            return []
-        found = {row.id: row for row in self.get(wanted, where & Where.of(id=wanted))}
-        return [found[i] for i in wanted if i in found]
+        return fetch_page(self._keys(where, extra, text), offset, limit, lambda ids: self.get(ids, where & Where.of(id=ids)))
 
     @staticmethod
     def _dates(start: int | None, end: int | None) -> list[str]:

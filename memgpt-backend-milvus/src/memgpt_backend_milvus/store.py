@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memgpt.errors import StorageError, StorageLocked, StorageUnavailable
+from memgpt.errors import MemGPTError, StorageError, StorageLocked, StorageUnavailable
 from memgpt.kinds import Table
-from memgpt.storage.backend import Store
+from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
+from memgpt.storage.helpers import SharedClients, engine_errors
 
 # milvus-lite and pymilvus log errors (with tracebacks) that Python would print on stderr when
 # nothing is configured; memgpt reports the same errors in one line, so give them a quiet handler.
@@ -22,8 +21,7 @@ for _name in ("milvus_lite", "pymilvus", "grpc._server"):
 # handler) and the embedded gRPC server logs "Method not implemented"; both fall back correctly.
 logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
 
-_lock = threading.Lock()
-_shared: dict[str, list[Any]] = {}  # uri -> [client, references]
+CLIENTS: SharedClients[Any] = SharedClients(close=lambda client: client.close())
 
 
 class _Captured(logging.Handler):
@@ -35,19 +33,19 @@ class _Captured(logging.Handler):
         self.records.append(record)
 
 
-@contextmanager
-def translated(where: str) -> Iterator[None]:
-    """pymilvus' exceptions as one-line memgpt errors."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except Exception as exc:  # pymilvus raises MilvusException subclasses, grpc and OS errors
-        message = " ".join(str(getattr(exc, "message", None) or exc).split()) or type(exc).__name__
+def _classify(where: str) -> Callable[[str], MemGPTError | None]:
+    def classify(message: str) -> MemGPTError | None:
         lowered = message.lower()
         if "connect" in lowered or "unavailable" in lowered or "deadline" in lowered:
-            raise StorageUnavailable(f"cannot reach Milvus at {where} ({message[:200]})") from None
-        raise StorageError(f"Milvus at {where}: {message[:300]}") from None
+            return StorageUnavailable(f"cannot reach Milvus at {where} ({message[:200]})")
+        return None
+
+    return classify
+
+
+def translated(where: str) -> Any:
+    """pymilvus' exceptions as one-line memgpt errors."""
+    return engine_errors("Milvus", where, _classify(where))
 
 
 def _connect(uri: str) -> Any:
@@ -80,33 +78,24 @@ def _connect(uri: str) -> Any:
 
 
 def open_store(uri: str) -> MilvusStore:
-    with _lock:
-        entry = _shared.get(uri)
-        if entry is None:
-            entry = _shared[uri] = [_connect(uri), 0]
-        entry[1] += 1
-    return MilvusStore(uri, entry[0])
+    return MilvusStore(uri, CLIENTS.acquire(uri, lambda: _connect(uri)))
 
 
-class MilvusStore(Store):
+class MilvusStore(ConnectorCache, Store):
     persistent = True
 
     def __init__(self, uri: str, client: Any) -> None:
         self.uri = uri
         self.client = client
-        self._connectors: dict[Table, Connector] = {}
         self._closed = False
 
     def errors(self) -> Any:
         return translated(self.uri)
 
-    def connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table) -> Connector:
         from memgpt_backend_milvus.connector import MilvusConnector
 
-        connector = self._connectors.get(table)
-        if connector is None:
-            connector = self._connectors[table] = MilvusConnector(self, table)
-        return connector
+        return MilvusConnector(self, table)
 
     def ping(self) -> None:
         with self.errors():
@@ -114,15 +103,7 @@ class MilvusStore(Store):
 
     def close(self) -> None:
         """Release this reference; the last one closes the client (and a Lite file's lock)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._connectors.clear()
-        with _lock:
-            entry = _shared.get(self.uri)
-            if entry is None:
-                return
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del _shared[self.uri]
-                entry[0].close()
+        if not self._closed:
+            self._closed = True
+            self.forget_connectors()
+            CLIENTS.release(self.uri)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from memgpt.errors import StorageError, StorageUnavailable
 from memgpt.kinds import Table
-from memgpt.storage.backend import Store
+from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
 from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements
@@ -58,7 +58,7 @@ ENGINES = _Engines()
 atexit.register(ENGINES.dispose_all)
 
 
-class PostgresStore(Store):
+class PostgresStore(ConnectorCache, Store):
     """A PostgreSQL database opened through the process's pooled engine for its URI."""
 
     persistent = True
@@ -69,7 +69,6 @@ class PostgresStore(Store):
         self.where = f"{url.host}:{url.port or 5432}/{url.database}"
         self.password = url.password
         self.engine = ENGINES.get(uri)
-        self._connectors: dict[Table, Connector] = {}
         self.ensure_schema()
 
     def errors(self) -> Any:
@@ -117,13 +116,10 @@ class PostgresStore(Store):
                 conn.execute(text("INSERT INTO memgpt_schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
         ENGINES.ready.add(self.uri)
 
-    def connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table) -> Connector:
         from memgpt_backend_postgres.connector import PostgresConnector
 
-        connector = self._connectors.get(table)
-        if connector is None:
-            connector = self._connectors[table] = PostgresConnector(self, table)
-        return connector
+        return PostgresConnector(self, table)
 
     def ping(self) -> None:
         with self.begin() as conn:
@@ -131,4 +127,4 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         """Nothing to release: connections go back to the process's pool after every transaction."""
-        self._connectors.clear()
+        self.forget_connectors()

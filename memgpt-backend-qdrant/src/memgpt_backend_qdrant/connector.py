@@ -23,7 +23,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, page_by_time, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding, vector_from_base64, vector_to_base64
 from memgpt.storage.where import Where
 from memgpt_backend_qdrant.store import QdrantStore
 
@@ -148,8 +148,7 @@ class QdrantConnector(Connector):
 
     # -- writes ----------------------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
-        with_vectors = [r for r in rows if r.embedding is not None]
-        without = [r for r in rows if r.embedding is None]
+        with_vectors, without = split_by_embedding(rows)
         with self.store.errors():
             for name, group, vectors in (
                 (self.name, with_vectors, True),
@@ -230,11 +229,7 @@ class QdrantConnector(Connector):
             for page in self._scroll(name, flt, payload=["id", "created_at"])
             for p in page
         )
-        wanted = [i for _, i, _ in page_by_time(keys, offset, limit)]
-        if not wanted:
-            return []
-        found = {row.id: row for row in self.get(wanted, where & Where.of(id=wanted))}
-        return [found[i] for i in wanted if i in found]
+        return fetch_page(keys, offset, limit, lambda ids: self.get(ids, where & Where.of(id=ids)))
 
     @staticmethod
     def _text(text: str) -> list[models.Condition]:

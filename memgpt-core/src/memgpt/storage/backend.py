@@ -87,6 +87,23 @@ class Store(ABC):
         self.close()
 
 
+class ConnectorCache:
+    """Mixin for stores: ``connector(table)`` builds each table's connector once, with ``new_connector``."""
+
+    def new_connector(self, table: Table) -> Connector:
+        raise NotImplementedError
+
+    def connector(self, table: Table) -> Connector:
+        cache: dict[Table, Connector] = self.__dict__.setdefault("_connector_cache", {})
+        connector = cache.get(table)
+        if connector is None:
+            connector = cache[table] = self.new_connector(table)
+        return connector
+
+    def forget_connectors(self) -> None:
+        self.__dict__.pop("_connector_cache", None)
+
+
 class Backend(ABC):
     """A kind of storage. Subclass it and register an instance from ``register_backends``."""
 
