@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,7 @@ from memgpt.errors import ConfigError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
-from memgpt.testing import make_record
+from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record
 from memgpt_backend_chroma.connector import regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend
 
@@ -76,64 +72,19 @@ def test_regex_literal_escapes_every_meta_character() -> None:
 
 
 def test_importing_the_plugin_loads_no_chromadb() -> None:
-    code = (
-        "import memgpt_backend_chroma.plugin, sys; print([m for m in ('chromadb', 'numpy', 'onnxruntime') if m in sys.modules])"
-    )
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
-
-
-def run_cli(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
-    full.update(MEMGPT_HOME=str(home), HOME=str(home.parent), **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=300, cwd=home
-    )
+    assert heavy_imports("memgpt_backend_chroma.plugin", ["chromadb", "numpy", "onnxruntime"]) == []
 
 
 def test_memories_round_trip_through_the_cli_and_survive_restarts(tmp_path: Path) -> None:
-    """Each command is a new process: what one wrote, the next one reads back."""
-    home = tmp_path / "home"
-    home.mkdir()
-    listed = json.loads(run_cli("backends", "--json", home=home).stdout)
-    assert [b["name"] for b in listed] == ["local", "chroma"]
-    configured = run_cli("configure", "--defaults", "--archival-storage", "chroma", "--recall-storage", "chroma", home=home)
-    assert configured.returncode == 0, configured.stderr
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees.")
-    for args in (
-        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
-        ("create", "agent", "--name", "c-agent"),
-        ("attach", "--agent", "c-agent", "--data-source", "docs"),
-        ("archival", "insert", "--agent", "c-agent", "The user likes oolong tea best."),
-        ("recall", "append", "--agent", "c-agent", "Which tea should I buy?"),
-    ):
-        result = run_cli(*args, home=home)
-        assert result.returncode == 0, (args, result.stderr)
-    found = json.loads(run_cli("archival", "search", "--agent", "c-agent", "oolong tea", "--json", home=home).stdout)
-    assert found["total"] == 2 and found["results"][0]["text"] == "The user likes oolong tea best."
-    assert json.loads(run_cli("recall", "search", "--agent", "c-agent", "TEA", "--json", home=home).stdout)["total"] == 1
+    home = cli_round_trip(tmp_path, "chroma", env={"HOME": str(tmp_path)})
     assert (home / "chroma").is_dir()  # the seed's persistent default, under MEMGPT_HOME
     assert not (tmp_path / ".cache" / "chroma").exists()  # Chroma's default embedding model was never downloaded
 
 
 def test_configure_asks_the_seed_questions(memgpt_home: Path) -> None:
-    from memgpt.config import MemGPTConfig
-    from memgpt.configure import DefaultsAsker, run_configure
-
-    class Answering(DefaultsAsker):
-        asked: list[str] = []  # noqa: RUF012
-
-        def ask(self, question, default, choices):
-            self.asked.append(question.prompt)
-            if question.prompt == "Select storage backend for archival data:":
-                return "chroma"
-            if question.prompt == "Select chroma backend:":
-                return "http"
-            return super().ask(question, default, choices)
-
-    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
-    assert "Select chroma backend:" in Answering.asked and "Enter chroma host:" in Answering.asked
+    config, asked = answer_configure({"Select storage backend for archival": "chroma", "Select chroma backend": "http"})
+    assert "Select chroma backend:" in asked and "Enter chroma host:" in asked and "Enter chroma port:" in asked
     assert config.archival_storage.settings == {"mode": "http", "host": "localhost", "port": "8000"}
-    persistent = run_configure(MemGPTConfig.load(), False, {"archival_storage": "chroma"}, DefaultsAsker()).config
+    persistent, asked = answer_configure({}, {"archival_storage": "chroma"})
+    assert "Enter persistent storage location:" in asked
     assert persistent.archival_storage.settings == {"mode": "persistent", "path": str(memgpt_home / "chroma")}

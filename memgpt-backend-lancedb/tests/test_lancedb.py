@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from memgpt.kinds import Table
 from memgpt.records import Message
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
+from memgpt.testing import answer_configure, cli_round_trip, heavy_imports
 from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where
 from memgpt_backend_lancedb.plugin import LanceDBBackend
 
@@ -93,53 +91,15 @@ def test_empty_uri_means_dot_lancedb_in_the_working_directory(tmp_path: Path, mo
 
 
 def test_importing_the_plugin_loads_no_lancedb() -> None:
-    code = "import memgpt_backend_lancedb.plugin, sys; print([m for m in ('lancedb', 'pyarrow', 'numpy') if m in sys.modules])"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
-
-
-def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
-    env.update(MEMGPT_HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=env, timeout=300, cwd=home)
+    assert heavy_imports("memgpt_backend_lancedb.plugin", ["lancedb", "pyarrow", "numpy"]) == []
 
 
 def test_memories_round_trip_through_the_cli_and_survive_restarts(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    assert [b["name"] for b in json.loads(run_cli("backends", "--json", home=home).stdout)] == ["local", "lancedb"]
-    configured = run_cli("configure", "--defaults", "--archival-storage", "lancedb", "--recall-storage", "lancedb", home=home)
-    assert configured.returncode == 0, configured.stderr
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "trains.md").write_text("The night train leaves at midnight.")
-    for args in (
-        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
-        ("create", "agent", "--name", "l-agent"),
-        ("attach", "--agent", "l-agent", "--data-source", "docs"),
-        ("archival", "insert", "--agent", "l-agent", "The user prefers the sleeper train."),
-        ("recall", "append", "--agent", "l-agent", "Book the night train please"),
-    ):
-        result = run_cli(*args, home=home)
-        assert result.returncode == 0, (args, result.stderr)
-    found = json.loads(run_cli("archival", "search", "--agent", "l-agent", "night train", "--json", home=home).stdout)
-    assert found["total"] == 2
-    assert json.loads(run_cli("recall", "search", "--agent", "l-agent", "NIGHT", "--json", home=home).stdout)["total"] == 1
+    home = cli_round_trip(tmp_path, "lancedb")
     assert (home / ".lancedb").is_dir()  # the seed's default: ./.lancedb where memgpt runs
 
 
 def test_configure_asks_the_seed_question_and_empty_means_default(memgpt_home: Path) -> None:
-    from memgpt.config import MemGPTConfig
-    from memgpt.configure import DefaultsAsker, run_configure
-
-    class Answering(DefaultsAsker):
-        asked: list[str] = []  # noqa: RUF012
-
-        def ask(self, question, default, choices):
-            self.asked.append(question.prompt)
-            if question.prompt.startswith("Select storage backend"):
-                return "lancedb"
-            return super().ask(question, default, choices)
-
-    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
-    assert Answering.asked.count("Enter the LanceDB database URI (Default: ./.lancedb):") == 2
+    config, asked = answer_configure({"Select storage backend": "lancedb"})
+    assert asked.count("Enter the LanceDB database URI (Default: ./.lancedb):") == 2
     assert config.archival_storage.settings == config.recall_storage.settings == {"uri": "./.lancedb"}

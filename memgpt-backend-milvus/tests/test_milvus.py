@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from memgpt.errors import ConfigError, StorageLocked
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import BASE_TIME, make_record
+from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
 from memgpt_backend_milvus.connector import milvus_expr
 from memgpt_backend_milvus.plugin import MilvusBackend
 
@@ -168,52 +167,15 @@ def test_server_mode_round_trip(milvus_server: str, memgpt_home: Path, tmp_path:
 
 
 def test_importing_the_plugin_loads_no_pymilvus() -> None:
-    code = "import memgpt_backend_milvus.plugin, sys; print([m for m in ('pymilvus', 'milvus_lite', 'numpy', 'grpc') if m in sys.modules])"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
-
-
-def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
-    env.update(MEMGPT_HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=env, timeout=300, cwd=home)
+    assert heavy_imports("memgpt_backend_milvus.plugin", ["pymilvus", "milvus_lite", "numpy", "grpc"]) == []
 
 
 def test_lite_file_round_trip_through_the_cli_across_processes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    assert [b["name"] for b in json.loads(run_cli("backends", "--json", home=home).stdout)] == ["local", "milvus"]
-    configured = run_cli("configure", "--defaults", "--archival-storage", "milvus", "--recall-storage", "milvus", home=home)
-    assert configured.returncode == 0, configured.stderr
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees.")
-    for args in (
-        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
-        ("create", "agent", "--name", "m-agent"),
-        ("attach", "--agent", "m-agent", "--data-source", "docs"),
-        ("archival", "insert", "--agent", "m-agent", "The user drinks green tea at noon."),
-        ("recall", "append", "--agent", "m-agent", "More tea please"),
-    ):
-        result = run_cli(*args, home=home)
-        assert result.returncode == 0, (args, result.stderr)
-        assert result.stderr == "", result.stderr  # no library warnings or tracebacks on the terminal
-    found = json.loads(run_cli("archival", "search", "--agent", "m-agent", "green tea", "--json", home=home).stdout)
-    assert found["total"] == 2
-    assert json.loads(run_cli("recall", "search", "--agent", "m-agent", "TEA", "--json", home=home).stdout)["total"] == 1
+    home = cli_round_trip(tmp_path, "milvus")  # also checks that no library wrote to stderr
     assert (home / "milvus.db").exists()  # the seed's default ~/.memgpt/milvus.db, under MEMGPT_HOME
 
 
 def test_configure_asks_the_seed_question(memgpt_home: Path) -> None:
-    from memgpt.config import MemGPTConfig
-    from memgpt.configure import DefaultsAsker, run_configure
-
-    class Answering(DefaultsAsker):
-        asked: list[str] = []  # noqa: RUF012
-
-        def ask(self, question, default, choices):
-            self.asked.append(question.prompt)
-            return "milvus" if question.prompt.startswith("Select storage backend") else super().ask(question, default, choices)
-
-    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
-    assert Answering.asked.count("Enter the Milvus connection URI (Default: ~/.memgpt/milvus.db):") == 2
+    config, asked = answer_configure({"Select storage backend": "milvus"})
+    assert asked.count("Enter the Milvus connection URI (Default: ~/.memgpt/milvus.db):") == 2
     assert config.archival_storage.settings == {"uri": "~/.memgpt/milvus.db"}

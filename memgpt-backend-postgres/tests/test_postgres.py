@@ -18,7 +18,7 @@ from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import make_record, random_unit_vectors
+from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors, run_cli
 from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
 from memgpt_backend_postgres.plugin import PostgresBackend, normalize_uri
@@ -206,60 +206,19 @@ def test_vectors_are_stored_at_their_real_dimension(backend, store) -> None:
 
 
 def test_importing_the_plugin_loads_no_database_library() -> None:
-    code = "import memgpt_backend_postgres.plugin, sys; print([m for m in ('sqlalchemy', 'pg8000', 'pgvector', 'numpy') if m in sys.modules])"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
-
-
-def run_cli(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in ("MEMGPT_LOAD_PLUGINS", "MEMGPT_PGURI")}
-    full.update(MEMGPT_HOME=str(home), **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=300, cwd=home
-    )
+    assert heavy_imports("memgpt_backend_postgres.plugin", ["sqlalchemy", "pg8000", "pgvector", "numpy"]) == []
 
 
 def test_cli_stores_and_searches_archival_and_recall_on_postgres(pg_uri: str, store, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    listed = json.loads(run_cli("backends", "--json", home=home).stdout)
-    assert "postgres" in [b["name"] for b in listed]
-    configured = run_cli(
-        "configure",
-        "--defaults",
-        "--archival-storage",
-        "postgres",
-        "--archival-uri",
-        pg_uri,
-        "--recall-storage",
-        "postgres",
-        "--recall-uri",
-        pg_uri,
-        home=home,
-    )
-    assert configured.returncode == 0, configured.stderr
-    assert "memgpt:****@" in configured.stdout and ":memgpt@" not in configured.stdout.replace("memgpt:****@", "")
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees.")
-    (docs / "trains.md").write_text("The night train leaves at midnight.")
-    for args in (
-        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
-        ("create", "agent", "--name", "pg-agent"),
-        ("attach", "--agent", "pg-agent", "--data-source", "docs"),
-        ("archival", "insert", "--agent", "pg-agent", "The user takes the night train on Fridays."),
-        ("recall", "append", "--agent", "pg-agent", "Remind me about the train"),
-    ):
-        result = run_cli(*args, home=home)
-        assert result.returncode == 0, (args, result.stderr)
-    found = json.loads(run_cli("archival", "search", "--agent", "pg-agent", "night train", "--json", home=home).stdout)
-    assert found["total"] == 3 and "train" in found["results"][0]["text"]
-    messages = json.loads(run_cli("recall", "search", "--agent", "pg-agent", "TRAIN", "--json", home=home).stdout)
-    assert messages["total"] == 1
+    storage = ["--archival-storage", "postgres", "--archival-uri", pg_uri, "--recall-storage", "postgres", "--recall-uri", pg_uri]
+    home = cli_round_trip(tmp_path, "postgres", storage)
+    configured = run_cli("configure", "--defaults", home=home)
+    assert "memgpt:****@" in configured.stdout and ":memgpt@" not in configured.stdout
     status = json.loads(run_cli("storage", "status", "--json", home=home).stdout)
     assert {loc["backend"] for loc in status["locations"]} == {"postgres"}
     counts = {t["table"]: t["count"] for t in status["tables"]}
-    assert counts["archival"] == 1 and counts["source_passages"] == 2 and counts["recall"] == 1 and counts["agents"] == 1
-    assert not list(home.glob("agents/*")), "nothing may land in the local store when postgres holds every kind"
+    assert counts == {"archival": 1, "source_passages": 2, "recall": 2, "agents": 1, "sources": 1}
+    assert not list(home.glob("agents/*")) and not list(home.glob("archival/*")), "postgres holds every kind"
 
 
 def test_memgpt_pguri_overrides_the_configured_uri(pg_uri: str, store, tmp_path: Path) -> None:
@@ -309,26 +268,8 @@ def test_run_postgres_script_serves_the_seed_uri_without_docker(tmp_path: Path) 
 
 
 def test_configure_asks_the_seed_question_for_archival_and_recall(pg_uri: str) -> None:
-    from memgpt.config import MemGPTConfig
-    from memgpt.configure import DefaultsAsker, run_configure
-
-    class Answering(DefaultsAsker):
-        def __init__(self) -> None:
-            self.asked: list[tuple[str, list[str] | None]] = []
-
-        def ask(self, question, default, choices):
-            self.asked.append((question.prompt, choices))
-            if question.prompt.startswith("Select storage backend"):
-                return "postgres"
-            if question.prompt.startswith("Enter postgres connection string"):
-                return pg_uri
-            return super().ask(question, default, choices)
-
-    asker = Answering()
-    config = run_configure(MemGPTConfig.load(), False, {}, asker).config
-    prompts = [p for p, _ in asker.asked]
     seed = "Enter postgres connection string (e.g. postgresql+pg8000://{user}:{password}@{ip}:5432/{database}):"
-    assert prompts.count(seed) == 2  # once for archival, once for recall
-    assert dict(asker.asked)["Select storage backend for archival data:"] == ["local", "postgres"]
+    config, asked = answer_configure({"Select storage backend": "postgres", "Enter postgres connection string": pg_uri})
+    assert asked.count(seed) == 2  # once for archival, once for recall
     assert config.archival_storage.type == config.recall_storage.type == "postgres"
     assert config.archival_storage.settings == {"uri": pg_uri}

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +20,7 @@ from memgpt.errors import StorageLocked, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import BASE_TIME, make_record
+from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
 from memgpt_backend_qdrant.connector import qdrant_filter
 from memgpt_backend_qdrant.plugin import QdrantBackend
 
@@ -175,25 +173,10 @@ def test_the_api_key_comes_from_the_environment_and_is_never_shown(tmp_path: Pat
 
 
 def test_server_mode_keeps_the_key_out_of_the_config(memgpt_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from memgpt.config import MemGPTConfig
-    from memgpt.configure import DefaultsAsker, run_configure
-
     monkeypatch.setenv("QDRANT_API_KEY", "qk-never-written")
-
-    class Answering(DefaultsAsker):
-        asked: list[str] = []  # noqa: RUF012
-
-        def ask(self, question, default, choices):
-            self.asked.append(question.prompt)
-            if question.prompt.startswith("Select storage backend for archival"):
-                return "qdrant"
-            if question.prompt == "Select Qdrant backend:":
-                return "server"
-            return super().ask(question, default, choices)
-
-    config = run_configure(MemGPTConfig.load(), False, {}, Answering()).config
+    config, asked = answer_configure({"Select storage backend for archival": "qdrant", "Select Qdrant backend": "server"})
     path = config.save()
-    assert "Enter the Qdrant instance URI (Default: localhost:6333):" in Answering.asked
+    assert "Enter the Qdrant instance URI (Default: localhost:6333):" in asked
     assert config.archival_storage.settings == {"mode": "server", "uri": "localhost:6333"}
     assert "qk-never-written" not in path.read_text()
 
@@ -208,8 +191,7 @@ def test_uri_forms(memgpt_home: Path) -> None:
 
 
 def test_importing_the_plugin_loads_no_qdrant_client() -> None:
-    code = "import memgpt_backend_qdrant.plugin, sys; print([m for m in ('qdrant_client', 'numpy', 'grpc') if m in sys.modules])"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert heavy_imports("memgpt_backend_qdrant.plugin", ["qdrant_client", "numpy", "grpc"]) == []
 
 
 def test_in_memory_round_trip_within_a_process(memgpt_home: Path, tmp_path: Path) -> None:
@@ -229,32 +211,6 @@ def test_in_memory_round_trip_within_a_process(memgpt_home: Path, tmp_path: Path
         assert memory.search_messages("PROCESS")[1] == 1
 
 
-def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
-    env.update(MEMGPT_HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=env, timeout=300, cwd=home)
-
-
 def test_local_folder_round_trip_through_the_cli_across_processes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    assert [b["name"] for b in json.loads(run_cli("backends", "--json", home=home).stdout)] == ["local", "qdrant"]
-    configured = run_cli("configure", "--defaults", "--archival-storage", "qdrant", "--recall-storage", "qdrant", home=home)
-    assert configured.returncode == 0, configured.stderr
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "rivers.md").write_text("The river floods every spring.")
-    started = time.time()
-    for args in (
-        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
-        ("create", "agent", "--name", "q-agent"),
-        ("attach", "--agent", "q-agent", "--data-source", "docs"),
-        ("archival", "insert", "--agent", "q-agent", "The user lives next to the river."),
-        ("recall", "append", "--agent", "q-agent", "Will the river flood?"),
-    ):
-        result = run_cli(*args, home=home)
-        assert result.returncode == 0, (args, result.stderr)
-    found = json.loads(run_cli("archival", "search", "--agent", "q-agent", "river", "--json", home=home).stdout)
-    assert found["total"] == 2
-    assert json.loads(run_cli("recall", "search", "--agent", "q-agent", "FLOOD", "--json", home=home).stdout)["total"] == 1
-    assert (home / "qdrant").is_dir() and time.time() - started < 240
+    home = cli_round_trip(tmp_path, "qdrant")
+    assert (home / "qdrant").is_dir()  # local mode's default, under MEMGPT_HOME

@@ -21,17 +21,26 @@ Add ``-p memgpt.testing.pytest_plugin`` to your pytest options (or list it in
 ``pytest_plugins``) so every test runs with a throw-away ``MEMGPT_HOME``.
 """
 
+from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
 from memgpt.testing.conformance import BackendConformance
 from memgpt.testing.data import BASE_TIME, DIM, MODEL, make_agent, make_record, make_source, owner_field, random_unit_vectors
+from memgpt.testing.servers import accepts_connections, free_port, running_server
 
 __all__ = [
     "BASE_TIME",
     "DIM",
     "MODEL",
     "BackendConformance",
+    "accepts_connections",
+    "answer_configure",
+    "cli_round_trip",
+    "free_port",
+    "heavy_imports",
     "make_agent",
     "make_record",
     "make_source",
     "owner_field",
     "random_unit_vectors",
+    "run_cli",
+    "running_server",
 ]

@@ -1,0 +1,97 @@
+"""End-to-end checks a backend package runs from its own tests, through the real ``memgpt`` CLI.
+
+Each command runs in a new process, so what one command wrote, the next reads
+back after a restart; the checks fail if a library prints anything on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def run_cli(
+    *args: str, home: Path, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m memgpt ARGS`` with ``MEMGPT_HOME=home``, every installed plugin loaded, in ``home``."""
+    full = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
+    full["MEMGPT_HOME"] = str(home)
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=timeout, cwd=home
+    )
+
+
+def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Path:
+    """Configure ``backend`` for archival and recall storage, then load, attach, insert, append and search.
+
+    Checks that ``memgpt backends`` lists exactly ``local`` and ``backend``,
+    that every command succeeds without anything on stderr, and that the
+    searches find what earlier processes wrote. Returns the home folder.
+    """
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    listed = [b["name"] for b in json.loads(run_cli("backends", "--json", home=home, env=env).stdout)]
+    assert listed == ["local", backend], listed
+    storage = list(storage_args) or ["--archival-storage", backend, "--recall-storage", backend]
+    docs = tmp_path / "round-trip-docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees for two minutes.")
+    (docs / "trains.md").write_text("The night train leaves the station at midnight.")
+    steps: list[tuple[str, ...]] = [
+        ("configure", "--defaults", *storage),
+        ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
+        ("create", "agent", "--name", "round-trip"),
+        ("attach", "--agent", "round-trip", "--data-source", "docs"),
+        ("archival", "insert", "--agent", "round-trip", "The user drinks oolong tea on Sundays."),
+        ("recall", "append", "--agent", "round-trip", "Which TEA should I buy?"),
+        ("recall", "append", "--agent", "round-trip", "--role", "assistant", "Try a green one."),
+    ]
+    for step in steps:
+        result = run_cli(*step, home=home, env=env)
+        assert result.returncode == 0, (step, result.stderr)
+        assert result.stderr == "", (step, result.stderr)
+    found = json.loads(run_cli("archival", "search", "--agent", "round-trip", "oolong tea", "--json", home=home, env=env).stdout)
+    assert found["total"] == 3, found
+    assert found["results"][0]["text"] == "The user drinks oolong tea on Sundays.", found
+    assert {r["source"] for r in found["results"]} == {None, "docs"}
+    messages = json.loads(run_cli("recall", "search", "--agent", "round-trip", "tea", "--json", home=home, env=env).stdout)
+    assert [m["text"] for m in messages["results"]] == ["Which TEA should I buy?"], messages
+    listed_messages = json.loads(run_cli("recall", "list", "--agent", "round-trip", "--json", home=home, env=env).stdout)
+    assert [m["role"] for m in listed_messages] == ["user", "assistant"]
+    status = run_cli("storage", "status", "--json", home=home, env=env)
+    assert status.returncode == 0, status.stdout
+    return home
+
+
+def answer_configure(answers: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> tuple[Any, list[str]]:
+    """Run ``memgpt configure``'s questions with scripted answers (by prompt prefix), defaults for the rest.
+
+    Returns the new configuration and every prompt asked, in order.
+    """
+    from memgpt.config import MemGPTConfig
+    from memgpt.configure import DefaultsAsker, run_configure
+
+    asked: list[str] = []
+
+    class Scripted(DefaultsAsker):
+        def ask(self, question: Any, default: str | None, choices: list[str] | None) -> str:
+            asked.append(question.prompt)
+            for prefix, answer in answers.items():
+                if question.prompt.startswith(prefix):
+                    return answer
+            return super().ask(question, default, choices)
+
+    return run_configure(MemGPTConfig.load(), False, dict(flags or {}), Scripted()).config, asked
+
+
+def heavy_imports(module: str, candidates: Sequence[str]) -> list[str]:
+    """Which of ``candidates`` importing ``module`` pulls in (run in a fresh interpreter)."""
+    code = f"import {module}, sys; print([m for m in {list(candidates)!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    return list(json.loads(out.replace("'", '"')))
