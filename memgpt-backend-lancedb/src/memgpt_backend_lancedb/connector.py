@@ -29,7 +29,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, fetch_page, like_pattern, split_by_embedding
+from memgpt.storage.helpers import chunked, fetch_page, like_pattern, split_by_embedding, time_bounds
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
@@ -365,15 +365,6 @@ class LanceDBConnector(Connector):
                 total += table.count_rows(sql_where(where, conditions))
             return total
 
-    @staticmethod
-    def _dates(start: int | None, end: int | None) -> list[str]:
-        bounds = []
-        if start is not None:
-            bounds.append(f"created_at >= {int(start)}")
-        if end is not None:
-            bounds.append(f"created_at <= {int(end)}")
-        return bounds
-
     def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
         return self._ordered(where, (), text, limit, offset)
 
@@ -381,7 +372,7 @@ class LanceDBConnector(Connector):
         return self._count(where, (), text)
 
     def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, self._dates(start, end), None, limit, offset)
+        return self._ordered(where, time_bounds(start, end), None, limit, offset)
 
     def date_count(self, start: int | None, end: int | None, where: Where) -> int:
-        return self._count(where, self._dates(start, end), None)
+        return self._count(where, time_bounds(start, end), None)

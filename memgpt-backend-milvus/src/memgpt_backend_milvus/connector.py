@@ -24,7 +24,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding
+from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding, time_bounds
 from memgpt.storage.where import Where
 from memgpt_backend_milvus.store import MilvusStore
 
@@ -288,15 +288,6 @@ class MilvusConnector(Connector):
     def _ordered(self, where: Where, extra: Sequence[str], text: str | None, limit: int, offset: int) -> list[Row]:
         return fetch_page(self._keys(where, extra, text), offset, limit, lambda ids: self.get(ids, where & Where.of(id=ids)))
 
-    @staticmethod
-    def _dates(start: int | None, end: int | None) -> list[str]:
-        bounds = []
-        if start is not None:
-            bounds.append(f"created_at >= {int(start)}")
-        if end is not None:
-            bounds.append(f"created_at <= {int(end)}")
-        return bounds
-
     def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
         return self._ordered(where, (), text, limit, offset)
 
@@ -304,8 +295,8 @@ class MilvusConnector(Connector):
         return sum(1 for _ in self._keys(where, (), text))
 
     def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, self._dates(start, end), None, limit, offset)
+        return self._ordered(where, time_bounds(start, end), None, limit, offset)
 
     def date_count(self, start: int | None, end: int | None, where: Where) -> int:
-        expr = milvus_expr(where, self._dates(start, end))
+        expr = milvus_expr(where, time_bounds(start, end))
         return sum(self._count_expr(name, expr) for name, _ in self._collections())

@@ -127,3 +127,13 @@ class SharedClients(Generic[T]):
             if entry[1] <= 0 and not keep:
                 del self._entries[key]
                 self._close(entry[0])
+
+
+def time_bounds(start: int | None, end: int | None, column: str = "created_at") -> list[str]:
+    """``column >= start`` / ``column <= end`` conditions (integers only, so safe to write into an expression)."""
+    bounds = []
+    if start is not None:
+        bounds.append(f"{column} >= {int(start)}")
+    if end is not None:
+        bounds.append(f"{column} <= {int(end)}")
+    return bounds
