@@ -1,0 +1,1 @@
+"""An example pymemgpt storage backend (JSON files in a folder)."""
