@@ -41,7 +41,7 @@ def version() -> None:
     click.echo(__version__)
 
 
-from memgpt.cli import agents_cmd, backends_cmd, configure_cmd, load_cmd, memory_cmd, storage_cmd  # noqa: E402
+from memgpt.cli import agents_cmd, backends_cmd, configure_cmd, load_cmd, memory_cmd, storage_cmd, transfer_cmd  # noqa: E402
 
 for command in (
     configure_cmd.configure_command,
@@ -55,6 +55,9 @@ for command in (
     memory_cmd.archival_group,
     memory_cmd.recall_group,
     storage_cmd.storage_group,
+    transfer_cmd.migrate_command,
+    transfer_cmd.export_command,
+    transfer_cmd.import_command,
     backends_cmd.backends_command,
     backends_cmd.plugins_command,
 ):

@@ -1,0 +1,161 @@
+"""``memgpt migrate``, ``memgpt export`` and ``memgpt import``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from memgpt.cli.output import echo_json, echo_table
+
+
+class _Bars:
+    """One progress bar per collection, on stderr when it is a terminal."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.bar: Any = None
+        self.table: Any = None
+        self.shown = 0
+
+    def __call__(self, table: Any, done: int, total: int) -> None:
+        if table is not self.table:
+            self.close()
+            self.table, self.shown = table, 0
+            self.bar = click.progressbar(
+                length=max(total, 1), label=f"{self.verb} {table.value}", file=sys.stderr, hidden=not sys.stderr.isatty()
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _storage(name: str | None, uri: str | None, role: str) -> Any:
+    from memgpt.config import StorageConfig
+    from memgpt.configure import check_storage_backend
+
+    if name is None and uri is None:
+        return None
+    from memgpt.config import MemGPTConfig
+
+    current = MemGPTConfig.load().storage(role)
+    backend = check_storage_backend(role, name or current.type)
+    return StorageConfig(backend.name, backend.settings_from_uri(uri or ""))
+
+
+@click.command("migrate")
+@click.option("--to-archival", help="Backend for archival memory and data sources after the move.")
+@click.option("--to-archival-uri", help="Its location as one URI (see `memgpt backends`).")
+@click.option("--to-recall", help="Backend for recall memory after the move.")
+@click.option("--to-recall-uri", help="Its location as one URI.")
+@click.option("--dry-run", is_flag=True, help="Only report what would move.")
+@click.option("--switch", is_flag=True, help="Once the copy is verified, make the target the configured storage.")
+@click.option("--re-embed", is_flag=True, help="Re-embed passages with the configured embedding model while copying.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def migrate_command(
+    to_archival, to_archival_uri, to_recall, to_recall_uri, dry_run, switch, re_embed, batch_size, as_json
+) -> None:
+    """Copy every data source, agent, archival and recall memory to other storage, and verify the copy.
+
+    Ids, texts, metadata, times, scopes, embeddings and attachments are kept
+    exactly; every collection is checked (count and content checksum) on both
+    sides. The source is never modified. A migration that was interrupted
+    (even killed) finishes when run again. With --switch the configuration
+    then points at the target.
+    """
+    from memgpt.config import MemGPTConfig
+    from memgpt.transfer.migrate import Migration, target_config
+
+    archival = _storage(to_archival, to_archival_uri, "archival")
+    recall = _storage(to_recall, to_recall_uri, "recall")
+    if archival is None and recall is None:
+        raise click.UsageError("say where to: --to-archival and/or --to-recall (with --to-...-uri for a location)")
+    config = MemGPTConfig.load()
+    target = target_config(config, archival, recall)
+    with Migration(config, target, reembed=re_embed, batch_size=batch_size) as migration:
+        if dry_run:
+            plan = migration.plan()
+            if as_json:
+                echo_json(plan)
+            else:
+                echo_table(
+                    ["collection", "records", "from", "to", "already copied"],
+                    [[p["table"], p["records"], p["from"], p["to"], "yes" if p["already_copied"] else "-"] for p in plan],
+                )
+                click.echo("Dry run: nothing was copied.")
+            return
+        bars = _Bars("Copying")
+        try:
+            report = migration.run(progress=bars)
+        finally:
+            bars.close()
+    if switch:
+        target.save(config.path)
+        report.switched = True
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    echo_table(
+        ["collection", "records", "copied", "checksum", "verified"],
+        [
+            [r.table.value, r.source.count, "done earlier" if r.skipped else r.copied, r.source.hexdigest[:16], "identical"]
+            for r in report.results
+        ],
+    )
+    click.echo(
+        "Migration verified: every collection is identical in the target."
+        + (" The configuration now points at it." if switch else " Run again with --switch to use it.")
+    )
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def export_command(path: Path, as_json: bool) -> None:
+    """Write every memory of the configured storage to PATH (a new folder): JSON Lines, numpy vectors, a manifest."""
+    from memgpt.storage.configured import open_storage
+    from memgpt.transfer.archive import export_storage
+
+    bars = _Bars("Exporting")
+    with open_storage() as storage:
+        try:
+            manifest = export_storage(storage, path, progress=bars)
+        finally:
+            bars.close()
+    if as_json:
+        echo_json(manifest)
+        return
+    echo_table(
+        ["collection", "records", "embedding"],
+        [
+            [t, e["count"], f"{e['embedding']['model']} ({e['embedding']['dim']}-d)" if e["embedding"] else "-"]
+            for t, e in manifest["tables"].items()
+        ],
+    )
+    click.echo(f"Exported to {path} (format version {manifest['format_version']}).")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace records whose ids exist already (default: refuse and import nothing).")
+def import_command(path: Path, overwrite: bool) -> None:
+    """Load an export (from `memgpt export`) into the configured storage, and verify it."""
+    from memgpt.storage.configured import open_storage
+    from memgpt.transfer.archive import import_storage
+
+    bars = _Bars("Importing")
+    with open_storage() as storage:
+        try:
+            manifest = import_storage(storage, path, overwrite=overwrite, progress=bars)
+        finally:
+            bars.close()
+    total = sum(e["count"] for e in manifest["tables"].values())
+    click.echo(f"Imported {total} records from {path}; every collection verified against the export's checksums.")

@@ -1,0 +1,1 @@
+"""Moving memories: between backends (``memgpt migrate``) and through files (``memgpt export`` / ``import``)."""

@@ -1,0 +1,177 @@
+"""``memgpt export`` / ``memgpt import``: memories as files, independent of any backend.
+
+Format (version 1), one folder::
+
+    manifest.json             {"format": "memgpt-export", "format_version": 1, "memgpt_version": ...,
+                               "created_at": ISO time, "tables": {TABLE: {"count": N, "checksum": HEX,
+                               "embedding": {"model": M, "dim": D} or null, "records": FILE, "vectors": FILE or null}}}
+    <table>.jsonl             one record per line (the record's fields, as ``Record.to_dict`` gives them, without the
+                              embedding; "vector" is the record's row in <table>.vectors.npy, or null)
+    <table>.vectors.npy       float32 matrix, one row per record with an embedding (numpy.load reads it)
+
+TABLE is archival, recall, source_passages, sources or agents. Checksums are
+those of :mod:`memgpt.transfer.checksum`. Export and import stream: memory
+stays bounded whatever the size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memgpt._version import __version__
+from memgpt.errors import AlreadyExists, MemGPTError
+from memgpt.kinds import Table
+from memgpt.storage.configured import Storage
+from memgpt.storage.where import Where
+from memgpt.transfer.checksum import Digest
+from memgpt.transfer.migrate import ORDER, VerificationFailed
+
+FORMAT = "memgpt-export"
+FORMAT_VERSION = 1
+BATCH = 1_000
+
+
+class ArchiveError(MemGPTError):
+    """An export folder that cannot be read or written."""
+
+
+def _write_npy_header(handle: Any, rows: int, dim: int) -> None:
+    np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
+
+
+def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, int, int], None] | None = None) -> dict[str, Any]:
+    """Write every collection of ``storage`` into ``folder`` (which must not exist or be empty)."""
+    if folder.exists() and any(folder.iterdir()):
+        raise ArchiveError(f"{folder} is not empty; export into a new folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "memgpt_version": __version__,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "tables": {},
+    }
+    for table in ORDER:
+        collection = storage.collection(table, Where.everything())
+        total = collection.count()
+        spec = collection.embedding_spec if table.has_vectors else None
+        digest, vectors, written = Digest(), 0, 0
+        records_file, raw_file = folder / f"{table.value}.jsonl", folder / f"{table.value}.vectors.f32"
+        with open(records_file, "w", encoding="utf-8") as lines, open(raw_file, "wb") as raw:
+            for batch in collection.batches(batch_size=BATCH):
+                digest.add(table, batch)
+                for record in batch:
+                    data = record.to_dict()
+                    embedding = getattr(record, "embedding", None)
+                    data.pop("embedding", None)
+                    data["vector"] = None
+                    if embedding is not None:
+                        raw.write(np.asarray(embedding, dtype="<f4").tobytes())
+                        data["vector"] = vectors
+                        vectors += 1
+                    lines.write(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
+                written += len(batch)
+                if progress:
+                    progress(table, written, total)
+        vectors_name = None
+        if vectors:
+            vectors_name = f"{table.value}.vectors.npy"
+            with open(folder / vectors_name, "wb") as npy, open(raw_file, "rb") as raw:
+                _write_npy_header(npy, vectors, spec.dim if spec else raw_file.stat().st_size // 4 // vectors)
+                shutil.copyfileobj(raw, npy)
+        raw_file.unlink()
+        manifest["tables"][table.value] = {
+            "count": digest.count,
+            "checksum": digest.hexdigest,
+            "embedding": None if spec is None else {"model": spec.model, "dim": spec.dim},
+            "records": records_file.name,
+            "vectors": vectors_name,
+        }
+    tmp = folder / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, folder / "manifest.json")  # written last: a folder with a manifest is complete
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise ArchiveError(f"{folder} has no manifest.json: not a (complete) memgpt export") from None
+    except ValueError as exc:
+        raise ArchiveError(f"{folder}/manifest.json is not valid JSON ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise ArchiveError(f"{folder} is not a memgpt export (format {manifest.get('format')!r})")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArchiveError(
+            f"{folder} has export format version {manifest.get('format_version')}; this memgpt reads version {FORMAT_VERSION}"
+        )
+    return manifest
+
+
+def _records(folder: Path, table: Table, entry: dict[str, Any]) -> Iterator[list[Any]]:
+    vectors = np.load(folder / entry["vectors"], mmap_mode="r") if entry.get("vectors") else None
+    record_type = table.record_type
+    batch: list[Any] = []
+    with open(folder / entry["records"], encoding="utf-8") as lines:
+        for line in lines:
+            data = json.loads(line)
+            row = data.pop("vector")
+            if row is not None:
+                if vectors is None:
+                    raise ArchiveError(f"{entry['records']} refers to vector {row} but the export has no vectors file")
+                data["embedding"] = np.array(vectors[row], dtype=np.float32)
+            batch.append(record_type.from_dict(data))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def import_storage(
+    storage: Storage, folder: Path, overwrite: bool = False, progress: Callable[[Table, int, int], None] | None = None
+) -> dict[str, Any]:
+    """Load an export into ``storage``; refuses ids that exist already unless ``overwrite``; verifies checksums."""
+    manifest = read_manifest(folder)
+    tables = [t for t in ORDER if t.value in manifest["tables"]]
+    if not overwrite:
+        for table in tables:
+            collection = storage.collection(table, Where.everything())
+            if collection.count() == 0:
+                continue
+            for batch in _records(folder, table, manifest["tables"][table.value]):
+                clashes = collection.get_many([r.id for r in batch])
+                if clashes:
+                    raise AlreadyExists(
+                        f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
+                        "nothing was imported: pass --overwrite to replace them"
+                    )
+    for table in tables:
+        entry = manifest["tables"][table.value]
+        collection = storage.collection(table, Where.everything())
+        written = 0
+        for batch in _records(folder, table, entry):
+            written += collection.insert(batch)
+            if progress:
+                progress(table, written, entry["count"])
+    failures = []
+    for table in tables:  # read every exported record back from the target: bounded by the batch size
+        entry = manifest["tables"][table.value]
+        collection = storage.collection(table, Where.everything())
+        digest = Digest()
+        for batch in _records(folder, table, entry):
+            digest.add(table, collection.get_many([r.id for r in batch]))
+        if (digest.count, digest.hexdigest) != (entry["count"], entry["checksum"]):
+            failures.append(f"{table.value}: export {entry['count']} records {entry['checksum'][:16]}, imported {digest}")
+    if failures:
+        raise VerificationFailed("the import differs from the export in " + "; ".join(failures))
+    return manifest
