@@ -7,6 +7,7 @@
 A distribution is any ``memgpt-*/`` folder with a ``pyproject.toml``; its
 session installs memgpt-core and that distribution (with all their extras)
 from the local folders, never from the index, and runs its ``tests/``. Adding a backend folder adds its session: nothing to edit here.
+``integration`` installs them all together and runs ``integration/`` (migrations across every backend).
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ for _folder in DISTRIBUTIONS:
     _make_session(_folder)
 
 
+@nox.session(python="3.11")
+def integration(session: nox.Session) -> None:
+    """Every distribution installed together: migration chains and exports across all backends (integration/)."""
+    for folder in DISTRIBUTIONS:
+        _install_local(session, folder)
+    session.install("pytest>=7.4", "pytest-timeout>=2.2")
+    session.run("python", "-c", CHECK_LOCAL_CORE, str(CORE.resolve()))
+    session.chdir(ROOT / "integration")
+    session.run("pytest", "-q", "--timeout=900", *session.posargs, env={"MEMGPT_REQUIRE_ALL_BACKENDS": "1"})
+
+
 WHEELHOUSE = ROOT / "dist" / "wheels"
 TEMPLATE = ROOT / "packages" / "backend-template" / "memgpt-backend-example"
 BUILT = [*DISTRIBUTIONS, ROOT / "packages" / "pymemgpt", TEMPLATE]
@@ -111,7 +123,7 @@ def install(session: nox.Session, target: str) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over every distribution."""
     session.install("ruff>=0.6")
-    paths = [*(str(d) for d in DISTRIBUTIONS), "packages", "noxfile.py"]
+    paths = [*(str(d) for d in DISTRIBUTIONS), "integration", "packages", "noxfile.py"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("python", "packages/versioning.py", "--check")

@@ -17,11 +17,33 @@ from memgpt.storage.helpers import SharedClients, engine_errors
 # nothing is configured; memgpt reports the same errors in one line, so give them a quiet handler.
 for _name in ("milvus_lite", "pymilvus", "grpc._server"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
-# Milvus Lite has no MVCC timestamp call: pymilvus' query iterator warns on every use (on its own stderr
-# handler) and the embedded gRPC server logs "Method not implemented"; both fall back correctly.
-logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
 
-CLIENTS: SharedClients[Any] = SharedClients(close=lambda client: client.close())
+
+def _quiet_query_iterator() -> None:
+    """Milvus Lite has no MVCC timestamp call: pymilvus' query iterator warns on every use (on its own
+    stderr handler) and falls back correctly. Called after pymilvus is imported: its ``dictConfig``
+    resets the level of every ``pymilvus.*`` logger configured before."""
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+
+
+LITE_FILES: dict[int, str] = {}
+"""Milvus Lite file of each open Lite client (by ``id``), to release its embedded server on close."""
+
+
+def _close_client(client: Any) -> None:
+    """Close a client; for a Lite file also stop its embedded server, which holds the file's lock
+    until the process exits otherwise (so the next ``memgpt`` process could not open the file)."""
+    client.close()
+    path = LITE_FILES.pop(id(client), None)
+    if path is not None:
+        from milvus_lite.server_manager import server_manager_instance
+
+        release = getattr(server_manager_instance, "release_server", None)
+        if release is not None:
+            release(path)
+
+
+CLIENTS: SharedClients[Any] = SharedClients(close=_close_client)
 
 
 class _Captured(logging.Handler):
@@ -51,6 +73,7 @@ def translated(where: str) -> Any:
 def _connect(uri: str) -> Any:
     from pymilvus import MilvusClient
 
+    _quiet_query_iterator()
     if "://" in uri:
         with translated(uri):
             client = MilvusClient(uri=uri, timeout=10)
@@ -61,7 +84,9 @@ def _connect(uri: str) -> Any:
     logger = logging.getLogger("milvus_lite")
     logger.addHandler(captured)
     try:
-        return MilvusClient(uri=uri)
+        client = MilvusClient(uri=uri)
+        LITE_FILES[id(client)] = uri
+        return client
     except Exception as exc:
         locked = any(
             "DataDirLockedError" in repr(r.exc_info) or "holds the lock" in r.getMessage() or "holds the lock" in repr(r.exc_info)

@@ -44,6 +44,32 @@ def pgserver_bin() -> Path:
     return Path(pgserver.__file__).parent / "pginstall" / "bin"
 
 
+def create_database(uri: str, name: str | None = None) -> str:
+    """Create database ``name`` (default: the one ``uri`` names) on the server of ``uri`` if missing; returns its URI.
+
+    Connects to the server's ``postgres`` database with the credentials of
+    ``uri``, which must be allowed to create databases.
+    """
+    import pg8000.native
+    from sqlalchemy.engine import make_url
+
+    url = make_url(uri)
+    name = name or url.database or "memgpt"
+    conn = pg8000.native.Connection(
+        url.username or "postgres",
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        password=url.password,
+        database="postgres",
+    )
+    try:
+        if not conn.run("SELECT 1 FROM pg_database WHERE datname = :name", name=name):
+            conn.run(f"CREATE DATABASE {pg8000.native.identifier(name)}")
+    finally:
+        conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 class DevServer:
     """One PostgreSQL data folder served on 127.0.0.1:``port``."""
 
@@ -161,23 +187,14 @@ class DevServer:
                 time.sleep(0.1)
 
     def _create_database(self) -> None:
-        import pg8000.native
-
         for attempt in range(50):
             try:
-                conn = pg8000.native.Connection(
-                    self.user, host="127.0.0.1", port=self.port, password=self.password, database="postgres"
-                )
-                break
+                create_database(self.uri)
+                return
             except Exception:
                 if attempt == 49:
                     raise
                 time.sleep(0.2)
-        try:
-            if not conn.run("SELECT 1 FROM pg_database WHERE datname = :name", name=self.database):
-                conn.run(f'CREATE DATABASE "{self.database}"')
-        finally:
-            conn.close()
 
     def stop(self) -> None:
         if self.running():

@@ -25,7 +25,7 @@ from memgpt.errors import MemGPTError
 from memgpt.kinds import Table
 from memgpt.records import AgentState, Message, Passage, utcnow
 from memgpt.sources.chunking import chunk_text
-from memgpt.storage.collection import Hit
+from memgpt.storage.collection import Hit, best_first
 from memgpt.storage.where import Where
 
 PAGE_SIZE = 5
@@ -142,7 +142,7 @@ class AgentMemory:
             hits = self.archival.search(vector, k=ARCHIVAL_TOP_K, model=self.embedder.model)
             if self.agent.attached_sources:
                 hits += self._source_passages().search(vector, k=ARCHIVAL_TOP_K, model=self.embedder.model)
-            hits = sorted(hits, key=lambda h: -h.score)[:ARCHIVAL_TOP_K]
+            hits = sorted(hits, key=best_first)[:ARCHIVAL_TOP_K]
             self._cache[query] = hits
         return hits[start : start + count], len(hits)
 

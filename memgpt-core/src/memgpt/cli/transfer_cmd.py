@@ -146,16 +146,30 @@ def export_command(path: Path, as_json: bool) -> None:
 @click.command("import")
 @click.argument("path", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace records whose ids exist already (default: refuse and import nothing).")
-def import_command(path: Path, overwrite: bool) -> None:
-    """Load an export (from `memgpt export`) into the configured storage, and verify it."""
+@click.option(
+    "--keep-user-ids",
+    is_flag=True,
+    help="Keep the exported user ids (a restore of several users). Default: the records become the configured user's.",
+)
+def import_command(path: Path, overwrite: bool, keep_user_ids: bool) -> None:
+    """Load an export (from `memgpt export`) into the configured storage, and verify it.
+
+    The archive is checked first (files against the manifest's checksums,
+    embedding model, existing ids): when a check fails nothing is written.
+    """
+    from memgpt.config import MemGPTConfig
     from memgpt.storage.configured import open_storage
     from memgpt.transfer.archive import import_storage
 
+    config = MemGPTConfig.load()
     bars = _Bars("Importing")
-    with open_storage() as storage:
+    with open_storage(config) as storage:
         try:
-            manifest = import_storage(storage, path, overwrite=overwrite, progress=bars)
+            manifest = import_storage(
+                storage, path, user_id=None if keep_user_ids else config.user_id, overwrite=overwrite, progress=bars
+            )
         finally:
             bars.close()
     total = sum(e["count"] for e in manifest["tables"].values())
-    click.echo(f"Imported {total} records from {path}; every collection verified against the export's checksums.")
+    owners = ", ".join(manifest["imported_users"]) or "-"
+    click.echo(f"Imported {total} records from {path} for user {owners}; every collection verified against the export.")

@@ -40,6 +40,29 @@ class Hit:
     score: float
 
 
+def best_first(hit: Hit) -> tuple[float, str]:
+    """Sort key of hits: higher score first, ties by id (the same order on every backend)."""
+    return (-hit.score, hit.record.id)
+
+
+def _cosine(unit_query: np.ndarray, embedding: np.ndarray | None, engine_score: float) -> float:
+    """The score of a hit, computed here from the stored vector (so it is the same whichever engine found it).
+
+    Engines compute in float32 with their own rounding (``1 - distance``,
+    quantized indexes); recomputing from the record's float32 vector in
+    float64 makes scores, and so the order of results, identical across
+    backends and after a migration. The engine's score is kept only for a
+    record without a vector.
+    """
+    if embedding is None:
+        return min(1.0, max(-1.0, float(engine_score)))
+    vector = embedding.astype(np.float64)
+    length = float(np.linalg.norm(vector))
+    if length == 0.0:
+        return 0.0
+    return min(1.0, max(-1.0, float(unit_query @ vector) / length))
+
+
 class Collection:
     """One table of one backend, seen through a scope.
 
@@ -292,7 +315,11 @@ class Collection:
         """The ``k`` records most similar to ``vector`` by cosine similarity, best first.
 
         ``model``, when given, must be the collection's embedding model. An
-        empty collection returns no hits.
+        empty collection returns no hits. Scores are computed here from the
+        stored vectors and equal scores are ordered by id, so every backend
+        (and every migrated copy) answers the same; the engine is asked for
+        ``k + max(10, k // 2)`` candidates so ties at the k-th place are cut
+        the same way too.
         """
         self._require(Capability.VECTOR_SEARCH, "vector search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -310,10 +337,12 @@ class Collection:
         combined = self._where(where)
         if combined.is_nothing:
             return []
-        pairs = self.connector.vector_search(np.ascontiguousarray(query / norm, dtype=np.float32), k, combined)
+        # Ask for a few more than k: ties at the k-th score are then cut by id, the same way on every backend.
+        pairs = self.connector.vector_search(np.ascontiguousarray(query / norm, dtype=np.float32), k + max(10, k // 2), combined)
         records = self._decode_checked((row for row, _ in pairs), combined)
-        hits = [Hit(rec, min(1.0, max(-1.0, float(score)))) for rec, (_, score) in zip(records, pairs, strict=True)]
-        hits.sort(key=lambda h: -h.score)
+        unit = query.astype(np.float64) / norm
+        hits = [Hit(rec, _cosine(unit, rec.embedding, score)) for rec, (_, score) in zip(records, pairs, strict=True)]
+        hits.sort(key=best_first)
         return hits[:k]
 
     def text_search(self, text: str, where: Where | None = None, limit: int = DEFAULT_SEARCH_LIMIT, offset: int = 0) -> list[Any]:

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from memgpt._version import __version__
-from memgpt.errors import AlreadyExists, MemGPTError
+from memgpt.errors import AlreadyExists, EmbeddingMismatch, MemGPTError
 from memgpt.kinds import Table
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
@@ -57,8 +58,10 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
         "format_version": FORMAT_VERSION,
         "memgpt_version": __version__,
         "created_at": datetime.now(timezone.utc).isoformat(),
+        "users": [],
         "tables": {},
     }
+    users: set[str] = set()
     for table in ORDER:
         collection = storage.collection(table, Where.everything())
         total = collection.count()
@@ -68,6 +71,7 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
         with open(records_file, "w", encoding="utf-8") as lines, open(raw_file, "wb") as raw:
             for batch in collection.batches(batch_size=BATCH):
                 digest.add(table, batch)
+                users.update(record.user_id for record in batch)
                 for record in batch:
                     data = record.to_dict()
                     embedding = getattr(record, "embedding", None)
@@ -95,6 +99,7 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
             "records": records_file.name,
             "vectors": vectors_name,
         }
+    manifest["users"] = sorted(users)
     tmp = folder / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, folder / "manifest.json")  # written last: a folder with a manifest is complete
@@ -122,9 +127,12 @@ def _records(folder: Path, table: Table, entry: dict[str, Any]) -> Iterator[list
     record_type = table.record_type
     batch: list[Any] = []
     with open(folder / entry["records"], encoding="utf-8") as lines:
-        for line in lines:
-            data = json.loads(line)
-            row = data.pop("vector")
+        for number, line in enumerate(lines, start=1):
+            try:
+                data = json.loads(line)
+                row = data.pop("vector")
+            except (ValueError, AttributeError, KeyError) as exc:
+                raise ArchiveError(f"{entry['records']} line {number} is not an exported record ({exc})") from None
             if row is not None:
                 if vectors is None:
                     raise ArchiveError(f"{entry['records']} refers to vector {row} but the export has no vectors file")
@@ -137,41 +145,90 @@ def _records(folder: Path, table: Table, entry: dict[str, Any]) -> Iterator[list
         yield batch
 
 
-def import_storage(
-    storage: Storage, folder: Path, overwrite: bool = False, progress: Callable[[Table, int, int], None] | None = None
-) -> dict[str, Any]:
-    """Load an export into ``storage``; refuses ids that exist already unless ``overwrite``; verifies checksums."""
-    manifest = read_manifest(folder)
-    tables = [t for t in ORDER if t.value in manifest["tables"]]
-    if not overwrite:
-        for table in tables:
-            collection = storage.collection(table, Where.everything())
-            if collection.count() == 0:
-                continue
-            for batch in _records(folder, table, manifest["tables"][table.value]):
-                clashes = collection.get_many([r.id for r in batch])
-                if clashes:
-                    raise AlreadyExists(
-                        f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
-                        "nothing was imported: pass --overwrite to replace them"
-                    )
+@dataclass
+class ImportPlan:
+    """What :func:`check_archive` found: the users the export's records belong to."""
+
+    users: set[str] = field(default_factory=set)
+
+
+def check_archive(storage: Storage, folder: Path, manifest: dict[str, Any], tables: list[Table], overwrite: bool) -> ImportPlan:
+    """Before writing anything: every file matches the manifest's count and checksum, the target holds
+    no vectors of another model, and (unless ``overwrite``) no exported id exists in ``storage`` already."""
+    plan = ImportPlan()
     for table in tables:
         entry = manifest["tables"][table.value]
         collection = storage.collection(table, Where.everything())
-        written = 0
-        for batch in _records(folder, table, entry):
-            written += collection.insert(batch)
-            if progress:
-                progress(table, written, entry["count"])
-    failures = []
-    for table in tables:  # read every exported record back from the target: bounded by the batch size
-        entry = manifest["tables"][table.value]
-        collection = storage.collection(table, Where.everything())
+        wanted, held = entry.get("embedding"), collection.embedding_spec
+        if wanted and held is not None and (wanted["model"], wanted["dim"]) != (held.model, held.dim):
+            raise EmbeddingMismatch(
+                f"the target {table.value!r} collection holds {held}, the export brings {wanted['dim']}-d vectors of model "
+                f"{wanted['model']!r}; nothing was imported: import into empty storage, then `memgpt migrate --re-embed`"
+            )
+        check_clashes = not overwrite and collection.count() > 0
         digest = Digest()
         for batch in _records(folder, table, entry):
-            digest.add(table, collection.get_many([r.id for r in batch]))
+            digest.add(table, batch)
+            plan.users.update(r.user_id for r in batch)
+            clashes = collection.get_many([r.id for r in batch]) if check_clashes else []
+            if clashes:
+                raise AlreadyExists(
+                    f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
+                    "nothing was imported: pass --overwrite to replace them"
+                )
         if (digest.count, digest.hexdigest) != (entry["count"], entry["checksum"]):
-            failures.append(f"{table.value}: export {entry['count']} records {entry['checksum'][:16]}, imported {digest}")
+            raise ArchiveError(
+                f"{folder / entry['records']} does not match its manifest (manifest: {entry['count']} records, "
+                f"checksum {entry['checksum'][:16]}; files: {digest}): the export is damaged, nothing was imported"
+            )
+    return plan
+
+
+def import_storage(
+    storage: Storage,
+    folder: Path,
+    user_id: str | None = None,
+    overwrite: bool = False,
+    progress: Callable[[Table, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Load an export into ``storage`` and verify every record read back from it.
+
+    ``user_id``: the user the records are imported for (their ``user_id`` is
+    rewritten; ids and everything else are kept), or ``None`` to keep the
+    exported users exactly. An export holding several users can only be
+    imported with ``None``. Refuses ids that exist already unless ``overwrite``.
+    Nothing is written when a check fails.
+    """
+    manifest = read_manifest(folder)
+    tables = [t for t in ORDER if t.value in manifest["tables"]]
+    plan = check_archive(storage, folder, manifest, tables, overwrite)
+    if user_id is not None and len(plan.users) > 1:
+        raise ArchiveError(
+            f"{folder} holds the memories of {len(plan.users)} users; nothing was imported: "
+            "pass --keep-user-ids to restore them as they are"
+        )
+
+    def records(table: Table) -> Iterator[list[Any]]:
+        for batch in _records(folder, table, manifest["tables"][table.value]):
+            yield batch if user_id is None else [replace(r, user_id=user_id) for r in batch]
+
+    for table in tables:
+        written = 0
+        collection = storage.collection(table, Where.everything())
+        for batch in records(table):
+            written += collection.insert(batch)
+            if progress:
+                progress(table, written, manifest["tables"][table.value]["count"])
+    failures = []
+    for table in tables:  # read every imported record back from the target: bounded by the batch size
+        collection = storage.collection(table, Where.everything())
+        expected, stored = Digest(), Digest()
+        for batch in records(table):
+            expected.add(table, batch)
+            stored.add(table, collection.get_many([r.id for r in batch]))
+        if (expected.count, expected.total) != (stored.count, stored.total):
+            failures.append(f"{table.value}: export {expected}, stored {stored}")
     if failures:
         raise VerificationFailed("the import differs from the export in " + "; ".join(failures))
+    manifest["imported_users"] = sorted(plan.users) if user_id is None else [user_id]
     return manifest

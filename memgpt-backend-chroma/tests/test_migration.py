@@ -1,0 +1,22 @@
+"""Memories move to Chroma and back with `memgpt migrate`, and an export imports into Chroma, identically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memgpt.testing.migration import empty_location, migration_round_trip
+
+
+def test_migrate_to_a_persistent_folder_and_back(tmp_path: Path) -> None:
+    migration_round_trip(
+        tmp_path, "chroma", str(tmp_path / "chroma-target"), str(tmp_path / "chroma-fresh"), env={"HOME": str(tmp_path)}
+    )
+
+
+def test_migrate_to_a_chroma_server_and_back(tmp_path: Path, chroma_server: tuple[str, int]) -> None:
+    host, port = chroma_server
+    uri = empty_location("chroma", f"http://{host}:{port}")
+    try:
+        migration_round_trip(tmp_path, "chroma", uri, env={"HOME": str(tmp_path)})
+    finally:
+        empty_location("chroma", uri)
