@@ -7,6 +7,7 @@ local -> backend -> local itself.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -202,7 +203,7 @@ def test_export_then_import_into_a_fresh_home_reproduces_everything(
     assert manifest["tables"]["archival"]["embedding"] == {"model": "lexical-hash-384", "dim": 384}
     digest = Digest()
     with Storage() as storage:
-        digest.add(Table.RECALL, storage.collection(Table.RECALL, Where.everything()).iterate())
+        digest.add(storage.collection(Table.RECALL, Where.everything()).iterate())
     assert manifest["tables"]["recall"]["checksum"] == digest.hexdigest
 
     assert manifest["users"] == [MemGPTConfig.load().user_id]
@@ -330,3 +331,35 @@ def test_import_refuses_vectors_of_another_model_before_writing(filled: dict[str
 def test_the_backend_round_trip_passes_on_local(tmp_path: Path) -> None:
     """What every backend package runs (with its own backend): here local -> local -> local."""
     migration_round_trip(tmp_path, "local", str(tmp_path / "target"), str(tmp_path / "fresh"), env={"MEMGPT_LOAD_PLUGINS": ""})
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "migration.md"
+
+
+@pytest.mark.skipif(not DOCS.is_file(), reason="needs the repository checkout")
+def test_the_documented_checksum_recipe_verifies_an_export(filled: dict[str, int], tmp_path: Path) -> None:
+    archive = tmp_path / "backup"
+    run("export", str(archive))
+    recipe = re.findall(r"```python\n(.*?)\n```", DOCS.read_text(), flags=re.DOTALL)
+    assert len(recipe) == 1
+    namespace: dict = {}
+    exec(compile(recipe[0], str(DOCS), "exec"), namespace)
+    namespace["verify"](archive)
+    (archive / "recall.jsonl").write_text((archive / "recall.jsonl").read_text().replace("TEA", "COFFEE"))
+    with pytest.raises(AssertionError, match="recall"):
+        namespace["verify"](archive)
+
+
+def test_import_check_verifies_files_and_writes_nothing(filled: dict[str, int], tmp_path: Path, monkeypatch) -> None:
+    archive = tmp_path / "backup"
+    run("export", str(archive))
+    monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "fresh"))
+    run("configure", "--defaults")
+    _, out = run("import", "--check", str(archive))
+    assert "31 records of 1 user(s), every file matches its manifest" in out
+    assert all(n == 0 for n in counts().values())
+    vectors = np.load(archive / "archival.vectors.npy")
+    vectors[0, 0] += 1e-3
+    np.save(archive / "archival.vectors.npy", vectors)
+    code, out = run("import", "--check", str(archive), ok=False)
+    assert code == 1 and "archival.jsonl does not match its manifest" in out

@@ -260,7 +260,8 @@ def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any
         if existing and previous.type != backend.name:
             outcome.warnings.append(
                 f"{role} storage changes from {previous.type!r} to {backend.name!r}: what is stored in "
-                f"{previous.type!r} stays there and is not visible through {backend.name!r}"
+                f"{previous.type!r} stays there and is not visible through {backend.name!r} "
+                f"(to move it, keep the old setting and run: memgpt migrate --to-{role} {backend.name} --switch)"
             )
     return outcome
 

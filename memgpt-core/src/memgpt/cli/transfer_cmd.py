@@ -151,7 +151,8 @@ def export_command(path: Path, as_json: bool) -> None:
     is_flag=True,
     help="Keep the exported user ids (a restore of several users). Default: the records become the configured user's.",
 )
-def import_command(path: Path, overwrite: bool, keep_user_ids: bool) -> None:
+@click.option("--check", is_flag=True, help="Only verify the export's files against its manifest; import nothing.")
+def import_command(path: Path, overwrite: bool, keep_user_ids: bool, check: bool) -> None:
     """Load an export (from `memgpt export`) into the configured storage, and verify it.
 
     The archive is checked first (files against the manifest's checksums,
@@ -159,7 +160,13 @@ def import_command(path: Path, overwrite: bool, keep_user_ids: bool) -> None:
     """
     from memgpt.config import MemGPTConfig
     from memgpt.storage.configured import open_storage
-    from memgpt.transfer.archive import import_storage
+    from memgpt.transfer.archive import import_storage, verify_archive
+
+    if check:
+        manifest = verify_archive(path)
+        total = sum(e["count"] for e in manifest["tables"].values())
+        click.echo(f"{path}: {total} records of {len(manifest['users'])} user(s), every file matches its manifest.")
+        return
 
     config = MemGPTConfig.load()
     bars = _Bars("Importing")

@@ -5,13 +5,14 @@ Format (version 1), one folder::
     manifest.json             {"format": "memgpt-export", "format_version": 1, "memgpt_version": ...,
                                "created_at": ISO time, "tables": {TABLE: {"count": N, "checksum": HEX,
                                "embedding": {"model": M, "dim": D} or null, "records": FILE, "vectors": FILE or null}}}
-    <table>.jsonl             one record per line (the record's fields, as ``Record.to_dict`` gives them, without the
-                              embedding; "vector" is the record's row in <table>.vectors.npy, or null)
+    <table>.jsonl             one record per line: its fields but the embedding (``canonical_fields``), and
+                              "vector": the record's row in <table>.vectors.npy, or null
     <table>.vectors.npy       float32 matrix, one row per record with an embedding (numpy.load reads it)
 
 TABLE is archival, recall, source_passages, sources or agents. Checksums are
 those of :mod:`memgpt.transfer.checksum`. Export and import stream: memory
-stays bounded whatever the size.
+stays bounded whatever the size. ``docs/migration.md`` is the user-facing
+description of the format.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from memgpt.errors import AlreadyExists, EmbeddingMismatch, MemGPTError
 from memgpt.kinds import Table
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
-from memgpt.transfer.checksum import Digest
+from memgpt.transfer.checksum import Digest, canonical_fields
 from memgpt.transfer.migrate import ORDER, VerificationFailed
 
 FORMAT = "memgpt-export"
@@ -70,12 +71,11 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
         records_file, raw_file = folder / f"{table.value}.jsonl", folder / f"{table.value}.vectors.f32"
         with open(records_file, "w", encoding="utf-8") as lines, open(raw_file, "wb") as raw:
             for batch in collection.batches(batch_size=BATCH):
-                digest.add(table, batch)
+                digest.add(batch)
                 users.update(record.user_id for record in batch)
                 for record in batch:
-                    data = record.to_dict()
+                    data = canonical_fields(record)
                     embedding = getattr(record, "embedding", None)
-                    data.pop("embedding", None)
                     data["vector"] = None
                     if embedding is not None:
                         raw.write(np.asarray(embedding, dtype="<f4").tobytes())
@@ -152,25 +152,28 @@ class ImportPlan:
     users: set[str] = field(default_factory=set)
 
 
-def check_archive(storage: Storage, folder: Path, manifest: dict[str, Any], tables: list[Table], overwrite: bool) -> ImportPlan:
-    """Before writing anything: every file matches the manifest's count and checksum, the target holds
-    no vectors of another model, and (unless ``overwrite``) no exported id exists in ``storage`` already."""
+def check_archive(
+    folder: Path, manifest: dict[str, Any], tables: list[Table], storage: Storage | None = None, overwrite: bool = False
+) -> ImportPlan:
+    """Every file matches the manifest's count and checksum; with ``storage``, also that it holds no
+    vectors of another model and (unless ``overwrite``) none of the exported ids. Writes nothing."""
     plan = ImportPlan()
     for table in tables:
         entry = manifest["tables"][table.value]
-        collection = storage.collection(table, Where.everything())
-        wanted, held = entry.get("embedding"), collection.embedding_spec
-        if wanted and held is not None and (wanted["model"], wanted["dim"]) != (held.model, held.dim):
-            raise EmbeddingMismatch(
-                f"the target {table.value!r} collection holds {held}, the export brings {wanted['dim']}-d vectors of model "
-                f"{wanted['model']!r}; nothing was imported: import into empty storage, then `memgpt migrate --re-embed`"
-            )
-        check_clashes = not overwrite and collection.count() > 0
+        collection = storage.collection(table, Where.everything()) if storage is not None else None
+        if collection is not None:
+            wanted, held = entry.get("embedding"), collection.embedding_spec
+            if wanted and held is not None and (wanted["model"], wanted["dim"]) != (held.model, held.dim):
+                raise EmbeddingMismatch(
+                    f"the target {table.value!r} collection holds {held}, the export brings {wanted['dim']}-d vectors of "
+                    f"model {wanted['model']!r}; nothing was imported: import into empty storage, then `memgpt migrate --re-embed`"
+                )
+        check_clashes = collection is not None and not overwrite and collection.count() > 0
         digest = Digest()
         for batch in _records(folder, table, entry):
-            digest.add(table, batch)
+            digest.add(batch)
             plan.users.update(r.user_id for r in batch)
-            clashes = collection.get_many([r.id for r in batch]) if check_clashes else []
+            clashes = collection.get_many([r.id for r in batch]) if check_clashes else []  # type: ignore[union-attr]
             if clashes:
                 raise AlreadyExists(
                     f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
@@ -182,6 +185,13 @@ def check_archive(storage: Storage, folder: Path, manifest: dict[str, Any], tabl
                 f"checksum {entry['checksum'][:16]}; files: {digest}): the export is damaged, nothing was imported"
             )
     return plan
+
+
+def verify_archive(folder: Path) -> dict[str, Any]:
+    """Check an export's files against its manifest (counts and checksums); returns the manifest."""
+    manifest = read_manifest(folder)
+    check_archive(folder, manifest, [t for t in ORDER if t.value in manifest["tables"]])
+    return manifest
 
 
 def import_storage(
@@ -201,7 +211,7 @@ def import_storage(
     """
     manifest = read_manifest(folder)
     tables = [t for t in ORDER if t.value in manifest["tables"]]
-    plan = check_archive(storage, folder, manifest, tables, overwrite)
+    plan = check_archive(folder, manifest, tables, storage, overwrite)
     if user_id is not None and len(plan.users) > 1:
         raise ArchiveError(
             f"{folder} holds the memories of {len(plan.users)} users; nothing was imported: "
@@ -224,8 +234,8 @@ def import_storage(
         collection = storage.collection(table, Where.everything())
         expected, stored = Digest(), Digest()
         for batch in records(table):
-            expected.add(table, batch)
-            stored.add(table, collection.get_many([r.id for r in batch]))
+            expected.add(batch)
+            stored.add(collection.get_many([r.id for r in batch]))
         if (expected.count, expected.total) != (stored.count, stored.total):
             failures.append(f"{table.value}: export {expected}, stored {stored}")
     if failures:
