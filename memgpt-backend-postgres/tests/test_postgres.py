@@ -242,17 +242,20 @@ def test_without_this_package_postgres_is_not_offered(tmp_path: Path) -> None:
     assert result.returncode == 1 and "pip install 'pymemgpt[postgres]'" in result.stderr
 
 
-def test_run_postgres_script_serves_the_seed_uri_without_docker(tmp_path: Path) -> None:
-    """db/run_postgres.sh: Docker when a daemon answers, else the pgserver wheel (taken here: no daemon runs)."""
+def test_run_postgres_script_serves_the_seed_uri_without_docker() -> None:
+    """db/run_postgres.sh: Docker when a daemon answers, else the pgserver wheel (taken here: no daemon runs).
+
+    The home is not under pytest's tmp_path: as root the server runs as another user, which needs to
+    traverse the folders above its data, and every pytest session start resets pytest's own to 0700.
+    """
     script = Path(__file__).resolve().parents[2] / "db" / "run_postgres.sh"
     if not script.is_file():
         pytest.skip("needs the repository checkout")
     from memgpt_backend_postgres.devserver import free_port
 
     port = free_port()
-    env = dict(
-        os.environ, MEMGPT_HOME=str(tmp_path / "home"), MEMGPT_PG_PORT=str(port), PYTHON=sys.executable, MEMGPT_PG_NO_DOCKER="1"
-    )
+    home = Path(tempfile.mkdtemp(prefix="memgpt-pg-script-")) / "home"
+    env = dict(os.environ, MEMGPT_HOME=str(home), MEMGPT_PG_PORT=str(port), PYTHON=sys.executable, MEMGPT_PG_NO_DOCKER="1")
     started = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=300)
     try:
         assert started.returncode == 0, started.stderr
@@ -264,7 +267,7 @@ def test_run_postgres_script_serves_the_seed_uri_without_docker(tmp_path: Path) 
     finally:
         stopped = subprocess.run(["bash", str(script), "stop"], capture_output=True, text=True, env=env, timeout=120)
         assert stopped.returncode == 0, stopped.stderr
-        shutil.rmtree(tmp_path / "home", ignore_errors=True)
+        shutil.rmtree(home.parent, ignore_errors=True)
 
 
 def test_configure_asks_the_seed_question_for_archival_and_recall(pg_uri: str) -> None:

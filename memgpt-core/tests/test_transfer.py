@@ -363,3 +363,17 @@ def test_import_check_verifies_files_and_writes_nothing(filled: dict[str, int], 
     np.save(archive / "archival.vectors.npy", vectors)
     code, out = run("import", "--check", str(archive), ok=False)
     assert code == 1 and "archival.jsonl does not match its manifest" in out
+
+
+def test_moving_only_recall_memory_leaves_the_rest_where_it_is(filled: dict[str, int], tmp_path: Path) -> None:
+    before = snapshot()
+    target = tmp_path / "recall-only"
+    _, out = run("migrate", "--to-recall", "local", "--to-recall-uri", str(target), "--switch", "--json")
+    tables = json.loads(out)["tables"]
+    assert tables["recall"]["target_count"] == 15 and not tables["recall"]["stays"]
+    assert all(tables[t]["stays"] and tables[t]["copied"] == 0 for t in ("sources", "agents", "source_passages", "archival"))
+    config = MemGPTConfig.load()
+    assert config.recall_storage.settings["path"] == str(target)
+    assert config.archival_storage.settings.get("path", "") == ""
+    assert_same_snapshot(snapshot(), before)
+    assert counts(configured_at("local", str(target)))[Table.RECALL] == 15

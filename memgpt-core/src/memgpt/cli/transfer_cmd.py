@@ -88,7 +88,16 @@ def migrate_command(
             else:
                 echo_table(
                     ["collection", "records", "from", "to", "already copied"],
-                    [[p["table"], p["records"], p["from"], p["to"], "yes" if p["already_copied"] else "-"] for p in plan],
+                    [
+                        [
+                            p["table"],
+                            p["records"],
+                            p["from"],
+                            "(stays)" if p["stays"] else p["to"],
+                            "yes" if p["already_copied"] else "-",
+                        ]
+                        for p in plan
+                    ],
                 )
                 click.echo("Dry run: nothing was copied.")
             return
@@ -106,7 +115,8 @@ def migrate_command(
     echo_table(
         ["collection", "records", "copied", "checksum", "verified"],
         [
-            [r.table.value, r.source.count, "done earlier" if r.skipped else r.copied, r.source.hexdigest[:16], "identical"]
+            [r.table.value, r.source.count, "stays" if r.stays else "done earlier" if r.skipped else r.copied]
+            + (["-", "-"] if r.stays else [r.source.hexdigest[:16], "identical"])
             for r in report.results
         ],
     )

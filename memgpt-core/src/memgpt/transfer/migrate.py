@@ -44,10 +44,14 @@ class TableResult:
     target: Digest | None = None
     copied: int = 0
     skipped: bool = False
+    stays: bool = False
+    """Source and target are the same place: nothing to copy or verify."""
 
     @property
     def identical(self) -> bool:
-        return self.target is not None and (self.source.count, self.source.total) == (self.target.count, self.target.total)
+        return self.stays or (
+            self.target is not None and (self.source.count, self.source.total) == (self.target.count, self.target.total)
+        )
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Report:
                     "target_checksum": None if r.target is None else r.target.hexdigest,
                     "copied": r.copied,
                     "skipped_as_done": r.skipped,
+                    "stays": r.stays,
                     "identical": r.identical,
                 }
                 for r in self.results
@@ -162,13 +167,20 @@ class Migration:
     def collections(self, table: Table) -> tuple[Any, Any]:
         return self.source.collection(table, Where.everything()), self.target.collection(table, Where.everything())
 
+    def stays(self, table: Table) -> bool:
+        """Whether ``table`` is stored in the same place before and after (a role that does not move)."""
+        source, target = self.source.location(table), self.target.location(table)
+        return (source.backend.name, source.description) == (target.backend.name, target.description)
+
     def check_embeddings(self) -> None:
         """Refuse, before anything is written, a target that holds vectors of another model or dimension."""
         for table in (Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL):
             source, target = self.collections(table)
+            if self.stays(table):
+                continue
             wanted = self.reembedder.spec if self.reembedder else source.embedding_spec
             held = target.embedding_spec
-            if wanted is not None and held is not None and wanted != held and source.location != target.location:
+            if wanted is not None and held is not None and wanted != held:
                 hint = "" if self.reembedder else "; pass --re-embed to re-embed with the configured model"
                 raise EmbeddingMismatch(
                     f"the target {table.value!r} collection ({target.backend}: {target.location}) holds {held}, "
@@ -189,6 +201,7 @@ class Migration:
                     "from": f"{source.backend}:{source.location}",
                     "to": f"{target.backend}:{target.location}",
                     "already_copied": table.value in done,
+                    "stays": self.stays(table),
                 }
             )
         return rows
@@ -206,8 +219,10 @@ class Migration:
         for table in ORDER:
             source, target = self.collections(table)
             total = source.count()
-            result = TableResult(table, Digest())
-            if table.value in done:
+            result = TableResult(table, Digest(), stays=self.stays(table))
+            if result.stays:
+                result.source = result.target = Digest(count=total)
+            elif table.value in done:
                 result.skipped = True
             else:
                 for batch in self._transformed(table, source.batches(batch_size=self.batch_size)):
@@ -223,6 +238,8 @@ class Migration:
         vectors = self.reembedder is None
         failures = []
         for result in report.results:
+            if result.stays:
+                continue
             source, target = self.collections(result.table)
             result.source = collection_digest(source, self.batch_size, vectors)
             result.target = collection_digest(target, self.batch_size, vectors)
@@ -230,6 +247,8 @@ class Migration:
                 failures.append(f"{result.table.value}: source {result.source}, target {result.target}")
         if self.reembedder is not None:
             for table in (Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL):
+                if self.stays(table):
+                    continue
                 held = self.collections(table)[1].embedding_spec
                 if held is not None and held != self.reembedder.spec:
                     failures.append(f"{table.value}: target holds {held}, expected {self.reembedder.spec}")
