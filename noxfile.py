@@ -69,8 +69,10 @@ for _folder in DISTRIBUTIONS:
 @nox.session(python="3.11")
 def integration(session: nox.Session) -> None:
     """Every distribution installed together: migration chains and exports across all backends (integration/)."""
+    _install_local(session, CORE)
     for folder in DISTRIBUTIONS:
-        _install_local(session, folder)
+        if folder != CORE:
+            _install_local(session, folder)
     session.install("pytest>=7.4", "pytest-timeout>=2.2")
     session.run("python", "-c", CHECK_LOCAL_CORE, str(CORE.resolve()))
     session.chdir(ROOT / "integration")
