@@ -125,7 +125,7 @@ def install(session: nox.Session, target: str) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over every distribution."""
     session.install("ruff>=0.6")
-    paths = [*(str(d) for d in DISTRIBUTIONS), "integration", "packages", "noxfile.py"]
+    paths = [*(str(d) for d in DISTRIBUTIONS), "integration", "benchmarks", "packages", "noxfile.py"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("python", "packages/versioning.py", "--check")

@@ -16,6 +16,7 @@ from memgpt.config import MemGPTConfig
 from memgpt.kinds import Table
 from memgpt.testing.migration import (
     as_user,
+    assert_same_answers,
     assert_same_snapshot,
     cli_ok,
     configured_at,
@@ -29,6 +30,8 @@ from memgpt.testing.migration import (
 )
 
 CHAIN = ("postgres", "chroma", "qdrant", "milvus", "lancedb", "local")
+APPROXIMATE = {"chroma"}
+"""Backends whose vector index is approximate (HNSW) at these sizes: their search answers need 90% recall."""
 BULK = 2_500  # extra archival passages: several batches per hop
 
 
@@ -56,7 +59,7 @@ def test_round_trip_through_every_backend_ends_identical(home: Path, locations: 
         assert report["tables"]["archival"]["target_count"] == 6 + BULK
         with in_home(home):
             assert_same_snapshot(snapshot(), start)
-            assert search_answers() == answers, f"search answers changed on {backend}"
+            assert_same_answers(search_answers(), answers, backend not in APPROXIMATE, backend)
         archives[backend] = tmp_path / f"export-from-{backend}"
         cli_ok("export", str(archives[backend]), home=home)
     # exports taken on different backends are the same memories
@@ -71,8 +74,8 @@ def test_export_from_one_backend_imports_into_another_with_the_same_search_resul
 ) -> None:
     if source not in locations:
         pytest.skip(f"{source} is not installed")
-    others = [b for b in CHAIN if b in locations and b not in (source, "local")]
-    target = others[0] if others else "local"
+    others = [b for b in CHAIN if b in locations and b not in (source, "local", *APPROXIMATE)]
+    target = others[0] if others else "local"  # an exact backend: its answers must equal the source's exactly
     cli_ok(*migrate_args(source, locations[source], "--switch"), home=home)
     with in_home(home):
         start, answers = snapshot(), search_answers()
@@ -98,7 +101,7 @@ def test_export_from_one_backend_imports_into_another_with_the_same_search_resul
     cli_ok("import", str(archive), home=fresh)
     with in_home(fresh):
         assert_same_snapshot(snapshot(), as_user(start, MemGPTConfig.load().user_id))
-        assert search_answers() == answers
+        assert_same_answers(search_answers(), answers, source not in APPROXIMATE, f"{source} -> {target}")
 
 
 @pytest.mark.parametrize("target", ["postgres", "chroma", "qdrant", "milvus", "lancedb"])

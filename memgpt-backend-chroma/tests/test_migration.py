@@ -1,4 +1,8 @@
-"""Memories move to Chroma and back with `memgpt migrate`, and an export imports into Chroma, identically."""
+"""Memories move to Chroma and back with `memgpt migrate`, and an export imports into Chroma, identically.
+
+Chroma's HNSW index is approximate: search answers on Chroma are compared with
+a 90% recall floor (records and everything else exactly).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,6 @@ def test_migrate_to_a_chroma_server_and_back(tmp_path: Path, chroma_server: tupl
     host, port = chroma_server
     uri = empty_location("chroma", f"http://{host}:{port}")
     try:
-        migration_round_trip(tmp_path, "chroma", uri, env={"HOME": str(tmp_path)})
+        migration_round_trip(tmp_path, "chroma", uri, env={"HOME": str(tmp_path)}, exact_search=False)
     finally:
         empty_location("chroma", uri)

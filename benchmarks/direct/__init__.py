@@ -1,0 +1,1 @@
+"""Each engine's own client doing what memgpt does, for the overhead ratio (one module per backend name)."""

@@ -1,0 +1,204 @@
+"""Results as Markdown tables (and a PNG chart when matplotlib is installed)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from measure import Result
+
+
+def machine() -> dict[str, Any]:
+    memory = None
+    try:
+        with open("/proc/meminfo") as info:
+            memory = round(int(info.readline().split()[1]) / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": memory,
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    if ours is None or theirs is None or theirs == 0:
+        return "-"
+    return f"{ours / theirs:.2f}×"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows), ""]
+
+
+def _pairs(results: list[Result], dim: int) -> list[tuple[str, Result | None, Result | None]]:
+    engines: dict[str, dict[str, Result]] = {}
+    for r in results:
+        if r.dim == dim and r.engine != "numpy":
+            engines.setdefault(r.engine, {})["memgpt" if r.label.endswith("via memgpt") else "client"] = r
+    return [(e, v.get("memgpt"), v.get("client")) for e, v in engines.items()]
+
+
+def markdown(results: list[Result], settings: dict[str, Any], cli: dict[str, float], host: dict[str, Any]) -> str:
+    lines = [
+        "# pymemgpt storage benchmarks",
+        "",
+        f"Machine: {host['cpus']} CPUs ({host['cpu']}), {host['memory_gib']} GiB, Python {host['python']}, {host['system']}.  ",
+        f"Workload: {settings['size']:,} passages per dimension over {settings['agents']} agents "
+        f"({settings['size'] // settings['agents']:,} each), clustered unit vectors; {settings['messages']:,} messages; "
+        f"{settings['queries']} search queries; top-{settings['k']}. Command: `{settings['command']}`.",
+        "",
+        "*via memgpt*: the backend through memgpt's storage API; *client*: the engine's own Python client doing the same "
+        "operation directly (same data, same filter); *ratio*: memgpt's time over the client's (1.00× = no overhead; "
+        "for inserts, the client's rate over memgpt's). The numpy floor is exact search as one matrix-vector product "
+        "over the agent's vectors, held in memory.",
+        "",
+    ]
+    for dim in settings["dims"]:
+        floor = next((r for r in results if r.dim == dim and r.engine == "numpy"), None)
+        pairs = _pairs(results, dim)
+        lines += [f"## {dim} dimensions", "", "### Bulk insert of pre-embedded passages (passages/s)", ""]
+        lines += _table(
+            [
+                "backend",
+                "memgpt, first 10k",
+                f"memgpt, all {settings['size']:,}",
+                "client, first 10k",
+                "client, all",
+                "ratio (all)",
+            ],
+            [
+                [
+                    e,
+                    _f(m.insert_first_10k_per_s if m else None, 0),
+                    _f(m.insert_all_per_s if m else None, 0),
+                    _f(c.insert_first_10k_per_s if c else None, 0),
+                    _f(c.insert_all_per_s if c else None, 0),
+                    _ratio(c.insert_all_per_s if c else None, m.insert_all_per_s if m else None),
+                ]
+                for e, m, c in pairs
+            ],
+        )
+        lines += ["### Scoped top-10 vector search (ms)", ""]
+        floor_p50 = floor.search.p50_ms if floor and floor.search else None
+        rows = [
+            [
+                e,
+                _f(m.search.p50_ms if m and m.search else None, 3),
+                _f(m.search.p95_ms if m and m.search else None, 3),
+                _f(m.recall_at_10 if m else None, 3),
+                _f(c.search.p50_ms if c and c.search else None, 3),
+                _f(c.search.p95_ms if c and c.search else None, 3),
+                _f(c.recall_at_10 if c else None, 3),
+                _ratio(m.search.p50_ms if m and m.search else None, c.search.p50_ms if c and c.search else None),
+                _ratio(m.search.p50_ms if m and m.search else None, floor_p50),
+            ]
+            for e, m, c in pairs
+        ]
+        if floor and floor.search:
+            rows.append(["numpy floor", _f(floor.search.p50_ms, 3), _f(floor.search.p95_ms, 3), "1.000", "", "", "", "", "1.00×"])
+        lines += _table(
+            [
+                "backend",
+                "memgpt p50",
+                "memgpt p95",
+                "memgpt recall@10",
+                "client p50",
+                "client p95",
+                "client recall@10",
+                "ratio p50",
+                "vs floor",
+            ],
+            rows,
+        )
+        lines += ["### Recall memory and counting (p50 ms)", ""]
+        ops = [("text_search", "text search"), ("date_search", "date range"), ("count", "count")]
+        head = ["backend"]
+        for _, name in ops:
+            head += [f"{name} memgpt", f"{name} client", "ratio"]
+        body = []
+        for e, m, c in pairs:
+            row = [e]
+            for attr, _ in ops:
+                ours = getattr(m, attr).p50_ms if m and getattr(m, attr) else None
+                theirs = getattr(c, attr).p50_ms if c and getattr(c, attr) else None
+                row += [_f(ours, 3), _f(theirs, 3), _ratio(ours, theirs)]
+            body.append(row)
+        lines += _table(head, body)
+        lines += ["### Cold open: new process to first search result (s, median of 3)", ""]
+        lines += _table(
+            ["backend", "memgpt", "client", "ratio"],
+            [
+                [
+                    e,
+                    _f(m.cold_open_s if m else None),
+                    _f(c.cold_open_s if c else None),
+                    _ratio(m.cold_open_s if m else None, c.cold_open_s if c else None),
+                ]
+                for e, m, c in pairs
+            ],
+        )
+    if cli:
+        lines += ["## CLI start (ms, median of 10)", ""]
+        lines += _table(
+            ["command", "ms", "over `import click`"],
+            [[f"`{name}`", _f(ms, 1), _f(ms - cli["python -c 'import click'"], 1)] for name, ms in cli.items()],
+        )
+    errors = [f"- {r.label} ({r.dim}-d): {e}" for r in results for e in r.errors]
+    if errors:
+        lines += ["## Errors", "", *errors, ""]
+    return "\n".join(lines)
+
+
+def chart(results: list[Result], settings: dict[str, Any], path: Path) -> Path | None:
+    """A bar chart of memgpt's overhead ratios per backend and operation (None without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    dims = settings["dims"]
+    fig, axes = plt.subplots(1, len(dims), figsize=(7 * len(dims), 4), squeeze=False)
+    ops = [("search", "search"), ("text_search", "text"), ("date_search", "date"), ("count", "count")]
+    for ax, dim in zip(axes[0], dims, strict=True):
+        pairs = [(e, m, c) for e, m, c in _pairs(results, dim) if m and c]
+        width = 0.8 / max(1, len(pairs))
+        for i, (engine, m, c) in enumerate(pairs):
+            ratios = []
+            for attr, _ in ops:
+                ours, theirs = getattr(m, attr), getattr(c, attr)
+                ratios.append(ours.p50_ms / theirs.p50_ms if ours and theirs and theirs.p50_ms else 0)
+            ratios.append(c.insert_all_per_s / m.insert_all_per_s if c.insert_all_per_s and m.insert_all_per_s else 0)
+            ax.bar([x + i * width for x in range(len(ratios))], ratios, width, label=engine)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.axhline(1.25, color="red", linewidth=0.8, linestyle="--")
+        ax.set_xticks([x + width * (len(pairs) - 1) / 2 for x in range(len(ops) + 1)], [n for _, n in ops] + ["insert"])
+        ax.set_ylabel("memgpt time / client time (p50)")
+        ax.set_title(f"{dim}-d, {settings['size']:,} passages")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,200 @@
+"""Measure every installed backend side by side, through memgpt and with its own client, and write tables.
+
+    nox -s bench -- --size 100000                 # what produced benchmarks/results/
+    python benchmarks/run.py --size 2000 --dims 384 --backends local,qdrant
+
+Results go to ``benchmarks/results/bench-<size>.md`` (and ``.json``, and
+``.png`` when matplotlib is installed). Embedded engines work in a temporary
+folder; PostgreSQL is ``MEMGPT_BENCH_PGURI`` when set, else a server started
+from the pgserver wheel for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np
+from data import Workload
+from floor import NumpyFloor
+from measure import K, Latency, Result, measure
+from report import chart, machine, markdown
+from subject import MemgptSubject, Subject, empty_folder
+
+RESULTS = Path(__file__).parent / "results"
+EMBEDDED = {"local": "local", "chroma": "chroma", "qdrant": "qdrant", "milvus": "milvus.db", "lancedb": "lancedb"}
+
+
+def installed_backends() -> list[str]:
+    from memgpt import plugins
+
+    return list(plugins.backends())
+
+
+@contextmanager
+def postgres_uri() -> Iterator[str]:
+    if os.environ.get("MEMGPT_BENCH_PGURI"):
+        yield os.environ["MEMGPT_BENCH_PGURI"]
+        return
+    from memgpt_backend_postgres.devserver import DevServer
+
+    server = DevServer(Path(tempfile.mkdtemp(prefix="memgpt-pg-bench-")) / "data")
+    server.start()
+    try:
+        yield server.uri
+    finally:
+        server.destroy()
+
+
+def location(backend: str, scratch: Path, dim: int, stack: ExitStack, cache: dict[str, str]) -> str:
+    """An empty location of ``backend`` for one dimension's run."""
+    if backend == "postgres":
+        if "postgres" not in cache:
+            cache["postgres"] = stack.enter_context(postgres_uri())
+        from memgpt.testing.migration import empty_location
+
+        return empty_location("postgres", cache["postgres"])
+    name = EMBEDDED.get(backend, backend)
+    return empty_folder(scratch / f"{dim}" / name)
+
+
+def direct_subject(backend: str, uri: str) -> Subject | None:
+    """The engine's own client doing the same operations, when benchmarks/direct/ has one."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"direct.{backend}")
+    except ModuleNotFoundError:
+        return None
+    return module.DirectSubject(uri)
+
+
+def numpy_floor(workload: Workload) -> Result:
+    floor = NumpyFloor(workload)
+    result = Result("numpy floor", "numpy", workload.dim, workload.size)
+    for agent, query in workload.query_set[:5]:
+        floor.search(agent, query, K)
+    seconds = []
+    for agent, query in workload.query_set:
+        start = time.perf_counter()
+        floor.search(agent, query, K)
+        seconds.append(time.perf_counter() - start)
+    result.search = Latency.of(seconds)
+    result.recall_at_10 = 1.0
+    return result
+
+
+def cli_start(runs: int = 10) -> dict[str, float]:
+    """Median wall time of ``memgpt --help`` (every installed plugin loaded) and of a bare ``import click``."""
+    memgpt = shutil.which("memgpt") or ""
+    commands = {
+        "python -c 'import click'": [sys.executable, "-c", "import click"],
+        "memgpt --help": [memgpt, "--help"] if memgpt else [sys.executable, "-m", "memgpt", "--help"],
+    }
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
+    out = {}
+    for name, argv in commands.items():
+        subprocess.run(argv, capture_output=True, env=env, check=True)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, env=env, check=True)
+            times.append(time.perf_counter() - start)
+        out[name] = float(np.median(times)) * 1_000
+    return out
+
+
+def run_one(subject: Subject, workload: Workload, env: dict[str, str]) -> Result:
+    print(f"  {subject.label} ...", file=sys.stderr, flush=True)
+    try:
+        return measure(subject, workload, env)
+    except Exception as exc:  # a backend failing is reported in the table, the run goes on
+        result = Result(subject.label, subject.engine, workload.dim, workload.size)
+        result.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
+        return result
+    finally:
+        subject.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000, help="passages per dimension")
+    parser.add_argument("--dims", default="384,1536", help="comma-separated dimensions")
+    parser.add_argument("--agents", type=int, default=0, help="agents (default: one per 10,000 passages, at least 4)")
+    parser.add_argument("--messages", type=int, default=0, help="recall messages (default: size / 5, at most 20,000)")
+    parser.add_argument("--queries", type=int, default=200, help="vector searches timed per subject")
+    parser.add_argument("--backends", default="", help="comma-separated (default: every installed backend)")
+    parser.add_argument("--no-direct", action="store_true", help="skip the engines' own clients")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    args = parser.parse_args(argv)
+
+    dims = [int(d) for d in args.dims.split(",") if d]
+    agents = args.agents or max(4, args.size // 10_000)
+    messages = args.messages or min(20_000, max(1_000, args.size // 5))
+    backends = [b for b in args.backends.split(",") if b] or installed_backends()
+    missing = sorted(set(backends) - set(installed_backends()))
+    if missing:
+        parser.error(f"not installed: {', '.join(missing)}")
+    settings: dict[str, Any] = {
+        "size": args.size,
+        "dims": dims,
+        "agents": agents,
+        "messages": messages,
+        "queries": args.queries,
+        "k": K,
+        "backends": backends,
+        "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    results: list[Result] = []
+    scratch = Path(tempfile.mkdtemp(prefix="memgpt-bench-"))
+    home = scratch / "home"
+    home.mkdir()
+    env = {"MEMGPT_HOME": str(home), "HOME": str(scratch)}
+    os.environ.update(env)
+    try:
+        with ExitStack() as stack:
+            cache: dict[str, str] = {}
+            for dim in dims:
+                print(f"{dim} dimensions: generating {args.size:,} vectors", file=sys.stderr, flush=True)
+                workload = Workload(args.size, dim, agents, messages, queries=args.queries)
+                results.append(numpy_floor(workload))
+                for backend in backends:
+                    uri = location(backend, scratch, dim, stack, cache)
+                    results.append(run_one(MemgptSubject(backend, uri), workload, env))
+                    direct = (
+                        None
+                        if args.no_direct
+                        else direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
+                    )
+                    if direct is not None:
+                        results.append(run_one(direct, workload, env))
+        cli = cli_start()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    host = machine()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"bench-{args.size}"
+    stem.with_suffix(".md").write_text(markdown(results, settings, cli, host) + "\n")
+    stem.with_suffix(".json").write_text(
+        json.dumps({"machine": host, "settings": settings, "cli_ms": cli, "results": [r.to_dict() for r in results]}, indent=1)
+        + "\n"
+    )
+    png = chart(results, settings, stem.with_suffix(".png"))
+    print(f"wrote {stem.with_suffix('.md')}" + (f" and {png}" if png else ""), file=sys.stderr)
+    return 1 if any(r.errors for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
