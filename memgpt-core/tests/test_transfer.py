@@ -377,3 +377,20 @@ def test_moving_only_recall_memory_leaves_the_rest_where_it_is(filled: dict[str,
     assert config.archival_storage.settings.get("path", "") == ""
     assert_same_snapshot(snapshot(), before)
     assert counts(configured_at("local", str(target)))[Table.RECALL] == 15
+
+
+def test_migration_memory_stays_bounded_by_the_batch_not_the_data(tmp_path: Path) -> None:
+    """60,000 passages of 384 float32s (92 MB of vectors) move with a fraction of that in memory."""
+    import tracemalloc
+
+    run("configure", "--defaults")
+    fill_memories(tmp_path / "documents", bulk=60_000)
+    vector_bytes = 60_000 * 384 * 4
+    tracemalloc.start()
+    try:
+        run(*to_local(tmp_path / "target", "--batch-size", "500"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert counts(config_at(tmp_path / "target"))[Table.ARCHIVAL] == 60_006
+    assert peak < vector_bytes / 8, f"peak {peak / 1e6:.1f} MB for {vector_bytes / 1e6:.0f} MB of vectors"
