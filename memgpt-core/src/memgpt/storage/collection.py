@@ -45,22 +45,24 @@ def best_first(hit: Hit) -> tuple[float, str]:
     return (-hit.score, hit.record.id)
 
 
-def _cosine(unit_query: np.ndarray, embedding: np.ndarray | None, engine_score: float) -> float:
-    """The score of a hit, computed here from the stored vector (so it is the same whichever engine found it).
+def exact_scores(unit_query: np.ndarray, pairs: Sequence[tuple[Row, float]]) -> list[float]:
+    """The scores of search candidates, computed here from their stored vectors (the same whichever engine found them).
 
     Engines compute in float32 with their own rounding (``1 - distance``,
-    quantized indexes); recomputing from the record's float32 vector in
-    float64 makes scores, and so the order of results, identical across
-    backends and after a migration. The engine's score is kept only for a
-    record without a vector.
+    quantized indexes); recomputing cosine similarity from each row's float32
+    vector in float64 makes scores, and so the order of results, identical
+    across backends and after a migration. The engine's score is kept only
+    for a row without a vector. ``unit_query`` is the float64 unit query.
     """
-    if embedding is None:
-        return min(1.0, max(-1.0, float(engine_score)))
-    vector = embedding.astype(np.float64)
-    length = float(np.linalg.norm(vector))
-    if length == 0.0:
-        return 0.0
-    return min(1.0, max(-1.0, float(unit_query @ vector) / length))
+    scores = [min(1.0, max(-1.0, float(engine_score))) for _, engine_score in pairs]
+    with_vectors = [i for i, (row, _) in enumerate(pairs) if row.embedding is not None]
+    if with_vectors:
+        matrix = np.stack([pairs[i][0].embedding for i in with_vectors]).astype(np.float64)
+        lengths = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+        dots = np.einsum("ij,j->i", matrix, unit_query)
+        for i, dot, length in zip(with_vectors, dots.tolist(), lengths.tolist(), strict=True):
+            scores[i] = 0.0 if length == 0.0 else min(1.0, max(-1.0, dot / length))
+    return scores
 
 
 class Collection:
@@ -113,16 +115,18 @@ class Collection:
         if capability not in self.connector.capabilities:
             raise UnsupportedOperation(f"backend {self.backend!r} does not support {operation} on table {self.table.value!r}")
 
-    def _decode_checked(self, rows: Iterable[Row], where: Where) -> list[Any]:
-        out = []
+    def _check_scope(self, rows: Iterable[Row], where: Where) -> None:
         for row in rows:
             if not where.matches(row.field_values()):
                 raise ScopeViolation(
                     f"backend {self.backend!r} returned record {row.id!r} of table {self.table.value!r} "
                     f"outside the requested filter ({where}); this is a bug in the backend"
                 )
-            out.append(decode(self.table, row))
-        return out
+
+    def _decode_checked(self, rows: Iterable[Row], where: Where) -> list[Any]:
+        rows = list(rows)
+        self._check_scope(rows, where)
+        return [decode(self.table, row) for row in rows]
 
     # -- embedding spec -------------------------------------------------------------
     @property
@@ -339,11 +343,10 @@ class Collection:
             return []
         # Ask for a few more than k: ties at the k-th score are then cut by id, the same way on every backend.
         pairs = self.connector.vector_search(np.ascontiguousarray(query / norm, dtype=np.float32), k + max(10, k // 2), combined)
-        records = self._decode_checked((row for row, _ in pairs), combined)
-        unit = query.astype(np.float64) / norm
-        hits = [Hit(rec, _cosine(unit, rec.embedding, score)) for rec, (_, score) in zip(records, pairs, strict=True)]
-        hits.sort(key=best_first)
-        return hits[:k]
+        self._check_scope((row for row, _ in pairs), combined)
+        scores = exact_scores(query.astype(np.float64) / norm, pairs)
+        best = sorted(range(len(pairs)), key=lambda i: (-scores[i], pairs[i][0].id))[:k]
+        return [Hit(decode(self.table, pairs[i][0]), scores[i]) for i in best]
 
     def text_search(self, text: str, where: Where | None = None, limit: int = DEFAULT_SEARCH_LIMIT, offset: int = 0) -> list[Any]:
         """Records whose text contains ``text`` (ignoring case), oldest first, paginated."""
