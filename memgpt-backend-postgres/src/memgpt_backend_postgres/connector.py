@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -28,6 +29,10 @@ EXACT_SCOPE_ROWS = 20_000
 larger scopes use the HNSW index, falling back to an exact scan if the index returns fewer than k."""
 HNSW_EF_SEARCH = 200
 """Candidates the HNSW index examines per query (pgvector's ``hnsw.ef_search``; its maximum is 1000)."""
+SCOPE_SIZE_TTL_S = 30.0
+"""How long the size of a search scope is trusted (this connector's own writes forget it at once)."""
+INDEX_RECHECK_S = 30.0
+"""How often a connector that has not seen its table's HNSW index looks again (another process may build it)."""
 
 
 def vector_text(vector: np.ndarray | None) -> str | None:
@@ -48,6 +53,8 @@ class PostgresConnector(Connector):
         self.select = ", ".join(select)
         self.order = 'created_at, id COLLATE "C"'
         self._indexed = False
+        self._index_checked = float("-inf")
+        self._scope_sizes: dict[Where, tuple[int, float]] = {}
 
     # -- helpers ----------------------------------------------------------------------
     def _row(self, values: Sequence[Any]) -> Row:
@@ -146,6 +153,7 @@ class PostgresConnector(Connector):
         data = binary.copy_stream(self._copy_fields(row) for row in rows)
         columns = ", ".join(self.columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns[1:])
+        self._scope_sizes.clear()
         with self.store.begin() as conn:
             conn.execute(text(f"CREATE TEMP TABLE memgpt_stage (LIKE {self.name}) ON COMMIT DROP"))
             cursor = conn.connection.dbapi_connection.cursor()
@@ -159,10 +167,12 @@ class PostgresConnector(Connector):
 
     def delete(self, where: Where) -> int:
         params: dict[str, Any] = {}
+        self._scope_sizes.clear()
         with self.store.begin() as conn:
             return conn.execute(text(f"DELETE FROM {self.name} WHERE {self._where(where, params)}"), params).rowcount
 
     def drop(self) -> None:
+        self._scope_sizes.clear()
         with self.store.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             conn.execute(text(f"TRUNCATE {self.name}"))
@@ -203,25 +213,65 @@ class PostgresConnector(Connector):
         params: dict[str, Any] = {"q": vector_text(query), "k": k}
         clause = self._where(where, params)
         dim = int(query.shape[0])
-        sql = (
-            f"SELECT {self.select}, embedding <=> CAST(:q AS vector({dim})) AS distance FROM {self.name} "
-            f"WHERE embedding IS NOT NULL AND {clause} ORDER BY embedding <=> CAST(:q AS vector({dim})) LIMIT :k"
-        )
-        indexed = dim <= HNSW_MAX_DIM and k <= 1000
-        if indexed and not where.is_everything:
-            indexed = self.count(where) > EXACT_SCOPE_ROWS
-        if indexed:
-            found = self._search(sql, params, [f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, k)}"])
-            if len(found) == k:
-                return found
-        # Exact: no HNSW index, so a selective filter still yields the true k best of its scope.
-        return self._search(sql, params, ["SET LOCAL enable_indexscan = off"])
+        distance = f"embedding <=> CAST(:q AS vector({dim}))"
+        scope = f"FROM {self.name} WHERE embedding IS NOT NULL AND {clause}"
+        # "+ 0" turns the distance into an expression no index answers: the scope is scanned exactly.
+        exact = f"SELECT *, {distance} AS distance {scope} ORDER BY ({distance}) + 0 LIMIT :k"
+        approximate = f"SELECT *, {distance} AS distance {scope} ORDER BY {distance} LIMIT :k"
+        # Scoped exact scans go through the scope's index: once a table is analyzed the planner prefers a
+        # sequential scan of every agent's rows (it does not count the cost of the distances), measured 3-5x slower.
+        by_scope = [] if where.is_everything else ["SET LOCAL enable_seqscan = off"]
+        if dim > HNSW_MAX_DIM or k > 1000 or not self._has_index():
+            return self._search(exact, params, by_scope)
+        if not where.is_everything and self._scope_size(where) <= EXACT_SCOPE_ROWS:
+            return self._search(exact, params, by_scope)
+        found = self._search(approximate, params, [f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, k)}"])
+        if len(found) == k:
+            return found
+        # The index returned fewer than k (a selective filter): the exact scan yields the true k best of the scope.
+        return self._search(exact, params, by_scope)
 
-    def _search(self, sql: str, params: dict[str, Any], setup: Sequence[str]) -> list[tuple[Row, float]]:
+    def _scope_size(self, where: Where) -> int:
+        """Vectors in ``where`` (up to EXACT_SCOPE_ROWS + 1), remembered for SCOPE_SIZE_TTL_S or until this connector writes.
+
+        The size only chooses between an exact scan and the HNSW index. A size
+        that another process changed meanwhile costs speed (an exact scan of a
+        scope that just grew) or, for a scope shrunk below the threshold by
+        deletes, an index search with its usual recall, never a wrong record.
+        """
+        now = time.monotonic()
+        known = self._scope_sizes.get(where)
+        if known is not None and now - known[1] < SCOPE_SIZE_TTL_S:
+            return known[0]
+        params: dict[str, Any] = {"small": EXACT_SCOPE_ROWS}
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM {self.name} WHERE embedding IS NOT NULL "
+            f"AND {self._where(where, params)} LIMIT :small + 1) AS s"
+        )
+        with self.store.begin() as conn:
+            size = int(conn.execute(text(sql), params).scalar())
+        if len(self._scope_sizes) > 10_000:
+            self._scope_sizes.clear()
+        self._scope_sizes[where] = (size, now)
+        return size
+
+    def _has_index(self) -> bool:
+        """Whether the table has its HNSW index (cached once seen; looked up again at most every INDEX_RECHECK_S)."""
+        now = time.monotonic()
+        if not self._indexed and now - self._index_checked > INDEX_RECHECK_S:
+            with self.store.begin() as conn:
+                found = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(self.table)})
+                self._indexed = found.first() is not None
+            self._index_checked = now
+        return self._indexed
+
+    def _search(self, sql: str, params: dict[str, Any], setup: Sequence[str] = ()) -> list[tuple[Row, float]]:
+        """Run a search ``sql`` selecting ``*, distance``; vectors are sent (vector_send) only for the rows it keeps."""
         with self.store.begin() as conn:
             for statement in setup:
                 conn.execute(text(statement))
-            return [(self._row(r[:-1]), 1.0 - float(r[-1])) for r in conn.execute(text(sql), params)]
+            rows = conn.execute(text(f"SELECT {self.select}, distance FROM ({sql}) AS best ORDER BY distance"), params)
+            return [(self._row(r[:-1]), 1.0 - float(r[-1])) for r in rows]
 
     # -- text and date search -------------------------------------------------------------------
     def text_search(self, text_: str, where: Where, limit: int, offset: int) -> list[Row]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from memgpt.errors import StorageError, StorageUnavailable
@@ -18,6 +18,19 @@ from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
 from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements
+
+def _no_delay(dbapi_connection: Any, _record: Any) -> None:
+    """Turn off Nagle's algorithm on a new pg8000 connection (pg8000 leaves it on).
+
+    pg8000 writes a statement in more than one segment when it is larger than
+    its 8 KiB buffer (a 384-d query vector already is); with Nagle on, the last
+    segment waits for the server's delayed ACK: measured 40 ms added to
+    searches that take 10 ms.
+    """
+    sock = getattr(dbapi_connection, "_usock", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
 
 POOL_SIZE = 5
 MAX_OVERFLOW = 5
@@ -44,6 +57,7 @@ class _Engines:
                     pool_recycle=1800,
                     connect_args={"application_name": "memgpt"},
                 )
+                event.listen(engine, "connect", _no_delay)
             return engine
 
     def dispose_all(self) -> None:
