@@ -74,7 +74,7 @@ def insert_all(subject: Any, workload: Workload, result: Result) -> None:
         subject.insert_messages(workload, start, min(workload.messages, start + INSERT_CHUNK))
 
 
-BUDGET_S = 30.0
+BUDGET_S = 20.0
 """Time one operation is timed for at most; slow engines get fewer (but at least ``MIN_CALLS``) calls."""
 MIN_CALLS = 10
 

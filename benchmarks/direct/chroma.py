@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-from data import Workload
+from data import BASE_TIME, USER, Workload
 from subject import Subject
 
 PASSAGES, MESSAGES = "bench_passages", "bench_messages"
@@ -47,7 +47,7 @@ class DirectSubject(Subject):
                 ids=workload.passage_ids[lo:hi],
                 embeddings=workload.vectors[lo:hi],
                 documents=[workload.passage_text(i) for i in range(lo, hi)],
-                metadatas=[{"agent_id": workload.agent_of(i)} for i in range(lo, hi)],
+                metadatas=[{"agent_id": workload.agent_of(i), "user_id": USER, "created_at": _epoch(BASE_TIME)} for i in range(lo, hi)],
             )
 
     def insert_messages(self, workload: Workload, start: int, stop: int) -> None:
@@ -57,7 +57,10 @@ class DirectSubject(Subject):
                 ids=[r[0] for r in rows],
                 embeddings=np.ones((len(rows), 1), dtype=np.float32),  # Chroma needs a vector; messages have none
                 documents=[r[2] for r in rows],
-                metadatas=[{"agent_id": r[1], "created_at": _epoch(r[3])} for r in rows],
+                metadatas=[
+                    {"agent_id": r[1], "user_id": USER, "role": "user" if i % 2 else "assistant", "created_at": _epoch(r[3])}
+                    for i, r in enumerate(rows, start=lo)
+                ],
             )
 
     def search(self, agent: str, query: np.ndarray, k: int) -> list[str]:
@@ -67,7 +70,11 @@ class DirectSubject(Subject):
     def _oldest(self, where: dict[str, Any], document: dict[str, Any] | None, limit: int) -> list[str]:
         found = self.messages.get(where=where, where_document=document, include=["metadatas"])
         order = sorted(zip(found["metadatas"], found["ids"], strict=True), key=lambda pair: (pair[0]["created_at"], pair[1]))
-        return [i for _, i in order[:limit]]
+        page = [i for _, i in order[:limit]]
+        if not page:
+            return []
+        self.messages.get(ids=page, include=["documents", "metadatas"])  # the page's messages, as a search returns them
+        return page
 
     def text_search(self, agent: str, needle: str, limit: int) -> list[str]:
         return self._oldest({"agent_id": agent}, {"$regex": f"(?i){needle}"}, limit)

@@ -88,3 +88,37 @@ def test_configure_asks_the_seed_questions(memgpt_home: Path) -> None:
     persistent, asked = answer_configure({}, {"archival_storage": "chroma"})
     assert "Enter persistent storage location:" in asked
     assert persistent.archival_storage.settings == {"mode": "persistent", "path": str(memgpt_home / "chroma")}
+
+
+def test_counts_and_ordered_searches_page_through_many_key_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matches are read in pages of KEY_PAGE ids; with tiny pages, counts and oldest-first pages stay exact."""
+    from datetime import datetime, timedelta, timezone
+
+    from memgpt_backend_chroma import connector
+
+    monkeypatch.setattr(connector, "KEY_PAGE", 7)
+    backend = ChromaBackend()
+    store = backend.open(backend.settings_from_uri(str(tmp_path / "db")))
+    day = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    messages = [
+        make_record(
+            Table.RECALL,
+            i,
+            owner="a1",
+            text=f"note {i} zeppelin",
+            created_at=day + timedelta(minutes=(i * 7) % 40),
+            with_embedding=i % 2 == 0,  # both of Chroma's collections hold matches
+        )
+        for i in range(40)
+    ]
+    everything = open_collection(backend, store, Table.RECALL, Where.everything())
+    everything.insert(messages + [make_record(Table.RECALL, i, owner="a2", text="zeppelin too") for i in range(40, 55)])
+    recall = open_collection(backend, store, Table.RECALL, Where.of(agent_id="a1"))
+    oldest = sorted(messages, key=lambda m: (m.created_at, m.id))
+    assert recall.count() == 40
+    assert recall.text_count("ZEPPELIN") == 40
+    assert [m.id for m in recall.text_search("zeppelin", limit=9, offset=5)] == [m.id for m in oldest[5:14]]
+    window = (day + timedelta(minutes=10), day + timedelta(minutes=30))
+    inside = [m for m in oldest if window[0] <= m.created_at <= window[1]]
+    assert recall.date_count(*window) == len(inside)
+    assert [m.id for m in recall.date_search(*window, limit=100)] == [m.id for m in inside]
