@@ -66,14 +66,19 @@ for _folder in DISTRIBUTIONS:
     _make_session(_folder)
 
 
-@nox.session(python="3.11")
-def integration(session: nox.Session) -> None:
-    """Every distribution installed together: migration chains and exports across all backends (integration/)."""
+def _install_everything(session: nox.Session) -> None:
+    """memgpt-core and every backend distribution (with all their extras) in one environment."""
     _install_local(session, CORE)
     for folder in DISTRIBUTIONS:
         if folder != CORE:
             _install_local(session, folder)
-    session.install("pytest>=7.4", "pytest-timeout>=2.2")
+
+
+@nox.session(python="3.11")
+def integration(session: nox.Session) -> None:
+    """Every distribution installed together: migration chains, exports and a small benchmark run (integration/)."""
+    _install_everything(session)
+    session.install("pytest>=7.4", "pytest-timeout>=2.2", "matplotlib>=3.7")
     session.run("python", "-c", CHECK_LOCAL_CORE, str(CORE.resolve()))
     session.chdir(ROOT / "integration")
     session.run("pytest", "-q", "--timeout=900", *session.posargs, env={"MEMGPT_REQUIRE_ALL_BACKENDS": "1"})
@@ -129,3 +134,16 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("python", "packages/versioning.py", "--check")
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks of every backend side by side (benchmarks/): ``nox -s bench -- --size 100000``.
+
+    Arguments after ``--`` go to benchmarks/run.py (``--help`` lists them);
+    results are written to benchmarks/results/.
+    """
+    _install_everything(session)
+    session.install("matplotlib>=3.7")
+    session.run("python", "-c", CHECK_LOCAL_CORE, str(CORE.resolve()))
+    session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)

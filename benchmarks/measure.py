@@ -53,6 +53,14 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        values = dict(data)
+        for name in ("search", "text_search", "date_search", "count"):
+            if values.get(name) is not None:
+                values[name] = Latency(**values[name])
+        return cls(**values)
+
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
@@ -108,7 +116,7 @@ def measure_searches(subject: Any, workload: Workload, result: Result) -> None:
     result.count, _ = latencies([lambda a=a: subject.count(a) for a in agents])
 
 
-def cold_open(subject: Any, workload: Workload, env: dict[str, str] | None = None) -> float | None:
+def cold_open(subject: Any, workload: Workload, env: dict[str, str] | None = None, runs: int = COLD_RUNS) -> float | None:
     """Median wall time from starting a new Python process to reading its first search result."""
     agent, query = workload.query_set[0]
     code = subject.cold_open_code(agent, [float(x) for x in query], K)
@@ -117,7 +125,7 @@ def cold_open(subject: Any, workload: Workload, env: dict[str, str] | None = Non
     expected = " ".join(subject.search(agent, query, K))
     subject.close()
     runs = []
-    for _ in range(COLD_RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         process = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600
@@ -128,10 +136,10 @@ def cold_open(subject: Any, workload: Workload, env: dict[str, str] | None = Non
     return float(np.median(runs))
 
 
-def measure(subject: Any, workload: Workload, env: dict[str, str] | None = None) -> Result:
+def measure(subject: Any, workload: Workload, env: dict[str, str] | None = None, cold_runs: int = COLD_RUNS) -> Result:
     result = Result(subject.label, subject.engine, workload.dim, workload.size)
     subject.prepare(workload)
     insert_all(subject, workload, result)
     measure_searches(subject, workload, result)
-    result.cold_open_s = cold_open(subject, workload, env)
+    result.cold_open_s = cold_open(subject, workload, env, cold_runs)
     return result

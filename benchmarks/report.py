@@ -1,9 +1,14 @@
-"""Results as Markdown tables (and a PNG chart when matplotlib is installed)."""
+"""Results as Markdown tables (and a PNG chart when matplotlib is installed).
+
+python benchmarks/report.py benchmarks/results/bench-100000.json   # render .md and .png again from a run's JSON
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +150,7 @@ def markdown(results: list[Result], settings: dict[str, Any], cli: dict[str, flo
                 row += [_f(ours, 3), _f(theirs, 3), _ratio(ours, theirs)]
             body.append(row)
         lines += _table(head, body)
-        lines += ["### Cold open: new process to first search result (s, median of 3)", ""]
+        lines += [f"### Cold open: new process to first search result (s, median of {settings.get('cold_runs', 3)})", ""]
         lines += _table(
             ["backend", "memgpt", "client", "ratio"],
             [
@@ -159,11 +164,24 @@ def markdown(results: list[Result], settings: dict[str, Any], cli: dict[str, flo
             ],
         )
     if cli:
-        lines += ["## CLI start (ms, median of 10)", ""]
+        lines += [f"## CLI start (ms, median of {settings.get('cli_runs', 10)})", ""]
         lines += _table(
             ["command", "ms", "over `import click`"],
             [[f"`{name}`", _f(ms, 1), _f(ms - cli["python -c 'import click'"], 1)] for name, ms in cli.items()],
         )
+    lines += targets(results, settings, cli)
+    short = [
+        f"{r.label} ({r.dim}-d): {name} {lat.n}"
+        for r in results
+        for name in ("search", "text_search", "date_search", "count")
+        if (lat := getattr(r, name)) is not None
+        and lat.n < (settings["queries"] if name == "search" else min(50, settings["queries"]))
+    ]
+    if short:
+        lines += [
+            "Operations timed fewer times because they used up the per-operation time budget: " + "; ".join(short) + ".",
+            "",
+        ]
     errors = [f"- {r.label} ({r.dim}-d): {e}" for r in results for e in r.errors]
     if errors:
         lines += ["## Errors", "", *errors, ""]
@@ -202,3 +220,70 @@ def chart(results: list[Result], settings: dict[str, Any], path: Path) -> Path |
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def targets(results: list[Result], settings: dict[str, Any], cli: dict[str, float]) -> list[str]:
+    """The issue's targets, checked against this run's numbers (met / missed, with the measured value)."""
+    rows: list[list[str]] = []
+
+    def add(what: str, value: float | None, limit: float, fmt: str, higher_is_better: bool = False) -> None:
+        if value is None:
+            return
+        met = value >= limit if higher_is_better else value <= limit
+        rows.append(
+            [what, fmt.format(value), ("≥ " if higher_is_better else "≤ ") + fmt.format(limit), "met" if met else "**missed**"]
+        )
+
+    for dim in settings["dims"]:
+        floor = next((r for r in results if r.dim == dim and r.engine == "numpy"), None)
+        for engine, m, c in _pairs(results, dim):
+            if engine == "local" and m is not None and dim == 384:
+                if m.search and floor and floor.search:
+                    add(f"local {dim}-d search p50 / numpy floor", m.search.p50_ms / floor.search.p50_ms, 1.5, "{:.2f}×")
+                add(f"local {dim}-d recall@10", m.recall_at_10, 1.0, "{:.3f}", higher_is_better=True)
+                add(f"local {dim}-d bulk insert (passages/s)", m.insert_all_per_s, 50_000, "{:,.0f}", higher_is_better=True)
+                add(f"local {dim}-d cold open (s)", m.cold_open_s, 1.0, "{:.2f}")
+            if m is None or c is None:
+                continue
+            for attr, name in (
+                ("search", "search"),
+                ("text_search", "text search"),
+                ("date_search", "date range"),
+                ("count", "count"),
+            ):
+                ours, theirs = getattr(m, attr), getattr(c, attr)
+                if ours and theirs and theirs.p50_ms:
+                    add(f"{engine} {dim}-d {name} / client", ours.p50_ms / theirs.p50_ms, 1.25, "{:.2f}×")
+            if m.insert_all_per_s and c.insert_all_per_s:
+                add(f"{engine} {dim}-d insert / client", c.insert_all_per_s / m.insert_all_per_s, 1.25, "{:.2f}×")
+            if m.cold_open_s and c.cold_open_s:
+                add(f"{engine} {dim}-d cold open / client", m.cold_open_s / c.cold_open_s, 1.25, "{:.2f}×")
+    click = cli.get("python -c 'import click'")
+    help_ms = cli.get("memgpt --help")
+    if click is not None and help_ms is not None:
+        add("`memgpt --help` over `import click` (ms)", help_ms - click, 100, "{:.0f}")
+    if not rows:
+        return []
+    return ["## Targets", "", *_table(["target", "measured", "goal", ""], rows)]
+
+
+def write(
+    stem: Path, results: list[Result], settings: dict[str, Any], cli: dict[str, float], host: dict[str, Any]
+) -> Path | None:
+    """``stem``.md (tables), ``stem``.json (every number) and ``stem``.png (when matplotlib is installed)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".md").write_text(markdown(results, settings, cli, host) + "\n")
+    data = {"machine": host, "settings": settings, "cli_ms": cli, "results": [r.to_dict() for r in results]}
+    stem.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
+    return chart(results, settings, stem.with_suffix(".png"))
+
+
+def main(path: str) -> None:
+    data = json.loads(Path(path).read_text())
+    results = [Result.from_dict(r) for r in data["results"]]
+    png = write(Path(path).with_suffix(""), results, data["settings"], data["cli_ms"], data["machine"])
+    print(f"wrote {Path(path).with_suffix('.md')}" + (f" and {png}" if png else ""), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -12,7 +12,6 @@ from the pgserver wheel for the run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ import numpy as np
 from data import Workload
 from floor import NumpyFloor
 from measure import K, Latency, Result, measure
-from report import chart, machine, markdown
+from report import machine, write
 from subject import MemgptSubject, Subject, empty_folder
 
 RESULTS = Path(__file__).parent / "results"
@@ -116,10 +115,10 @@ def cli_start(runs: int = 10) -> dict[str, float]:
     return out
 
 
-def run_one(subject: Subject, workload: Workload, env: dict[str, str]) -> Result:
+def run_one(subject: Subject, workload: Workload, env: dict[str, str], cold_runs: int) -> Result:
     print(f"  {subject.label} ...", file=sys.stderr, flush=True)
     try:
-        return measure(subject, workload, env)
+        return measure(subject, workload, env, cold_runs)
     except Exception as exc:  # a backend failing is reported in the table, the run goes on
         result = Result(subject.label, subject.engine, workload.dim, workload.size)
         result.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
@@ -137,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="vector searches timed per subject")
     parser.add_argument("--backends", default="", help="comma-separated (default: every installed backend)")
     parser.add_argument("--no-direct", action="store_true", help="skip the engines' own clients")
+    parser.add_argument("--cold-runs", type=int, default=3, help="new processes timed per cold open (median)")
+    parser.add_argument("--cli-runs", type=int, default=10, help="runs of memgpt --help and of import click (median)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     args = parser.parse_args(argv)
 
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "queries": args.queries,
         "k": K,
         "backends": backends,
+        "cold_runs": args.cold_runs,
+        "cli_runs": args.cli_runs,
         "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     results: list[Result] = []
@@ -172,26 +175,19 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(numpy_floor(workload))
                 for backend in backends:
                     uri = location(backend, scratch, dim, stack, cache)
-                    results.append(run_one(MemgptSubject(backend, uri), workload, env))
+                    results.append(run_one(MemgptSubject(backend, uri), workload, env, args.cold_runs))
                     direct = (
                         None
                         if args.no_direct
                         else direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
                     )
                     if direct is not None:
-                        results.append(run_one(direct, workload, env))
-        cli = cli_start()
+                        results.append(run_one(direct, workload, env, args.cold_runs))
+        cli = cli_start(args.cli_runs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    host = machine()
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"bench-{args.size}"
-    stem.with_suffix(".md").write_text(markdown(results, settings, cli, host) + "\n")
-    stem.with_suffix(".json").write_text(
-        json.dumps({"machine": host, "settings": settings, "cli_ms": cli, "results": [r.to_dict() for r in results]}, indent=1)
-        + "\n"
-    )
-    png = chart(results, settings, stem.with_suffix(".png"))
+    png = write(stem, results, settings, cli, machine())
     print(f"wrote {stem.with_suffix('.md')}" + (f" and {png}" if png else ""), file=sys.stderr)
     return 1 if any(r.errors for r in results) else 0
 

@@ -47,7 +47,9 @@ class DirectSubject(Subject):
                 ids=workload.passage_ids[lo:hi],
                 embeddings=workload.vectors[lo:hi],
                 documents=[workload.passage_text(i) for i in range(lo, hi)],
-                metadatas=[{"agent_id": workload.agent_of(i), "user_id": USER, "created_at": _epoch(BASE_TIME)} for i in range(lo, hi)],
+                metadatas=[
+                    {"agent_id": workload.agent_of(i), "user_id": USER, "created_at": _epoch(BASE_TIME)} for i in range(lo, hi)
+                ],
             )
 
     def insert_messages(self, workload: Workload, start: int, stop: int) -> None:

@@ -68,7 +68,10 @@ class DirectSubject(Subject):
     def _oldest(self, clause: str, limit: int) -> list[str]:
         found = self.messages.search().where(clause).select(["id", "created_at"]).limit(None).to_arrow()
         order = sorted(zip(found.column("created_at").to_pylist(), found.column("id").to_pylist(), strict=True))
-        return [i for _, i in order[:limit]]
+        page = [i for _, i in order[:limit]]
+        if page:  # the page's messages, as a search returns them
+            self.messages.search().where("id IN (" + ",".join(f"'{i}'" for i in page) + ")").limit(None).to_arrow()
+        return page
 
     def text_search(self, agent: str, needle: str, limit: int) -> list[str]:
         return self._oldest(f"{_agent(agent)} AND text ILIKE '%{needle}%'", limit)

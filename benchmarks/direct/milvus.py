@@ -87,7 +87,10 @@ class DirectSubject(Subject):
 
     def _oldest(self, expr: str, limit: int) -> list[str]:
         found = self.client.query(MESSAGES, filter=expr, output_fields=["id", "created_at"], consistency_level=STRONG)
-        return [row["id"] for row in sorted(found, key=lambda row: (row["created_at"], row["id"]))[:limit]]
+        page = [row["id"] for row in sorted(found, key=lambda row: (row["created_at"], row["id"]))[:limit]]
+        if page:  # the page's messages, as a search returns them
+            self.client.query(MESSAGES, ids=page, output_fields=["id", "text", "created_at"], consistency_level=STRONG)
+        return page
 
     def text_search(self, agent: str, needle: str, limit: int) -> list[str]:
         return self._oldest(f'{_agent(agent)} and text_lc like "%{needle.lower()}%"', limit)

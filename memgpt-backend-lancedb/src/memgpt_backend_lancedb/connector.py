@@ -34,6 +34,8 @@ from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
 IN_CHUNK = 1_000
+EXISTS_CHUNK = 10_000
+"""Ids per ``id IN (...)`` query when checking whether a batch holds ids that exist already."""
 FTS_MAX_CANDIDATES = 20_000
 _FTS_QUERY = re.compile(r"[\w\s]+")
 
@@ -151,7 +153,7 @@ class LanceDBConnector(Connector):
             query = query.where(where)
         if columns is not None:
             query = query.select(columns)
-        return query.limit(max(1, table.count_rows())).to_arrow()
+        return query.limit(None).to_arrow()
 
     # -- embedding spec ------------------------------------------------------------------------
     def get_embedding_spec(self) -> EmbeddingSpec | None:
@@ -176,10 +178,9 @@ class LanceDBConnector(Connector):
     def _write(self, table: Any, data: pa.Table) -> None:
         """Append new ids (one cheap call), merge when any id exists already (upsert)."""
         ids = data.column("id").to_pylist()
-        if len(ids) > IN_CHUNK:
-            existing = table.count_rows() > 0
-        else:
-            existing = table.count_rows(_ids_in(ids)) > 0
+        # merge_insert costs 4x an append (measured: 181 ms vs 45 ms for 10k new 384-d rows); asking whether
+        # any id exists already costs ~30 ms per 10k ids.
+        existing = any(table.count_rows(_ids_in(part)) for part in chunked(ids, EXISTS_CHUNK))
         if existing:
             table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
         else:

@@ -19,6 +19,7 @@ from memgpt.storage.connector import Connector
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
 from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements
 
+
 def _no_delay(dbapi_connection: Any, _record: Any) -> None:
     """Turn off Nagle's algorithm on a new pg8000 connection (pg8000 leaves it on).
 

@@ -1,0 +1,53 @@
+"""A small run of benchmarks/ as a smoke test: every available backend measured, tables and JSON written.
+
+No wall-clock time is asserted (speed is read from the tables, not tested);
+what is checked is that every subject ran every operation, found the exact
+neighbours where it searches exactly, and that the report holds them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXACT = {"local", "postgres", "qdrant", "milvus", "lancedb"}
+"""Backends that search exactly at this size (Chroma's HNSW may miss a neighbour)."""
+
+
+def test_a_small_benchmark_run_measures_every_backend(tmp_path: Path, available: set[str], pg_uri: str | None) -> None:
+    backends = sorted({"local"} | available)
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_HOME"}
+    if pg_uri:
+        env["MEMGPT_BENCH_PGURI"] = pg_uri
+    argv = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--size", "1200", "--dims", "16,48", "--agents", "4"]
+    argv += ["--queries", "12", "--cold-runs", "1", "--cli-runs", "2", "--backends", ",".join(backends), "--out", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1500)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    report = json.loads((tmp_path / "bench-1200.json").read_text())
+    assert report["machine"]["cpus"] == os.cpu_count() and report["machine"]["memory_gib"] > 0
+    results = {(r["label"], r["dim"]): r for r in report["results"]}
+    for dim in (16, 48):
+        assert results[("numpy floor", dim)]["search"]["n"] == 12
+        for backend in backends:
+            ours = results[(f"{backend} via memgpt", dim)]
+            assert not ours["errors"]
+            assert ours["insert_all_per_s"] > 0 and ours["cold_open_s"] > 0
+            assert ours["search"]["n"] == 12 and ours["count"]["n"] > 0
+            assert ours["text_search"]["n"] > 0 and ours["date_search"]["n"] > 0
+            assert ours["recall_at_10"] == 1.0 if backend in EXACT else ours["recall_at_10"] >= 0.9
+            if backend != "local":  # every external engine is measured through its own client as well
+                client = results[(f"{backend} client", dim)]
+                assert not client["errors"] and client["search"]["n"] == 12
+    assert set(report["cli_ms"]) == {"python -c 'import click'", "memgpt --help"}
+
+    tables = (tmp_path / "bench-1200.md").read_text()
+    for heading in ("## 16 dimensions", "## 48 dimensions", "### Scoped top-10 vector search", "## CLI start", "## Targets"):
+        assert heading in tables
+    for backend in backends:
+        assert f"| {backend} |" in tables
+    assert (tmp_path / "bench-1200.png").stat().st_size > 0  # matplotlib is installed in the integration session
