@@ -62,7 +62,7 @@ class DirectSubject(Subject):
 
     def search(self, agent: str, query: np.ndarray, k: int) -> list[str]:
         result = self.client.query_points(
-            PASSAGES, query=query.tolist(), query_filter=models.Filter(must=[_agent(agent)]), limit=k, with_payload=["id"]
+            PASSAGES, query=query.tolist(), query_filter=models.Filter(must=[_agent(agent)]), limit=k, with_payload=True
         )
         return [p.payload["id"] for p in result.points]
 
@@ -72,7 +72,7 @@ class DirectSubject(Subject):
             scroll_filter=models.Filter(must=conditions),
             limit=limit,
             order_by=models.OrderBy(key="created_at"),
-            with_payload=["id"],
+            with_payload=True,  # the page's messages, as a search returns them
         )
         return [p.payload["id"] for p in points]
 
