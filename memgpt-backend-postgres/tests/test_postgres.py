@@ -98,6 +98,43 @@ def test_a_selective_scope_still_gets_k_results_when_the_index_is_used(backend, 
     assert [h.record.id for h in hits[:20]] == [make_record(Table.ARCHIVAL, int(i) * 10, owner="rare").id for i in exact[:20]]
 
 
+def test_connections_send_without_nagle_delays(backend, store, pg_uri: str) -> None:
+    """pg8000 leaves Nagle's algorithm on; statements over 8 KiB (a 384-d query) then waited 40 ms for delayed ACKs."""
+    import socket
+
+    open_collection(backend, store, Table.RECALL, scope(agent_id="a")).count()
+    with ENGINES.engines[backend.settings_from_uri(pg_uri)["uri"]].connect() as conn:
+        sock = conn.connection.dbapi_connection._usock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_scope_sizes_choose_exact_or_index_and_own_writes_forget_them(backend, store, monkeypatch) -> None:
+    """The size of a search scope picks exact scan or HNSW; it is remembered, and forgotten when this store writes."""
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 500)
+    monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 300)
+    vectors = random_unit_vectors(1_400, dim=16, seed=9)
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    archival.insert(
+        [make_record(Table.ARCHIVAL, i, owner="big" if i < 1_000 else "small", vector=vectors[i]) for i in range(1_000)]
+    )
+    counted: list[str] = []
+    connector = archival.connector
+    original = connector._scope_size
+    monkeypatch.setattr(connector, "_scope_size", lambda where: counted.append(str(where)) or original(where))
+    small = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="small"))
+    assert small.search(vectors[0], k=5) == []  # an empty scope: counted as small, searched exactly
+    assert connector._scope_sizes[small._where(None)][0] == 0
+    for _ in range(3):
+        small.search(vectors[0], k=5)
+    assert len(counted) == 4 and len(connector._scope_sizes) == 1  # asked every time, counted once
+    small.insert([make_record(Table.ARCHIVAL, i, owner="small", vector=vectors[i]) for i in range(1_000, 1_400)])
+    assert connector._scope_sizes == {}  # the write forgot every size
+    hits = small.search(vectors[1_200], k=10)  # 400 rows now: above the threshold, the index (with its exact fallback)
+    assert connector._scope_sizes[small._where(None)][0] == 301
+    exact = np.argsort(-(vectors[1_000:] @ vectors[1_200]))[:10]
+    assert [h.record.id for h in hits][:3] == [make_record(Table.ARCHIVAL, 1_000 + int(i), owner="small").id for i in exact[:3]]
+
+
 def test_many_sequential_opens_share_one_bounded_pool(backend, pg_uri: str) -> None:
     settings = backend.settings_from_uri(pg_uri)
     for i in range(60):
