@@ -124,16 +124,16 @@ def cold_open(subject: Any, workload: Workload, env: dict[str, str] | None = Non
         return None
     expected = " ".join(subject.search(agent, query, K))
     subject.close()
-    runs = []
+    seconds = []
     for _ in range(runs):
         start = time.perf_counter()
         process = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600
         )
-        runs.append(time.perf_counter() - start)
+        seconds.append(time.perf_counter() - start)
         if process.returncode != 0 or process.stdout.split() != expected.split():
             raise RuntimeError(f"cold open of {subject.label} failed: {process.stderr.strip()[-500:] or process.stdout[:200]}")
-    return float(np.median(runs))
+    return float(np.median(seconds))
 
 
 def measure(subject: Any, workload: Workload, env: dict[str, str] | None = None, cold_runs: int = COLD_RUNS) -> Result:
