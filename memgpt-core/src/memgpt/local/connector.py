@@ -23,6 +23,8 @@ from memgpt.storage.where import Where
 
 LOAD_CHUNK = 8_192
 """Rows read per step when loading a partition's vectors (bounds temporary memory)."""
+SEARCH_PLACEHOLDERS = 64
+"""Up to this many ids are read with one ``?`` each (a search's candidates); more go through ``json_each``."""
 FTS_MIN_CHARS = 3
 """The trigram index answers substring queries of at least this many characters."""
 
@@ -244,9 +246,19 @@ class LocalConnector(Connector):
             by_key[key].append(id_)
         rows: dict[str, Row] = {}
         for key, ids in by_key.items():
-            sql = f"SELECT {self._select} FROM {self.layout.sql_name} WHERE id IN (SELECT value FROM json_each(?))"
-            rows.update((row.id, row) for row in self._query(dbs[key], sql, [json.dumps(ids)]))
+            rows.update((row.id, row) for row in self._query(dbs[key], *self._by_ids(ids)))
         return [(rows[id_], score) for score, id_, _ in best if id_ in rows]
+
+    def _by_ids(self, ids: list[str]) -> tuple[str, list[Any]]:
+        """SQL and parameters reading the rows with these ids: one placeholder per id for the few a search
+        reads (SQLite plans them as direct index lookups), one JSON array for many."""
+        if len(ids) <= SEARCH_PLACEHOLDERS:
+            marks = ",".join("?" * len(ids))
+            return f"SELECT {self._select} FROM {self.layout.sql_name} WHERE id IN ({marks})", list(ids)
+        return (
+            f"SELECT {self._select} FROM {self.layout.sql_name} WHERE id IN (SELECT value FROM json_each(?))",
+            [json.dumps(ids)],
+        )
 
     # -- text and date search ---------------------------------------------------------------
     def _ordered(self, where: Where, extra: str, extra_params: list[Any], limit: int, offset: int) -> list[Row]:

@@ -73,6 +73,8 @@ class _Layout:
     has_text: bool
     payload_attrs: tuple[str, ...]
     record_type: type
+    field_count: int
+    """How many fields the record type has: a decoded row that sets them all can skip the constructor."""
 
 
 _LAYOUTS: dict[Table, _Layout] = {}
@@ -84,7 +86,9 @@ def _layout(table: Table) -> _Layout:
         id_attr = "name" if table is Table.SOURCES else "id"
         skip = {id_attr, "text", "created_at", "embedding", *table.filter_fields}
         payload = tuple(sorted(f.name for f in fields(table.record_type) if f.name not in skip))
-        layout = _LAYOUTS[table] = _Layout(id_attr, table.filter_fields, table.has_text, payload, table.record_type)
+        layout = _LAYOUTS[table] = _Layout(
+            id_attr, table.filter_fields, table.has_text, payload, table.record_type, len(fields(table.record_type))
+        )
     return layout
 
 
@@ -116,7 +120,14 @@ def encode(table: Table, record: Record) -> Row:
 
 
 def decode(table: Table, row: Row) -> Record:
-    """The record a stored row holds."""
+    """The record a stored row holds.
+
+    A passage or message row whose payload names every field, with an
+    embedding that already is a 1-D float32 array, was written by
+    :func:`encode` from a validated record and becomes a record without
+    validating it again (search results are decoded on every query); anything
+    else goes through the record's own constructor and its checks.
+    """
     layout = _layout(table)
     values: dict[str, Any] = json.loads(row.payload) if row.payload else {}
     values[layout.id_attr] = row.id
@@ -126,7 +137,23 @@ def decode(table: Table, row: Row) -> Record:
         values["text"] = row.text
         values["embedding"] = row.embedding
     values["created_at"] = from_epoch_us(row.created_at)
+    if layout.has_text and len(values) == layout.field_count and _trusted(values):
+        record = object.__new__(layout.record_type)
+        record.__dict__.update(values)
+        return record
     return layout.record_type(**values)
+
+
+def _trusted(values: dict[str, Any]) -> bool:
+    """Whether decoded values need no normalizing: the types :func:`encode` wrote."""
+    vector = values.get("embedding")
+    if vector is not None and not (
+        type(vector) is np.ndarray and vector.dtype == np.float32 and vector.ndim == 1 and vector.size and vector.flags.c_contiguous
+    ):
+        return False
+    metadata = values.get("metadata", {})
+    tool_calls = values.get("tool_calls", [])
+    return type(metadata) is dict and type(tool_calls) is list
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:

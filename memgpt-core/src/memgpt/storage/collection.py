@@ -28,6 +28,10 @@ DEFAULT_SEARCH_LIMIT = 100
 """Results a text or date search returns when the caller gives no limit."""
 DEFAULT_TOP_K = 10
 DEFAULT_SCAN_BATCH = 1_000
+SCORE_TOLERANCE = 1e-5
+"""How far an engine's float32 cosine may be from the exact one (float64 from the stored vectors)."""
+MAX_SEARCH_CANDIDATES = 10_000
+"""Candidates a search asks an engine for at most while resolving ties at the k-th place."""
 
 _NAME_FIELDS = ("user_id", "agent_id", "source")
 
@@ -54,15 +58,18 @@ def exact_scores(unit_query: np.ndarray, pairs: Sequence[tuple[Row, float]]) -> 
     across backends and after a migration. The engine's score is kept only
     for a row without a vector. ``unit_query`` is the float64 unit query.
     """
-    scores = [min(1.0, max(-1.0, float(engine_score))) for _, engine_score in pairs]
+    if not pairs:
+        return []
+    scores = np.clip(np.array([engine_score for _, engine_score in pairs], dtype=np.float64), -1.0, 1.0)
     with_vectors = [i for i, (row, _) in enumerate(pairs) if row.embedding is not None]
     if with_vectors:
-        matrix = np.stack([pairs[i][0].embedding for i in with_vectors]).astype(np.float64)
+        matrix = np.array([pairs[i][0].embedding for i in with_vectors], dtype=np.float64)
         lengths = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
         dots = np.einsum("ij,j->i", matrix, unit_query)
-        for i, dot, length in zip(with_vectors, dots.tolist(), lengths.tolist(), strict=True):
-            scores[i] = 0.0 if length == 0.0 else min(1.0, max(-1.0, dot / length))
-    return scores
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact = np.where(lengths == 0.0, 0.0, dots / np.where(lengths == 0.0, 1.0, lengths))
+        scores[with_vectors] = np.clip(exact, -1.0, 1.0)
+    return scores.tolist()
 
 
 class Collection:
@@ -116,8 +123,10 @@ class Collection:
             raise UnsupportedOperation(f"backend {self.backend!r} does not support {operation} on table {self.table.value!r}")
 
     def _check_scope(self, rows: Iterable[Row], where: Where) -> None:
+        constraints = where.constraints
         for row in rows:
-            if not where.matches(row.field_values()):
+            fields = row.fields
+            if not all((row.id if name == "id" else fields.get(name)) in allowed for name, allowed in constraints):
                 raise ScopeViolation(
                     f"backend {self.backend!r} returned record {row.id!r} of table {self.table.value!r} "
                     f"outside the requested filter ({where}); this is a bug in the backend"
@@ -321,9 +330,13 @@ class Collection:
         ``model``, when given, must be the collection's embedding model. An
         empty collection returns no hits. Scores are computed here from the
         stored vectors and equal scores are ordered by id, so every backend
-        (and every migrated copy) answers the same; the engine is asked for
-        ``k + max(10, k // 2)`` candidates so ties at the k-th place are cut
-        the same way too.
+        (and every migrated copy) answers the same. The engine is asked for
+        ``k + 1`` candidates; when the last of them scores within
+        :data:`SCORE_TOLERANCE` of the k-th best (a tie, or a difference the
+        engine's float32 arithmetic cannot resolve), it is asked again for
+        twice as many, so ties at the k-th place are cut by id on every
+        backend while the usual search reads only one more record than it
+        returns.
         """
         self._require(Capability.VECTOR_SEARCH, "vector search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -341,12 +354,18 @@ class Collection:
         combined = self._where(where)
         if combined.is_nothing:
             return []
-        # Ask for a few more than k: ties at the k-th score are then cut by id, the same way on every backend.
-        pairs = self.connector.vector_search(np.ascontiguousarray(query / norm, dtype=np.float32), k + max(10, k // 2), combined)
-        self._check_scope((row for row, _ in pairs), combined)
-        scores = exact_scores(query.astype(np.float64) / norm, pairs)
-        best = sorted(range(len(pairs)), key=lambda i: (-scores[i], pairs[i][0].id))[:k]
-        return [Hit(decode(self.table, pairs[i][0]), scores[i]) for i in best]
+        unit = np.ascontiguousarray(query / norm, dtype=np.float32)
+        exact_query = query.astype(np.float64) / norm
+        wanted = k + 1
+        while True:
+            pairs = self.connector.vector_search(unit, wanted, combined)
+            self._check_scope((row for row, _ in pairs), combined)
+            scores = exact_scores(exact_query, pairs)
+            order = sorted(range(len(pairs)), key=lambda i: (-scores[i], pairs[i][0].id))
+            if not _may_miss_ties(pairs, scores, order, k, wanted) or wanted >= MAX_SEARCH_CANDIDATES:
+                break
+            wanted = min(MAX_SEARCH_CANDIDATES, wanted * 2)
+        return [Hit(decode(self.table, pairs[i][0]), scores[i]) for i in order[:k]]
 
     def text_search(self, text: str, where: Where | None = None, limit: int = DEFAULT_SEARCH_LIMIT, offset: int = 0) -> list[Any]:
         """Records whose text contains ``text`` (ignoring case), oldest first, paginated."""
@@ -397,6 +416,19 @@ class Collection:
 
     def close(self) -> None:
         self.connector.close()
+
+
+def _may_miss_ties(pairs: Sequence[tuple[Row, float]], scores: list[float], order: list[int], k: int, wanted: int) -> bool:
+    """Whether records the engine did not return could still tie with, or beat, the k-th best candidate.
+
+    Not when the engine returned fewer than asked (it has no more), nor when
+    its own score of the last candidate is clearly below the k-th exact score:
+    everything it left out scores lower still.
+    """
+    if len(pairs) < wanted or len(order) <= k:
+        return False
+    lowest = min(float(engine_score) for _, engine_score in pairs)
+    return lowest >= scores[order[k - 1]] - SCORE_TOLERANCE
 
 
 def _page(limit: int, offset: int) -> tuple[int, int]:

@@ -23,18 +23,22 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms[:, None]
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest finite scores, best first (ties by index)."""
-    valid = int(np.count_nonzero(scores > -np.inf))
+def top_k(scores: np.ndarray, k: int, valid: int | None = None) -> np.ndarray:
+    """Indices of the ``k`` largest finite scores, best first (ties by index).
+
+    ``valid`` is how many scores are finite, when the caller knows it (it
+    masked the others with ``-inf``); otherwise it is counted.
+    """
+    n = scores.shape[0]
+    if valid is None:
+        valid = int(np.count_nonzero(scores > -np.inf))
     k = min(k, valid)
     if k <= 0:
         return np.empty(0, dtype=np.int64)
-    if k < scores.shape[0]:
-        candidates = np.argpartition(-scores, k - 1)[:k]
-    else:
-        candidates = np.arange(scores.shape[0])
+    # The k largest sit at the end after partitioning around position n - k (no negated copy of the scores).
+    candidates = np.argpartition(scores, n - k)[n - k :] if k < n else np.arange(n)
     order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order][:k]
+    return candidates[order]
 
 
 class VectorIndex:
@@ -171,7 +175,10 @@ class VectorIndex:
             return []
         scores = self.matrix @ query
         mask = self.mask(where, skip)
+        valid = len(self.ids)
         if mask is not None:
             scores[~mask] = -np.inf
-        best = top_k(scores, k)
-        return [(self.ids[i], float(scores[i])) for i in best]
+            valid = int(np.count_nonzero(mask))
+        best = top_k(scores, k, valid).tolist()
+        ids = self.ids
+        return list(zip([ids[i] for i in best], scores[best].tolist(), strict=True))

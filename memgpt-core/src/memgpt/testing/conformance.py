@@ -440,6 +440,27 @@ class BackendConformance:
             assert top.record == records[i]
             assert top.score == pytest.approx(1.0, abs=1e-4)
 
+    def test_equal_scores_are_cut_by_id(self, table: Table, collection: Callable[..., Collection]) -> None:
+        """Twenty-five copies of one vector tie: every backend returns the same ones, the smallest ids."""
+        coll = collection(table)
+        self.require(coll, Capability.VECTOR_SEARCH)
+        target = random_unit_vectors(1, seed=21)[0]
+        others = random_unit_vectors(200, seed=22)
+        ids = [f"tie-{n:02d}" for n in range(25)]
+        shuffled = np.random.default_rng(3).permutation(25).tolist()  # written in another order than their ids
+        records = [make_record(table, i, id=ids[n], vector=target.copy()) for i, n in enumerate(shuffled)]
+        records += [make_record(table, 100 + i, vector=v) for i, v in enumerate(others)]
+        coll.insert(records)
+        best = max(float(v @ target) for v in others)
+        assert best < 0.9
+        for k in (1, 5, 12, 30):
+            hits = coll.search(target, k=k)
+            expected = ids[: min(k, 25)]
+            assert [h.record.id for h in hits][: len(expected)] == expected, f"k={k}"
+            assert len({h.score for h in hits[: len(expected)]}) == 1  # one exact score for identical vectors
+            if k > 25:
+                assert len(hits) == k and hits[25].score == pytest.approx(best, abs=1e-4)
+
     def test_scores_are_cosine_similarities(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)
         self.require(coll, Capability.VECTOR_SEARCH)
