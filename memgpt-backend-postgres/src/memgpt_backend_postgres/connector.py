@@ -215,9 +215,10 @@ class PostgresConnector(Connector):
         dim = int(query.shape[0])
         distance = f"embedding <=> CAST(:q AS vector({dim}))"
         scope = f"FROM {self.name} WHERE embedding IS NOT NULL AND {clause}"
-        # "+ 0" turns the distance into an expression no index answers: the scope is scanned exactly.
-        exact = f"SELECT *, {distance} AS distance {scope} ORDER BY ({distance}) + 0 LIMIT :k"
-        approximate = f"SELECT *, {distance} AS distance {scope} ORDER BY {distance} LIMIT :k"
+        # "+ 0" turns the distance into an expression no index answers: the scope is scanned exactly. Ordering by
+        # the output column computes each distance once (ordering by the expression again computed it twice).
+        exact = f"SELECT *, ({distance}) + 0 AS distance {scope} ORDER BY distance LIMIT :k"
+        approximate = f"SELECT *, {distance} AS distance {scope} ORDER BY distance LIMIT :k"
         # Scoped exact scans go through the scope's index: once a table is analyzed the planner prefers a
         # sequential scan of every agent's rows (it does not count the cost of the distances), measured 3-5x slower.
         by_scope = [] if where.is_everything else ["SET LOCAL enable_seqscan = off"]
