@@ -13,7 +13,11 @@ from data import Workload
 
 
 class NumpyFloor:
+    """Measured like a subject that only searches (taking turns with the local backend when it runs)."""
+
     label = "numpy floor"
+    engine = "numpy"
+    searches_only = True
 
     def __init__(self, workload: Workload) -> None:
         self.ids = np.array(workload.passage_ids)
@@ -29,3 +33,12 @@ class NumpyFloor:
         top = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         return self.ids[self.rows[agent][top]].tolist()
+
+    def prepare(self, workload: Workload) -> None:
+        """Nothing to build: the matrices are gathered in ``__init__``."""
+
+    def cold_open_code(self, agent: str, query: list[float], k: int) -> None:
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""

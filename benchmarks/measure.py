@@ -68,78 +68,120 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def insert_all(subject: Any, workload: Workload, result: Result) -> None:
-    elapsed, first = 0.0, None
-    for start in range(0, workload.size, INSERT_CHUNK):
-        stop = min(workload.size, start + INSERT_CHUNK)
-        seconds, _ = timed(lambda: subject.insert_passages(workload, start, stop))  # noqa: B023 - called at once
-        elapsed += seconds
-        if first is None:
-            first = stop / elapsed
-    result.insert_first_10k_per_s = first
-    result.insert_all_per_s = workload.size / elapsed if elapsed else None
-    for start in range(0, workload.messages, INSERT_CHUNK):
-        subject.insert_messages(workload, start, min(workload.messages, start + INSERT_CHUNK))
-
-
 BUDGET_S = 20.0
-"""Time one operation is timed for at most; slow engines get fewer (but at least ``MIN_CALLS``) calls."""
+"""Time one operation is timed for at most (all subjects of a pair together); slow engines get fewer
+(but at least ``MIN_CALLS``) calls."""
 MIN_CALLS = 10
 
 
-def latencies(calls: list[Callable[[], Any]]) -> tuple[Latency, list[Any]]:
-    """Latency of ``calls`` after ``WARMUP`` of them; stops early once ``BUDGET_S`` is spent."""
-    for call in calls[:WARMUP]:
-        call()
-    seconds, values = [], []
-    for call in calls:
-        s, v = timed(call)
-        seconds.append(s)
-        values.append(v)
-        if len(seconds) >= MIN_CALLS and sum(seconds) > BUDGET_S:
+def insert_all(subjects: list[Any], workload: Workload, results: list[Result]) -> None:
+    """Pre-embedded passages in calls of ``INSERT_CHUNK``, the subjects taking turns chunk by chunk."""
+    elapsed = [0.0] * len(subjects)
+    for n, start in enumerate(range(0, workload.size, INSERT_CHUNK)):
+        stop = min(workload.size, start + INSERT_CHUNK)
+        for i in _turns(len(subjects), n):
+            seconds, _ = timed(lambda i=i: subjects[i].insert_passages(workload, start, stop))  # noqa: B023 - called at once
+            elapsed[i] += seconds
+            if results[i].insert_first_10k_per_s is None:
+                results[i].insert_first_10k_per_s = stop / elapsed[i]
+    for i, result in enumerate(results):
+        result.insert_all_per_s = workload.size / elapsed[i] if elapsed[i] else None
+    for subject in subjects:
+        for start in range(0, workload.messages, INSERT_CHUNK):
+            subject.insert_messages(workload, start, min(workload.messages, start + INSERT_CHUNK))
+
+
+def _turns(n: int, call: int) -> list[int]:
+    """The order subjects take their turn in for the ``call``-th call: alternating, so neither always goes first."""
+    order = list(range(n))
+    return order if call % 2 == 0 else order[::-1]
+
+
+def latencies(calls: list[list[Callable[[], Any]]]) -> tuple[list[Latency], list[list[Any]]]:
+    """Latency of each subject's calls, measured in turns: call j of every subject before call j + 1 of any.
+
+    Taking turns call by call exposes every subject to the same state of the
+    machine (this kind of shared machine drifts by tens of percent within
+    minutes), so their ratio holds even when the absolute times move.
+    ``WARMUP`` calls of each come first; stops early once ``BUDGET_S`` is spent.
+    """
+    subjects = len(calls)
+    for j in range(min(WARMUP, len(calls[0]))):
+        for i in range(subjects):
+            calls[i][j]()
+    seconds: list[list[float]] = [[] for _ in range(subjects)]
+    values: list[list[Any]] = [[] for _ in range(subjects)]
+    for j in range(len(calls[0])):
+        for i in _turns(subjects, j):
+            s, v = timed(calls[i][j])
+            seconds[i].append(s)
+            values[i].append(v)
+        if len(seconds[0]) >= MIN_CALLS and sum(map(sum, seconds)) > BUDGET_S:
             break
-    return Latency.of(seconds), values
+    return [Latency.of(s) for s in seconds], values
 
 
-def measure_searches(subject: Any, workload: Workload, result: Result) -> None:
+def measure_searches(subjects: list[Any], workload: Workload, results: list[Result]) -> None:
     queries = workload.query_set
-    result.search, found = latencies([lambda a=a, q=q: subject.search(a, q, K) for a, q in queries])
-    result.recall_at_10 = float(
-        np.mean([recall_at_k(f, workload.exact_top(a, q, K)) for f, (a, q) in zip(found, queries, strict=False)])
-    )
-    agents = [a for a, _ in queries][:50]
-    result.text_search, _ = latencies([lambda a=a: subject.text_search(a, NEEDLE, K) for a in agents])
-    windows = [workload.date_window(i) for i in range(len(agents))]
-    result.date_search, _ = latencies(
-        [lambda a=a, w=w: subject.date_search(a, w[0], w[1], K) for a, w in zip(agents, windows, strict=True)]
-    )
-    result.count, _ = latencies([lambda a=a: subject.count(a) for a in agents])
-
-
-def cold_open(subject: Any, workload: Workload, env: dict[str, str] | None = None, runs: int = COLD_RUNS) -> float | None:
-    """Median wall time from starting a new Python process to reading its first search result."""
-    agent, query = workload.query_set[0]
-    code = subject.cold_open_code(agent, [float(x) for x in query], K)
-    if code is None:
-        return None
-    expected = " ".join(subject.search(agent, query, K))
-    subject.close()
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        process = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600
+    found: list[list[Any]]
+    lats, found = latencies([[lambda s=s, a=a, q=q: s.search(a, q, K) for a, q in queries] for s in subjects])
+    for result, lat, answers in zip(results, lats, found, strict=True):
+        result.search = lat
+        result.recall_at_10 = float(
+            np.mean([recall_at_k(f, workload.exact_top(a, q, K)) for f, (a, q) in zip(answers, queries, strict=False)])
         )
-        seconds.append(time.perf_counter() - start)
-        if process.returncode != 0 or process.stdout.split() != expected.split():
-            raise RuntimeError(f"cold open of {subject.label} failed: {process.stderr.strip()[-500:] or process.stdout[:200]}")
-    return float(np.median(seconds))
+    searchers = [(s, r) for s, r in zip(subjects, results, strict=True) if not getattr(s, "searches_only", False)]
+    agents = [a for a, _ in queries][:50]
+    windows = [workload.date_window(i) for i in range(len(agents))]
+    operations = {
+        "text_search": lambda s, a, i: s.text_search(a, NEEDLE, K),
+        "date_search": lambda s, a, i: s.date_search(a, windows[i][0], windows[i][1], K),
+        "count": lambda s, a, i: s.count(a),
+    }
+    for name, operation in operations.items():
+        lats, _ = latencies(
+            [[lambda s=s, a=a, i=i: operation(s, a, i) for i, a in enumerate(agents)] for s, _ in searchers]  # noqa: B023
+        )
+        for (_, result), lat in zip(searchers, lats, strict=True):
+            setattr(result, name, lat)
 
 
-def measure(subject: Any, workload: Workload, env: dict[str, str] | None = None, cold_runs: int = COLD_RUNS) -> Result:
-    result = Result(subject.label, subject.engine, workload.dim, workload.size)
-    subject.prepare(workload)
-    insert_all(subject, workload, result)
-    measure_searches(subject, workload, result)
-    result.cold_open_s = cold_open(subject, workload, env, cold_runs)
-    return result
+def cold_open(subjects: list[Any], workload: Workload, results: list[Result], env: dict[str, str], runs: int) -> None:
+    """Median wall time from starting a new Python process to reading its first search result, runs taking turns."""
+    agent, query = workload.query_set[0]
+    jobs = []
+    for subject, result in zip(subjects, results, strict=True):
+        code = subject.cold_open_code(agent, [float(x) for x in query], K)
+        if code is not None:
+            jobs.append((subject, result, code, " ".join(subject.search(agent, query, K))))
+    for subject, *_ in jobs:
+        subject.close()
+    seconds: list[list[float]] = [[] for _ in jobs]
+    for run in range(runs):
+        for i in _turns(len(jobs), run):
+            subject, _, code, expected = jobs[i]
+            start = time.perf_counter()
+            process = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=600
+            )
+            seconds[i].append(time.perf_counter() - start)
+            if process.returncode != 0 or process.stdout.split() != expected.split():
+                raise RuntimeError(
+                    f"cold open of {subject.label} failed: {process.stderr.strip()[-500:] or process.stdout[:200]}"
+                )
+    for (_, result, _, _), times in zip(jobs, seconds, strict=True):
+        result.cold_open_s = float(np.median(times))
+
+
+def measure(
+    subjects: list[Any], workload: Workload, env: dict[str, str] | None = None, cold_runs: int = COLD_RUNS
+) -> list[Result]:
+    """Everything measured for subjects of one backend (memgpt's and the client's), taking turns throughout."""
+    results = [Result(s.label, s.engine, workload.dim, workload.size) for s in subjects]
+    writers = [(s, r) for s, r in zip(subjects, results, strict=True) if not getattr(s, "searches_only", False)]
+    for subject in subjects:
+        subject.prepare(workload)
+    insert_all([s for s, _ in writers], workload, [r for _, r in writers])
+    measure_searches(subjects, workload, results)
+    cold_open(subjects, workload, results, env or {}, cold_runs)
+    return results

@@ -76,7 +76,8 @@ def markdown(results: list[Result], settings: dict[str, Any], cli: dict[str, flo
         "*via memgpt*: the backend through memgpt's storage API; *client*: the engine's own Python client doing the same "
         "operation directly (same data, same filter); *ratio*: memgpt's time over the client's (1.00× = no overhead; "
         "for inserts, the client's rate over memgpt's). The numpy floor is exact search as one matrix-vector product "
-        "over the agent's vectors, held in memory.",
+        "over the agent's vectors, held in memory. A backend's two subjects (the local backend and the floor) are measured "
+        "taking turns, call by call, so both see the same state of the machine.",
         "",
     ]
     for dim in settings["dims"]:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
 from data import Workload
 from floor import NumpyFloor
-from measure import K, Latency, Result, measure
+from measure import K, Result, measure
 from report import machine, write
 from subject import MemgptSubject, Subject, empty_folder
 
@@ -49,12 +49,14 @@ def postgres_uri() -> Iterator[str]:
         return
     from memgpt_backend_postgres.devserver import DevServer
 
-    server = DevServer(Path(tempfile.mkdtemp(prefix="memgpt-pg-bench-")) / "data")
+    folder = Path(tempfile.mkdtemp(prefix="memgpt-pg-bench-"))
+    server = DevServer(folder / "data")
     server.start()
     try:
         yield server.uri
     finally:
         server.destroy()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def location(backend: str, scratch: Path, dim: int, stack: ExitStack, cache: dict[str, str]) -> str:
@@ -80,21 +82,6 @@ def direct_subject(backend: str, uri: str) -> Subject | None:
     return module.DirectSubject(uri)
 
 
-def numpy_floor(workload: Workload) -> Result:
-    floor = NumpyFloor(workload)
-    result = Result("numpy floor", "numpy", workload.dim, workload.size)
-    for agent, query in workload.query_set[:5]:
-        floor.search(agent, query, K)
-    seconds = []
-    for agent, query in workload.query_set:
-        start = time.perf_counter()
-        floor.search(agent, query, K)
-        seconds.append(time.perf_counter() - start)
-    result.search = Latency.of(seconds)
-    result.recall_at_10 = 1.0
-    return result
-
-
 def cli_start(runs: int = 10) -> dict[str, float]:
     """Median wall time of ``memgpt --help`` (every installed plugin loaded) and of a bare ``import click``."""
     memgpt = shutil.which("memgpt") or ""
@@ -115,16 +102,20 @@ def cli_start(runs: int = 10) -> dict[str, float]:
     return out
 
 
-def run_one(subject: Subject, workload: Workload, env: dict[str, str], cold_runs: int) -> Result:
-    print(f"  {subject.label} ...", file=sys.stderr, flush=True)
+def run_together(subjects: list[Any], workload: Workload, env: dict[str, str], cold_runs: int) -> list[Result]:
+    """Measure subjects of one backend taking turns (see measure.latencies); a failure is reported, the run goes on."""
+    print(f"  {' and '.join(s.label for s in subjects)} ...", file=sys.stderr, flush=True)
     try:
-        return measure(subject, workload, env, cold_runs)
+        return measure(subjects, workload, env, cold_runs)
     except Exception as exc:  # a backend failing is reported in the table, the run goes on
-        result = Result(subject.label, subject.engine, workload.dim, workload.size)
-        result.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
-        return result
+        message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        results = [Result(s.label, s.engine, workload.dim, workload.size) for s in subjects]
+        for result in results:
+            result.errors.append(message)
+        return results
     finally:
-        subject.close()
+        for subject in subjects:
+            subject.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     home = scratch / "home"
     home.mkdir()
     env = {"MEMGPT_HOME": str(home), "HOME": str(scratch)}
+    saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
         with ExitStack() as stack:
@@ -172,19 +164,24 @@ def main(argv: list[str] | None = None) -> int:
             for dim in dims:
                 print(f"{dim} dimensions: generating {args.size:,} vectors", file=sys.stderr, flush=True)
                 workload = Workload(args.size, dim, agents, messages, queries=args.queries)
-                results.append(numpy_floor(workload))
+                if "local" not in backends:  # else the floor takes turns with the local backend
+                    results += run_together([NumpyFloor(workload)], workload, env, args.cold_runs)
                 for backend in backends:
-                    uri = location(backend, scratch, dim, stack, cache)
-                    results.append(run_one(MemgptSubject(backend, uri), workload, env, args.cold_runs))
-                    direct = (
-                        None
-                        if args.no_direct
-                        else direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
-                    )
-                    if direct is not None:
-                        results.append(run_one(direct, workload, env, args.cold_runs))
+                    subjects: list[Any] = [MemgptSubject(backend, location(backend, scratch, dim, stack, cache))]
+                    if backend == "local":
+                        subjects.append(NumpyFloor(workload))
+                    elif not args.no_direct:
+                        direct = direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
+                        if direct is not None:
+                            subjects.append(direct)
+                    results += run_together(subjects, workload, env, args.cold_runs)
         cli = cli_start(args.cli_runs)
     finally:
+        for name, value in saved.items():  # what runs after (matplotlib's cache, say) must not write into the scratch
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(scratch, ignore_errors=True)
     stem = args.out / f"bench-{args.size}"
     png = write(stem, results, settings, cli, machine())

@@ -41,6 +41,13 @@ class Recorder:
         for method, key in (("scroll", "scroll_filter"), ("count", "count_filter"), ("query_points", "query_filter")):
             original = getattr(client, method)
             monkeypatch.setattr(client, method, self._wrap(method, key, original))
+        original_retrieve = client.retrieve
+
+        def retrieve(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(("retrieve", None))  # a point read by id; its points are checked against the scope
+            return original_retrieve(*args, **kwargs)
+
+        monkeypatch.setattr(client, "retrieve", retrieve)
         original_delete = client.delete
 
         def delete(name: str, points_selector: Any, **kwargs: Any) -> Any:
@@ -91,9 +98,11 @@ def test_every_operation_sends_the_agent_scope(local_store: Any, monkeypatch: py
     assert counts == (15, 15, 15)
     assert mine.delete_where(Where.everything()) == 15
     calls = list(recorder.calls)  # everything the scoped collection sent
-    unscoped = [(m, f) for m, f in calls if not _has_agent(f, "agent-7")]
+    # Reads by point id fetch exactly the points asked for and are held against the scope before they are
+    # returned ("get" asked for twelve agents' messages and got agent-7's only); every other call sends the scope.
+    unscoped = [(m, f) for m, f in calls if m != "retrieve" and not _has_agent(f, "agent-7")]
     assert calls and not unscoped, unscoped
-    assert {method for method, _ in calls} >= {"scroll", "count", "query_points", "delete"}
+    assert {method for method, _ in calls} >= {"scroll", "count", "query_points", "delete", "retrieve"}
     assert everything.count() == 11 * 15
 
 

@@ -191,8 +191,16 @@ class QdrantConnector(Connector):
 
     # -- reads -------------------------------------------------------------------------------------------
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
-        flt = qdrant_filter(where)
-        return [self._row(p.payload) for name, _ in self._collections() for page in self._scroll(name, flt) for p in page]
+        """Points by id (``retrieve``: a point read, where a filter on the id payload scans), then held against
+        the whole ``where``, scope included, here."""
+        rows: list[Row] = []
+        points = [point_id(i) for i in ids]
+        with self.store.errors():
+            for name, _ in self._collections():
+                for part in chunked(points, PAGE):
+                    found = self.client.retrieve(name, ids=list(part), with_payload=True, with_vectors=False)
+                    rows += [self._row(p.payload) for p in found]
+        return [r for r in rows if where.matches(r.field_values())]
 
     def count(self, where: Where, extra: Sequence[models.Condition] = ()) -> int:
         flt = qdrant_filter(where, extra)
