@@ -45,7 +45,9 @@ class VectorIndex:
     """An in-memory exact-search index of normalized vectors keyed by id.
 
     ``fields`` are the filter fields kept per row so that a :class:`Where`
-    on them is a vectorized mask.
+    on them is a vectorized mask. Each row may also carry an integer ``key``
+    (the local backend keeps its SQLite rowid there, to read result rows by
+    rowid); ``-1`` means unknown.
     """
 
     def __init__(self, fields: Sequence[str] = ()) -> None:
@@ -56,6 +58,7 @@ class VectorIndex:
         self._matrix = np.empty((0, 0), dtype=np.float32)
         self._codes = {f: np.empty(0, dtype=np.int32) for f in self.fields}
         self._vocab: dict[str, dict[str | None, int]] = {f: {} for f in self.fields}
+        self._keys = np.empty(0, dtype=np.int64)
 
     @classmethod
     def build(
@@ -64,10 +67,12 @@ class VectorIndex:
         matrix: np.ndarray,
         columns: Mapping[str, Sequence[str | None]],
         normalized: bool = False,
+        keys: Sequence[int] | None = None,
     ) -> VectorIndex:
         """An index over ``matrix`` (one row per id), taking ownership of it when ``normalized``.
 
-        ``columns`` holds, per filter field, the value of every row.
+        ``columns`` holds, per filter field, the value of every row; ``keys``
+        the integer key of every row (default: unknown).
         """
         index = cls(tuple(columns))
         if not ids:
@@ -76,6 +81,7 @@ class VectorIndex:
         index.pos = {id_: i for i, id_ in enumerate(index.ids)}
         index.dim = int(matrix.shape[1])
         index._matrix = matrix if normalized else normalize_rows(matrix)
+        index._keys = np.full(len(index.ids), -1, dtype=np.int64) if keys is None else np.asarray(keys, dtype=np.int64)
         for name, values in columns.items():
             vocab = index._vocab[name]
             index._codes[name] = np.fromiter(
@@ -96,6 +102,7 @@ class VectorIndex:
             self.dim = dim
             self._matrix = np.empty((max(16, extra), dim), dtype=np.float32)
             self._codes = {f: np.empty(max(16, extra), dtype=np.int32) for f in self.fields}
+            self._keys = np.empty(max(16, extra), dtype=np.int64)
         need = len(self.ids) + extra
         if need > self._matrix.shape[0]:
             capacity = max(need, int(self._matrix.shape[0] * 1.5) + 16)
@@ -106,6 +113,9 @@ class VectorIndex:
                 codes = np.empty(capacity, dtype=np.int32)
                 codes[: len(self.ids)] = self._codes[f][: len(self.ids)]
                 self._codes[f] = codes
+            keys = np.empty(capacity, dtype=np.int64)
+            keys[: len(self.ids)] = self._keys[: len(self.ids)]
+            self._keys = keys
 
     def _code(self, field: str, value: str | None) -> int:
         vocab = self._vocab[field]
@@ -114,8 +124,14 @@ class VectorIndex:
             code = vocab[value] = len(vocab)
         return code
 
-    def put(self, ids: Sequence[str], vectors: np.ndarray, values: Sequence[Mapping[str, str | None]]) -> None:
-        """Insert or replace rows; ``vectors`` need not be normalized."""
+    def put(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        values: Sequence[Mapping[str, str | None]],
+        keys: Sequence[int] | None = None,
+    ) -> None:
+        """Insert or replace rows; ``vectors`` need not be normalized; ``keys`` as in :meth:`build`."""
         if not ids:
             return
         vectors = normalize_rows(np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1))
@@ -130,6 +146,7 @@ class VectorIndex:
                 self.ids.append(id_)
             targets[i] = at
         self._matrix[targets] = vectors
+        self._keys[targets] = -1 if keys is None else np.asarray(keys, dtype=np.int64)
         for f in self.fields:
             self._codes[f][targets] = [self._code(f, v.get(f)) for v in values]
 
@@ -145,6 +162,7 @@ class VectorIndex:
                 self.ids[at] = moved
                 self.pos[moved] = at
                 self._matrix[at] = self._matrix[last]
+                self._keys[at] = self._keys[last]
                 for f in self.fields:
                     self._codes[f][at] = self._codes[f][last]
             self.ids.pop()
@@ -171,6 +189,10 @@ class VectorIndex:
 
     def search(self, query: np.ndarray, k: int, where: Where, skip: Sequence[str] = ()) -> list[tuple[str, float]]:
         """The ``k`` best (id, cosine similarity) among rows ``where`` allows; ``query`` has unit norm."""
+        return [(id_, score) for id_, score, _ in self.search_keys(query, k, where, skip)]
+
+    def search_keys(self, query: np.ndarray, k: int, where: Where, skip: Sequence[str] = ()) -> list[tuple[str, float, int]]:
+        """Like :meth:`search`, with each row's key (``-1`` when unknown) as a third value."""
         if not self.ids:
             return []
         scores = self.matrix @ query
@@ -179,6 +201,6 @@ class VectorIndex:
         if mask is not None:
             scores[~mask] = -np.inf
             valid = int(np.count_nonzero(mask))
-        best = top_k(scores, k, valid).tolist()
+        best = top_k(scores, k, valid)
         ids = self.ids
-        return list(zip([ids[i] for i in best], scores[best].tolist(), strict=True))
+        return list(zip([ids[i] for i in best.tolist()], scores[best].tolist(), self._keys[best].tolist(), strict=True))
