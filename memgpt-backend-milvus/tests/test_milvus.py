@@ -48,7 +48,9 @@ def test_every_operation_sends_the_agent_scope(store: Any, monkeypatch: pytest.M
         original = getattr(store.client, method)
 
         def spy(*args: Any, _method: str = method, _original: Any = original, **kwargs: Any) -> Any:
-            sent.append((_method, "primary key lookup" if kwargs.get("ids") and not kwargs.get("filter") else kwargs.get("filter", "")))
+            sent.append(
+                (_method, "primary key lookup" if kwargs.get("ids") and not kwargs.get("filter") else kwargs.get("filter", ""))
+            )
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(store.client, method, spy)

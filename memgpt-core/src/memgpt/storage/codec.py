@@ -148,7 +148,11 @@ def _trusted(values: dict[str, Any]) -> bool:
     """Whether decoded values need no normalizing: the types :func:`encode` wrote."""
     vector = values.get("embedding")
     if vector is not None and not (
-        type(vector) is np.ndarray and vector.dtype == np.float32 and vector.ndim == 1 and vector.size and vector.flags.c_contiguous
+        type(vector) is np.ndarray
+        and vector.dtype == np.float32
+        and vector.ndim == 1
+        and vector.size
+        and vector.flags.c_contiguous
     ):
         return False
     metadata = values.get("metadata", {})
