@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,30 @@ def test_a_bad_record_in_a_later_batch_keeps_earlier_batches_and_writes_none_of_
         coll.insert(records)
     assert coll.count() == 200
     assert coll.get(records[249].id) is None
+
+
+def test_insert_pauses_the_collector_while_it_encodes_and_writes_and_restores_it(local_store) -> None:
+    connector = local_store.connector(Table.ARCHIVAL)
+    connector.max_batch_size = 100
+    in_upsert: list[bool] = []
+    in_iterator: list[bool] = []
+    original = connector.upsert
+    connector.upsert = lambda rows: (in_upsert.append(gc.isenabled()), original(rows))[1]  # type: ignore[method-assign]
+
+    def records():
+        for i in range(250):
+            in_iterator.append(gc.isenabled())
+            yield make_record(Table.ARCHIVAL, i)
+
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    assert coll.insert(records()) == 250
+    assert in_upsert == [False, False, False]
+    assert all(in_iterator[:200]), "the first two batches are read before any batch is being written"
+    assert gc.isenabled()
+    bad = [make_record(Table.ARCHIVAL, i) for i in range(150)] + [make_record(Table.ARCHIVAL, 150, vector=np.ones(8))]
+    with pytest.raises(EmbeddingMismatch):
+        coll.insert(bad)
+    assert gc.isenabled()
 
 
 def test_first_vectors_in_a_later_batch_set_the_spec(local_store) -> None:

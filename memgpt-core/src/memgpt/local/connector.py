@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import operator
 import sqlite3
 import threading
 from collections import defaultdict
@@ -40,6 +41,7 @@ class LocalConnector(Connector):
         self._select = self.layout.select_columns()
         self._upsert = self.layout.upsert_sql()
         self._index_fields = tuple(c for c in self.layout.columns if c != self.layout.partition_field)
+        self._fields_of = operator.itemgetter(*self.layout.columns)
         # partition key -> (index, data_version it reflects); guarded by _lock across threads
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
         self._lock = threading.RLock()
@@ -97,15 +99,14 @@ class LocalConnector(Connector):
 
     # -- writes ---------------------------------------------------------------------------
     def _params(self, row: Row) -> tuple[Any, ...]:
-        values: list[Any] = [row.id]
-        values.extend(row.fields[c] for c in self.layout.columns)
-        if self.layout.has_text:
-            values.append(row.text)
-        values.append(row.created_at)
+        """The parameters of :meth:`TableLayout.upsert_sql` for ``row``, in :attr:`TableLayout.value_columns` order."""
+        fields = self._fields_of(row.fields)
+        if len(self.layout.columns) == 1:
+            fields = (fields,)
+        head = (row.id, *fields, row.text) if self.layout.has_text else (row.id, *fields)
         if self.layout.has_vectors:
-            values.append(None if row.embedding is None else vector_blob(row.embedding))
-        values.append(row.payload)
-        return tuple(values)
+            return (*head, row.created_at, None if row.embedding is None else vector_blob(row.embedding), row.payload)
+        return (*head, row.created_at, row.payload)
 
     def upsert(self, rows: Sequence[Row]) -> None:
         by_key: dict[str, list[Row]] = defaultdict(list)

@@ -21,6 +21,7 @@ from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, Unsu
 from memgpt.names import validate_name
 from memgpt.records import ROLES, EmbeddingSpec, Record, Table, to_epoch_us
 from memgpt.storage.codec import Row, decode, encode
+from memgpt.storage.collector import collector_paused
 from memgpt.storage.connector import Capability, Connector
 from memgpt.storage.where import Where
 
@@ -216,12 +217,18 @@ class Collection:
         """
         seen_names: set[str] = set()
         by_id: dict[str, tuple[Row, Any]] = {}
-        for record in chunk:
-            row = self._validate(record, seen_names)
-            by_id.pop(row.id, None)
-            by_id[row.id] = (row, record)
-        rows = [pair[0] for pair in by_id.values()]
+        with collector_paused():
+            for record in chunk:
+                row = self._validate(record, seen_names)
+                by_id.pop(row.id, None)
+                by_id[row.id] = (row, record)
+            rows = [pair[0] for pair in by_id.values()]
         return rows, self._check_vectors(rows, [pair[1] for pair in by_id.values()])
+
+    def _write(self, rows: list[Row]) -> None:
+        """Hand one prepared batch to the connector (drivers build their parameters without collector pauses)."""
+        with collector_paused():
+            self.connector.upsert(rows)
 
     def insert(self, records: Iterable[Record]) -> int:
         """Insert or replace records by id (idempotent); return how many were written.
@@ -232,6 +239,8 @@ class Collection:
         written; earlier batches stay written. While one batch is written, the
         next is validated (on another thread), so the engine and the
         validation overlap; the call returns when everything is written.
+        Python's cyclic garbage collector is paused while a batch is encoded
+        and written (see :mod:`memgpt.storage.collector`).
         """
         size = max(1, int(self.connector.max_batch_size))
         iterator = iter(records)
@@ -243,13 +252,13 @@ class Collection:
             self._check_spec(spec)
         following = list(islice(iterator, size))
         if not following:  # the common case: one batch, no thread
-            self.connector.upsert(rows)
+            self._write(rows)
             return len(rows)
         # The backend is only ever called from one thread at a time: the writer
         # thread upserts while this thread validates; spec checks wait for it.
         written = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memgpt-writer") as writer:
-            pending = writer.submit(self.connector.upsert, rows)
+            pending = writer.submit(self._write, rows)
             in_flight = len(rows)
             while following:
                 rows, spec = self._prepare(following)
@@ -257,7 +266,7 @@ class Collection:
                 written += in_flight
                 if spec is not None:
                     self._check_spec(spec)
-                pending = writer.submit(self.connector.upsert, rows)
+                pending = writer.submit(self._write, rows)
                 in_flight = len(rows)
                 following = list(islice(iterator, size))
             pending.result()
