@@ -101,8 +101,11 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent read: one ``BEGIN`` ... ``COMMIT`` snapshot."""
+        """A consistent read: one ``BEGIN`` ... ``COMMIT`` snapshot (inside a transaction already open, that one)."""
         with self.lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
             self.conn.execute("BEGIN")
             try:
                 yield self.conn

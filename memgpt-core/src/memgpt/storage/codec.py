@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from memgpt.errors import InvalidRecord
+from memgpt.errors import InvalidRecord, StorageError
 from memgpt.kinds import Table
 from memgpt.records import EPOCH, Record, from_epoch_us
 
@@ -129,7 +129,7 @@ def decode(table: Table, row: Row) -> Record:
     else goes through the record's own constructor and its checks.
     """
     layout = _layout(table)
-    values: dict[str, Any] = json.loads(row.payload) if row.payload else {}
+    values: dict[str, Any] = _payload(row.payload) if row.payload else {}
     values[layout.id_attr] = row.id
     for name in layout.filter_fields:
         values[name] = row.fields.get(name)
@@ -142,6 +142,25 @@ def decode(table: Table, row: Row) -> Record:
         record.__dict__.update(values)
         return record
     return layout.record_type(**values)
+
+
+_SCAN = json.JSONDecoder().scan_once  # the C scanner, without json.loads' per-call checks
+
+
+def _payload(text: str) -> dict[str, Any]:
+    """The payload's JSON object; anything but exactly one object (with no surrounding space) takes ``json.loads``."""
+    if text[:1] == "{":
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(text) and type(value) is dict:
+                return value
+    value = json.loads(text)
+    if type(value) is not dict:
+        raise StorageError(f"a stored payload is not a JSON object: {text[:80]!r}")
+    return value
 
 
 def _trusted(values: dict[str, Any]) -> bool:
@@ -179,5 +198,11 @@ def vector_blob(vector: np.ndarray) -> Any:
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
+_FLOAT32 = np.dtype(np.float32)
+
+
 def vector_from_bytes(data: bytes) -> np.ndarray:
+    """A writable float32 vector (its own copy) from little-endian float32 bytes."""
+    if _LITTLE_ENDIAN:
+        return np.frombuffer(bytearray(data), _FLOAT32)
     return np.frombuffer(data, dtype="<f4").astype(np.float32, copy=True)

@@ -61,6 +61,13 @@ def exact_scores(unit_query: np.ndarray, pairs: Sequence[tuple[Row, float]]) -> 
     """
     if not pairs:
         return []
+    vectors = [row.embedding for row, _ in pairs]
+    if all(v is not None for v in vectors):  # the usual case: every candidate has its vector
+        matrix = np.array(vectors, dtype=np.float64)
+        lengths = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+        dots = matrix @ unit_query
+        exact = np.divide(dots, lengths, out=np.zeros_like(dots), where=lengths > 0.0)
+        return np.clip(exact, -1.0, 1.0).tolist()
     scores = np.clip(np.array([engine_score for _, engine_score in pairs], dtype=np.float64), -1.0, 1.0)
     with_vectors = [i for i, (row, _) in enumerate(pairs) if row.embedding is not None]
     if with_vectors:
