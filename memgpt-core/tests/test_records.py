@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from memgpt.errors import InvalidRecord
+from memgpt.errors import InvalidRecord, StorageError
 from memgpt.kinds import RecordKind, Table
 from memgpt.records import AgentState, Message, Passage, from_epoch_us, to_epoch_us
 from memgpt.storage.codec import decode, encode, vector_from_bytes, vector_to_bytes
@@ -86,3 +86,20 @@ def test_where_combines_constraints() -> None:
         Where.of(colour="red")
     with pytest.raises(TypeError):
         bool(scope)
+
+
+def test_a_payload_that_is_not_an_object_is_a_storage_error_that_says_what_to_do() -> None:
+    row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 0))
+    assert decode(Table.ARCHIVAL, row).id == row.id
+    for damaged in ('["not", "an", "object"]', '{"metadata": {}} trailing'):
+        row.payload = damaged
+        with pytest.raises(StorageError, match="restore it from a backup") as caught:
+            decode(Table.ARCHIVAL, row)
+        assert "\n" not in str(caught.value)
+
+
+def test_decoded_vectors_are_writable_copies() -> None:
+    vector = np.arange(4, dtype=np.float32)
+    restored = vector_from_bytes(vector_to_bytes(vector))
+    restored[0] = 9.0
+    assert vector[0] == 0.0 and restored.dtype == np.float32 and restored.flags.writeable

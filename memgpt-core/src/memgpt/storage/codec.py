@@ -157,9 +157,15 @@ def _payload(text: str) -> dict[str, Any]:
         else:
             if end == len(text) and type(value) is dict:
                 return value
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
     if type(value) is not dict:
-        raise StorageError(f"a stored payload is not a JSON object: {text[:80]!r}")
+        raise StorageError(
+            f"a stored record's payload is not a JSON object ({text[:40]!r}...); the store is damaged: "
+            "restore it from a backup or an export (memgpt import)"
+        )
     return value
 
 
