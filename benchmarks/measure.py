@@ -49,6 +49,8 @@ class Result:
     count: Latency | None = None
     cold_open_s: float | None = None
     errors: list[str] = field(default_factory=list)
+    run: int = 0
+    """Which of the run's repeats (``--repeat``) this is, from 0."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -129,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-direct", action="store_true", help="skip the engines' own clients")
     parser.add_argument("--cold-runs", type=int, default=3, help="new processes timed per cold open (median)")
     parser.add_argument("--cli-runs", type=int, default=10, help="runs of memgpt --help and of import click (median)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each backend this many times from empty (tables: medians of the runs)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     dims = [int(d) for d in args.dims.split(",") if d]
     agents = args.agents or max(4, args.size // 10_000)
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "backends": backends,
         "cold_runs": args.cold_runs,
         "cli_runs": args.cli_runs,
+        "repeat": args.repeat,
         "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     results: list[Result] = []
@@ -165,16 +171,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{dim} dimensions: generating {args.size:,} vectors", file=sys.stderr, flush=True)
                 workload = Workload(args.size, dim, agents, messages, queries=args.queries)
                 if "local" not in backends:  # else the floor takes turns with the local backend
-                    results += run_together([NumpyFloor(workload)], workload, env, args.cold_runs)
+                    for run in range(args.repeat):
+                        for result in run_together([NumpyFloor(workload)], workload, env, args.cold_runs):
+                            result.run = run
+                            results.append(result)
                 for backend in backends:
-                    subjects: list[Any] = [MemgptSubject(backend, location(backend, scratch, dim, stack, cache))]
-                    if backend == "local":
-                        subjects.append(NumpyFloor(workload))
-                    elif not args.no_direct:
-                        direct = direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
-                        if direct is not None:
-                            subjects.append(direct)
-                    results += run_together(subjects, workload, env, args.cold_runs)
+                    for run in range(args.repeat):
+                        subjects: list[Any] = [MemgptSubject(backend, location(backend, scratch, dim, stack, cache))]
+                        if backend == "local":
+                            subjects.append(NumpyFloor(workload))
+                        if not args.no_direct:
+                            direct = direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
+                            if direct is not None:
+                                subjects.append(direct)
+                        for result in run_together(subjects, workload, env, args.cold_runs):
+                            result.run = run
+                            results.append(result)
         cli = cli_start(args.cli_runs)
     finally:
         for name, value in saved.items():  # what runs after (matplotlib's cache, say) must not write into the scratch
@@ -183,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 os.environ[name] = value
         shutil.rmtree(scratch, ignore_errors=True)
-    stem = args.out / f"bench-{args.size}"
+    subset = "" if set(backends) == set(installed_backends()) else "-" + "-".join(backends)
+    stem = args.out / f"bench-{args.size}{subset}"
     png = write(stem, results, settings, cli, machine())
     print(f"wrote {stem.with_suffix('.md')}" + (f" and {png}" if png else ""), file=sys.stderr)
     return 1 if any(r.errors for r in results) else 0

@@ -28,7 +28,8 @@ def test_a_small_benchmark_run_measures_every_backend(tmp_path: Path, available:
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1500)
     assert done.returncode == 0, done.stderr[-3000:]
 
-    report = json.loads((tmp_path / "bench-1200.json").read_text())
+    (stem,) = {p.with_suffix("") for p in tmp_path.glob("bench-1200*.json")}  # bench-1200-<backends> for a subset
+    report = json.loads(stem.with_suffix(".json").read_text())
     assert report["machine"]["cpus"] == os.cpu_count() and report["machine"]["memory_gib"] > 0
     results = {(r["label"], r["dim"]): r for r in report["results"]}
     for dim in (16, 48):
@@ -40,14 +41,33 @@ def test_a_small_benchmark_run_measures_every_backend(tmp_path: Path, available:
             assert ours["search"]["n"] == 12 and ours["count"]["n"] > 0
             assert ours["text_search"]["n"] > 0 and ours["date_search"]["n"] > 0
             assert ours["recall_at_10"] == 1.0 if backend in EXACT else ours["recall_at_10"] >= 0.9
-            if backend != "local":  # every external engine is measured through its own client as well
-                client = results[(f"{backend} client", dim)]
-                assert not client["errors"] and client["search"]["n"] == 12
+            client = results[(f"{backend} client", dim)]  # every engine is measured through its own client as well
+            assert not client["errors"] and client["search"]["n"] == 12 and client["insert_all_per_s"] > 0
+            assert client["recall_at_10"] == 1.0 if backend in EXACT else client["recall_at_10"] >= 0.9
     assert set(report["cli_ms"]) == {"python -c 'import click'", "memgpt --help"}
 
-    tables = (tmp_path / "bench-1200.md").read_text()
+    tables = stem.with_suffix(".md").read_text()
     for heading in ("## 16 dimensions", "## 48 dimensions", "### Scoped top-10 vector search", "## CLI start", "## Targets"):
         assert heading in tables
     for backend in backends:
         assert f"| {backend} |" in tables
-    assert (tmp_path / "bench-1200.png").stat().st_size > 0  # matplotlib is installed in the integration session
+    assert stem.with_suffix(".png").stat().st_size > 0  # matplotlib is installed in the integration session
+
+
+def test_repeated_runs_are_each_kept_and_the_tables_show_their_medians(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_HOME"}
+    argv = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--size", "600", "--dims", "16", "--agents", "4"]
+    argv += ["--queries", "8", "--cold-runs", "1", "--cli-runs", "1", "--backends", "local", "--repeat", "3"]
+    done = subprocess.run([*argv, "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    report = json.loads((tmp_path / "bench-600-local.json").read_text())
+    assert report["settings"]["repeat"] == 3
+    runs: dict[str, list[int]] = {}
+    for result in report["results"]:
+        assert not result["errors"]
+        runs.setdefault(result["label"], []).append(result["run"])
+    assert runs == {"local via memgpt": [0, 1, 2], "numpy floor": [0, 1, 2], "local client": [0, 1, 2]}
+    tables = (tmp_path / "bench-600-local.md").read_text()
+    assert "median of 3 runs" in tables
+    assert "| local 16-d insert / client |" in tables

@@ -195,3 +195,20 @@ def test_filters_on_fields_a_table_lacks_are_refused(local_store) -> None:
         coll.count(Where.of(role="user"))
     with pytest.raises(InvalidRecord, match="cannot be filtered on source"):
         open_collection(LocalBackend(), local_store, Table.ARCHIVAL, scope(source="docs"))
+
+
+def test_exact_scores_are_float64_cosines_of_the_stored_vectors_clipped_to_one() -> None:
+    from memgpt.storage.collection import exact_scores
+
+    def row(vector: list[float] | None) -> Row:
+        embedding = None if vector is None else np.array(vector, dtype=np.float32)
+        return Row(id="r", fields={}, text="t", created_at=0, embedding=embedding, payload="{}")
+
+    query = np.array([0.6, 0.8], dtype=np.float64)
+    same_way = [row([3.0, 4.0]), row([0.0, -2.0]), row([4.0, -3.0])]
+    assert exact_scores(query, [(r, 0.5) for r in same_way]) == pytest.approx([1.0, -0.8, 0.0], abs=1e-12)
+    assert all(-1.0 <= s <= 1.0 for s in exact_scores(query, [(row([0.6, 0.8]), 0.0)]))
+    # A row without a vector keeps the engine's score (clipped to 1); a zero vector scores 0.
+    mixed = [(row(None), 1.5), (row([3.0, 4.0]), 0.1), (row([0.0, 0.0]), 0.7)]
+    assert exact_scores(query, mixed) == pytest.approx([1.0, 1.0, 0.0])
+    assert exact_scores(query, [(row([0.0, 0.0]), 0.3), (row([3.0, 4.0]), 0.2)]) == pytest.approx([0.0, 1.0])

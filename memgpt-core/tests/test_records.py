@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -96,6 +97,24 @@ def test_a_payload_that_is_not_an_object_is_a_storage_error_that_says_what_to_do
         with pytest.raises(StorageError, match="restore it from a backup") as caught:
             decode(Table.ARCHIVAL, row)
         assert "\n" not in str(caught.value)
+
+
+def test_a_payload_with_a_field_the_record_does_not_have_is_a_storage_error() -> None:
+    row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 0))
+    payload = json.loads(row.payload)
+    payload["no_such_field"] = payload.pop("metadata")  # as many keys as a good payload, one of them wrong
+    row.payload = json.dumps(payload)
+    with pytest.raises(StorageError, match=r"no_such_field.*restore it from a backup") as caught:
+        decode(Table.ARCHIVAL, row)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_row_with_every_field_decodes_to_the_record_it_came_from_on_the_fast_path() -> None:
+    for table in (Table.ARCHIVAL, Table.RECALL):
+        record = make_record(table, 3)
+        decoded = decode(table, encode(table, record))
+        assert type(decoded) is type(record) and vars(decoded).keys() == vars(record).keys()
+        assert decoded.created_at == record.created_at and decoded.created_at.tzinfo is not None
 
 
 def test_decoded_vectors_are_writable_copies() -> None:

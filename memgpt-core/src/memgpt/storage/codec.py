@@ -73,8 +73,9 @@ class _Layout:
     has_text: bool
     payload_attrs: tuple[str, ...]
     record_type: type
-    field_count: int
-    """How many fields the record type has: a decoded row that sets them all can skip the constructor."""
+    field_names: frozenset[str]
+    """The record type's fields: a decoded row that sets exactly these can skip the constructor."""
+    filter_set: frozenset[str]
 
 
 _LAYOUTS: dict[Table, _Layout] = {}
@@ -87,7 +88,13 @@ def _layout(table: Table) -> _Layout:
         skip = {id_attr, "text", "created_at", "embedding", *table.filter_fields}
         payload = tuple(sorted(f.name for f in fields(table.record_type) if f.name not in skip))
         layout = _LAYOUTS[table] = _Layout(
-            id_attr, table.filter_fields, table.has_text, payload, table.record_type, len(fields(table.record_type))
+            id_attr,
+            table.filter_fields,
+            table.has_text,
+            payload,
+            table.record_type,
+            frozenset(f.name for f in fields(table.record_type)),
+            frozenset(table.filter_fields),
         )
     return layout
 
@@ -128,20 +135,30 @@ def decode(table: Table, row: Row) -> Record:
     validating it again (search results are decoded on every query); anything
     else goes through the record's own constructor and its checks.
     """
-    layout = _layout(table)
+    layout = _LAYOUTS.get(table) or _layout(table)
     values: dict[str, Any] = _payload(row.payload) if row.payload else {}
     values[layout.id_attr] = row.id
-    for name in layout.filter_fields:
-        values[name] = row.fields.get(name)
+    fields = row.fields
+    if fields.keys() == layout.filter_set:  # what every connector builds: exactly the table's filter fields
+        values.update(fields)
+    else:
+        for name in layout.filter_fields:
+            values[name] = fields.get(name)
     if layout.has_text:
         values["text"] = row.text
         values["embedding"] = row.embedding
     values["created_at"] = from_epoch_us(row.created_at)
-    if layout.has_text and len(values) == layout.field_count and _trusted(values):
+    if layout.has_text and values.keys() == layout.field_names and _trusted(values):
         record = object.__new__(layout.record_type)
-        record.__dict__.update(values)
+        record.__dict__ = values
         return record
-    return layout.record_type(**values)
+    try:
+        return layout.record_type(**values)
+    except TypeError as exc:  # a field the record type does not have: not something encode() wrote
+        raise StorageError(
+            f"a stored {layout.record_type.__name__} row ({row.id!r}) does not fit the record ({exc}); the store is damaged: "
+            "restore it from a backup or an export (memgpt import)"
+        ) from None
 
 
 _SCAN = json.JSONDecoder().scan_once  # the C scanner, without json.loads' per-call checks

@@ -8,6 +8,7 @@ that a backend never returns a record outside the caller's scope.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,10 +65,10 @@ def exact_scores(unit_query: np.ndarray, pairs: Sequence[tuple[Row, float]]) -> 
     vectors = [row.embedding for row, _ in pairs]
     if all(v is not None for v in vectors):  # the usual case: every candidate has its vector
         matrix = np.array(vectors, dtype=np.float64)
-        lengths = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
-        dots = matrix @ unit_query
-        exact = np.divide(dots, lengths, out=np.zeros_like(dots), where=lengths > 0.0)
-        return np.clip(exact, -1.0, 1.0).tolist()
+        squares = np.einsum("ij,ij->i", matrix, matrix)
+        if squares.min() > 0.0:  # and finite: NaN compares false (stored vectors were checked; a damaged one goes below)
+            exact = (matrix @ unit_query) / np.sqrt(squares)
+            return [1.0 if x > 1.0 else -1.0 if x < -1.0 else x for x in exact.tolist()]
     scores = np.clip(np.array([engine_score for _, engine_score in pairs], dtype=np.float64), -1.0, 1.0)
     with_vectors = [i for i, (row, _) in enumerate(pairs) if row.embedding is not None]
     if with_vectors:
@@ -131,12 +132,15 @@ class Collection:
             raise UnsupportedOperation(f"backend {self.backend!r} does not support {operation} on table {self.table.value!r}")
 
     def _check_scope(self, rows: Iterable[Row], where: Where) -> None:
-        constraints = where.constraints
-        for row in rows:
-            fields = row.fields
-            if not all((row.id if name == "id" else fields.get(name)) in allowed for name, allowed in constraints):
+        rows = rows if isinstance(rows, list) else list(rows)
+        for name, allowed in where.constraints:
+            if name == "id":
+                outside = [row for row in rows if row.id not in allowed]
+            else:
+                outside = [row for row in rows if row.fields.get(name) not in allowed]
+            if outside:
                 raise ScopeViolation(
-                    f"backend {self.backend!r} returned record {row.id!r} of table {self.table.value!r} "
+                    f"backend {self.backend!r} returned record {outside[0].id!r} of table {self.table.value!r} "
                     f"outside the requested filter ({where}); this is a bug in the backend"
                 )
 
@@ -364,18 +368,19 @@ class Collection:
         if query.shape[0] != spec.dim or (model is not None and model != spec.model):
             got = EmbeddingSpec(model or "?", int(query.shape[0]))
             raise EmbeddingMismatch(f"collection {self._name} holds {spec}; the query is a {got}")
-        norm = float(np.linalg.norm(query))
-        if not np.isfinite(norm) or norm == 0.0:
+        query64 = query.astype(np.float64)
+        norm = math.sqrt(float(query64 @ query64))
+        if not math.isfinite(norm) or norm == 0.0:
             raise InvalidRecord("the query vector is zero or holds NaN/infinity")
         combined = self._where(where)
         if combined.is_nothing:
             return []
         unit = np.ascontiguousarray(query / norm, dtype=np.float32)
-        exact_query = query.astype(np.float64) / norm
+        exact_query = query64 / norm
         wanted = k + 1
         while True:
             pairs = self.connector.vector_search(unit, wanted, combined)
-            self._check_scope((row for row, _ in pairs), combined)
+            self._check_scope([row for row, _ in pairs], combined)
             scores = exact_scores(exact_query, pairs)
             order = sorted(range(len(pairs)), key=lambda i: (-scores[i], pairs[i][0].id))
             if not _may_miss_ties(pairs, scores, order, k, wanted) or wanted >= MAX_SEARCH_CANDIDATES:
