@@ -70,4 +70,5 @@ def test_repeated_runs_are_each_kept_and_the_tables_show_their_medians(tmp_path:
     assert runs == {"local via memgpt": [0, 1, 2], "numpy floor": [0, 1, 2], "local client": [0, 1, 2]}
     tables = (tmp_path / "bench-600-local.md").read_text()
     assert "median of 3 runs" in tables
-    assert "| local 16-d insert / client |" in tables
+    assert "| target | measured (median) | each run | goal |" in tables
+    assert "### Bulk insert of pre-embedded passages" in tables and "| local |" in tables
