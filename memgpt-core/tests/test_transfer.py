@@ -394,3 +394,18 @@ def test_migration_memory_stays_bounded_by_the_batch_not_the_data(tmp_path: Path
         tracemalloc.stop()
     assert counts(config_at(tmp_path / "target"))[Table.ARCHIVAL] == 60_006
     assert peak < vector_bytes / 8, f"peak {peak / 1e6:.1f} MB for {vector_bytes / 1e6:.0f} MB of vectors"
+
+
+def test_answers_of_an_approximate_index_may_miss_one_hit_in_ten_and_no_score_may_differ() -> None:
+    from memgpt.testing.migration import assert_same_answers
+
+    hits = [(f"p{i}", 1.0 - i / 100) for i in range(9)]
+    expected = {"ada/archival/tea": (9, hits), "ada/recall/tea": (1, ["m1"])}
+    assert_same_answers({"ada/archival/tea": (9, hits[:8]), "ada/recall/tea": (1, ["m1"])}, expected, exact=False)
+    with pytest.raises(AssertionError, match="found 7 of 9"):
+        assert_same_answers({"ada/archival/tea": (9, hits[:7]), "ada/recall/tea": (1, ["m1"])}, expected, exact=False)
+    with pytest.raises(AssertionError, match="scores differ"):
+        changed = [*hits[:8], ("p8", 0.5)]
+        assert_same_answers({"ada/archival/tea": (9, changed), "ada/recall/tea": (1, ["m1"])}, expected, exact=False)
+    with pytest.raises(AssertionError):  # exact answers, and recall answers always, must be identical
+        assert_same_answers({"ada/archival/tea": (9, hits[:8]), "ada/recall/tea": (1, ["m1"])}, expected, exact=True)

@@ -43,6 +43,10 @@ class LocalConnector(Connector):
         self._upsert = self.layout.upsert_sql()
         self._index_fields = tuple(c for c in self.layout.columns if c != self.layout.partition_field)
         self._fields_of = operator.itemgetter(*self.layout.columns)
+        self._n_columns = len(self.layout.columns)
+        self._has_text = self.layout.has_text
+        self._rest = self._n_columns + (2 if self._has_text else 1)
+        """Where created_at sits in a selected tuple (embedding and payload follow)."""
         # partition key -> (index, data_version it reflects); guarded by _lock across threads
         self._indexes: dict[str, tuple[VectorIndex, int]] = {}
         self._lock = threading.RLock()
@@ -77,18 +81,17 @@ class LocalConnector(Connector):
         return (" AND ".join(parts) or "1"), params
 
     def _row(self, values: Sequence[Any]) -> Row:
-        columns = self.layout.columns
-        n = len(columns)
-        text = values[n + 1] if self.layout.has_text else None
-        rest = n + 2 if self.layout.has_text else n + 1
+        """The Row of one selected tuple (:meth:`TableLayout.select_columns` order); called for every row read."""
+        n = self._n_columns
+        rest = self._rest
         blob = values[rest + 1]
-        return Row(
-            id=values[0],
-            fields=dict(zip(columns, values[1 : n + 1])),  # noqa: B905 - the slice has exactly n values
-            text=text,
-            created_at=values[rest],
-            embedding=None if blob is None else vector_from_bytes(blob),
-            payload=values[rest + 2],
+        return Row(  # positional: this runs for every row a read returns
+            values[0],
+            dict(zip(self.layout.columns, values[1 : n + 1])),  # noqa: B905 - the slice has exactly n values
+            values[n + 1] if self._has_text else None,
+            values[rest],
+            None if blob is None else vector_from_bytes(blob),
+            values[rest + 2],
         )
 
     # -- embedding spec -------------------------------------------------------------------
@@ -110,21 +113,29 @@ class LocalConnector(Connector):
         return (*head, row.created_at, row.payload)
 
     def upsert(self, rows: Sequence[Row]) -> None:
+        """Write each partition's rows in one transaction of its file, file after file.
+
+        (Writing files on two threads was measured no faster: sqlite3 takes the
+        GIL back for every row it binds, so the threads only take turns.)
+        """
         by_key: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             by_key[self._key_of(row)].append(row)
         for key, group in by_key.items():
-            db = self.store.partition(self.layout.group, key, create=True)
-            assert db is not None
-            rowids: dict[str, int] = {}
-            try:
-                with db.write() as conn:
-                    conn.executemany(self._upsert, [self._params(r) for r in group])
-                    if key in self._indexes:  # the cached index learns the rowids of what it gains
-                        rowids = self._rowids(conn, [r.id for r in group if r.embedding is not None])
-            except sqlite3.Error as exc:
-                raise _storage_error(exc, db.path) from None
-            self._index_after_upsert(key, group, rowids)
+            self._upsert_partition(key, group)
+
+    def _upsert_partition(self, key: str, group: list[Row]) -> None:
+        db = self.store.partition(self.layout.group, key, create=True)
+        assert db is not None
+        rowids: dict[str, int] = {}
+        try:
+            with db.write() as conn:
+                conn.executemany(self._upsert, [self._params(r) for r in group])
+                if key in self._indexes:  # the cached index learns the rowids of what it gains
+                    rowids = self._rowids(conn, [r.id for r in group if r.embedding is not None])
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, db.path) from None
+        self._index_after_upsert(key, group, rowids)
 
     def _rowids(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
         if not ids:

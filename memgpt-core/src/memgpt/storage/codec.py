@@ -63,7 +63,9 @@ def _json_value(value: Any) -> str:
         return int.__repr__(value)
     if (kind is dict or kind is list) and not value:
         return "{}" if kind is dict else "[]"
-    return _JSON(value)
+    if kind is datetime:
+        return _STRING(value.isoformat())
+    return _JSON(list(value) if kind is tuple else value)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class _Layout:
     field_names: frozenset[str]
     """The record type's fields: a decoded row that sets exactly these can skip the constructor."""
     filter_set: frozenset[str]
+    payload_keys: tuple[tuple[str, str], ...]
+    """(attribute, its JSON key with the colon) for each payload attribute, sorted."""
 
 
 _LAYOUTS: dict[Table, _Layout] = {}
@@ -95,34 +99,27 @@ def _layout(table: Table) -> _Layout:
             table.record_type,
             frozenset(f.name for f in fields(table.record_type)),
             frozenset(table.filter_fields),
+            tuple((name, f"{_STRING(name)}:") for name in payload),
         )
     return layout
 
 
 def encode(table: Table, record: Record) -> Row:
     """The row a backend stores for ``record`` (validation is the collection's job)."""
-    layout = _layout(table)
+    layout = _LAYOUTS.get(table) or _layout(table)
     values = record.__dict__
-    parts = []
-    try:
-        for name in layout.payload_attrs:  # sorted: the payload is canonical JSON
-            value = values[name]
-            kind = type(value)
-            if kind is datetime:
-                value = value.isoformat()
-            elif kind is tuple:
-                value = list(value)
-            parts.append(f'"{name}":{_json_value(value)}')
+    try:  # payload_keys are sorted: the payload is canonical JSON
+        payload = "{" + ",".join([key + _json_value(values[name]) for name, key in layout.payload_keys]) + "}"
     except (TypeError, ValueError) as exc:
         raise InvalidRecord(f"{type(record).__name__} {values[layout.id_attr]!r} is not JSON-serializable: {exc}") from None
     delta = values["created_at"] - EPOCH
-    return Row(
-        id=values[layout.id_attr],
-        fields={name: values[name] for name in layout.filter_fields},
-        text=values["text"] if layout.has_text else None,
-        created_at=(delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,
-        embedding=values.get("embedding"),
-        payload="{" + ",".join(parts) + "}",
+    return Row(  # positional: this runs for every record written
+        values[layout.id_attr],
+        {name: values[name] for name in layout.filter_fields},
+        values["text"] if layout.has_text else None,
+        (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,
+        values.get("embedding"),
+        payload,
     )
 
 

@@ -230,7 +230,8 @@ def search_answers(config: MemGPTConfig | None = None) -> dict[str, Any]:
 
 def assert_same_answers(actual: dict[str, Any], expected: dict[str, Any], exact: bool = True, where: str = "") -> None:
     """Search answers (:func:`search_answers`) are identical; with ``exact=False`` (an approximate vector index,
-    e.g. HNSW) archival hits only need 90% of the expected ids, with identical scores for those found."""
+    e.g. HNSW) archival hits may miss one expected id in ten (at least one in any list, so a page of nine
+    may miss one), with identical scores for those found."""
     assert sorted(actual) == sorted(expected), where
     for key, (total, hits) in expected.items():
         got_total, got = actual[key]
@@ -241,7 +242,8 @@ def assert_same_answers(actual: dict[str, Any], expected: dict[str, Any], exact:
         scores = {h[0]: h[1] for h in hits if len(h) == 2}
         found = {h[0]: h[1] for h in got if len(h) == 2}
         common = set(scores) & set(found)
-        assert len(common) >= 0.9 * len(scores), f"{where} {key}: found {len(common)} of {len(scores)} expected hits"
+        allowed = max(1, len(scores) // 10)
+        assert len(scores) - len(common) <= allowed, f"{where} {key}: found {len(common)} of {len(scores)} expected hits"
         assert all(scores[i] == found[i] for i in common), f"{where} {key}: scores differ"
 
 
