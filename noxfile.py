@@ -1,6 +1,7 @@
 """Test sessions: one per distribution, each in its own environment, plus lint.
 
-    nox                       # every session (what CI runs)
+    nox -s all                # every session, as many at a time as there are CPUs (what CI runs)
+    nox                       # every session, one after the other
     nox -s memgpt-core        # one distribution
     nox -l                    # list sessions
 
@@ -12,9 +13,14 @@ from the local folders, never from the index, and runs its ``tests/``. Adding a 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 import sys
+import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nox
@@ -147,3 +153,59 @@ def bench(session: nox.Session) -> None:
     session.install("matplotlib>=3.7")
     session.run("python", "-c", CHECK_LOCAL_CORE, str(CORE.resolve()))
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
+
+
+# How long each session took in earlier runs here (written by ``all``), and a guess for a first run:
+# ``all`` starts the longest first so that the last one to finish is not a long one started late.
+DURATIONS = ROOT / ".nox" / "durations.json"
+FIRST_GUESS_MINUTES = {"integration": 8, "install": 8, "memgpt-backend-milvus": 5}
+
+
+def _groups() -> list[str]:
+    """The default sessions by name (``install`` stands for all its targets), minus those another one requires."""
+    registry = nox.registry.get()
+    names = [name for name, func in registry.items() if func.default and name != "all"]
+    required = {need for name in names for need in registry[name].requires}
+    return [name for name in names if name not in required]
+
+
+def _run_group(name: str, logs: Path) -> tuple[str, int, float]:
+    """``nox -s NAME`` in its own process, output to ``logs/NAME.log``; returns (name, exit code, seconds)."""
+    start = time.monotonic()
+    with open(logs / f"{name}.log", "wb") as log:
+        argv = [sys.executable, "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "--no-color", "-s", name]
+        code = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, check=False).returncode
+    return name, code, time.monotonic() - start
+
+
+@nox.session(name="all", python=False, default=False)
+def all_sessions(session: nox.Session) -> None:
+    """Every default session, N at a time (``nox -s all -- --jobs N``; N defaults to the CPU count).
+
+    Each session runs as ``nox -s NAME`` in its own process with its output in
+    .nox/logs/NAME.log, printed whole when it ends; the sessions share nothing
+    but the machine (test servers take free ports and their own folders).
+    """
+    jobs = os.cpu_count() or 2
+    if session.posargs[:1] == ["--jobs"] and len(session.posargs) == 2:
+        jobs = int(session.posargs[1])
+    elif session.posargs:
+        session.error("usage: nox -s all [-- --jobs N]")
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    groups = sorted(_groups(), key=lambda name: -known.get(name, 60 * FIRST_GUESS_MINUTES.get(name, 1)))
+    logs = ROOT / ".nox" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    session.log(f"{len(groups)} sessions, {jobs} at a time: " + ", ".join(groups))
+    results = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for done in as_completed([pool.submit(_run_group, name, logs) for name in groups]):
+            name, code, seconds = done.result()
+            print(f"\n===== {name}: {'ok' if code == 0 else f'FAILED ({code})'} in {seconds / 60:.1f} min =====", flush=True)
+            print((logs / f"{name}.log").read_text(errors="replace"), flush=True)
+            results.append((name, code, seconds))
+    DURATIONS.write_text(json.dumps({**known, **{name: round(seconds) for name, _, seconds in results}}, indent=1))
+    for name, code, seconds in sorted(results, key=lambda result: -result[2]):
+        session.log(f"{name:28} {'ok' if code == 0 else 'FAILED':7} {seconds / 60:5.1f} min")
+    failed = [name for name, code, _ in results if code != 0]
+    if failed:
+        session.error("failed: " + ", ".join(failed))

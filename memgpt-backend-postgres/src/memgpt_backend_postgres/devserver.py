@@ -107,7 +107,12 @@ class DevServer:
             return
         from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
-        entry = ensure_user_exists(SYSTEM_USER)
+        try:
+            entry = ensure_user_exists(SYSTEM_USER)
+        except subprocess.CalledProcessError:  # another process (a parallel test session) created the user first
+            import pwd
+
+            entry = pwd.getpwnam(SYSTEM_USER)
         ensure_prefix_permissions(self.bin_dir)
         ensure_folder_permissions(self.bin_dir, 0o555)
         ensure_folder_permissions(self.bin_dir.parent / "lib", 0o444)
