@@ -288,7 +288,7 @@ def test_run_postgres_script_serves_the_seed_uri_without_docker() -> None:
     script = Path(__file__).resolve().parents[2] / "db" / "run_postgres.sh"
     if not script.is_file():
         pytest.skip("needs the repository checkout")
-    from memgpt_backend_postgres.devserver import free_port
+    from memgpt.loopback import free_port
 
     port = free_port()
     home = Path(tempfile.mkdtemp(prefix="memgpt-pg-script-")) / "home"

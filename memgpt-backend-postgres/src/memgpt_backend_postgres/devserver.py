@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,13 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from memgpt.loopback import accepts_connections, free_port
+
 SYSTEM_USER = "pgserver"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pgserver_bin() -> Path:
@@ -182,14 +177,10 @@ class DevServer:
 
     def _wait_ready(self, seconds: float = 30) -> None:
         deadline = time.time() + seconds
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError(f"PostgreSQL did not start listening on 127.0.0.1:{self.port}") from None
-                time.sleep(0.1)
+        while not accepts_connections(self.port):
+            if time.time() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start listening on 127.0.0.1:{self.port}")
+            time.sleep(0.1)
 
     def _create_database(self) -> None:
         for attempt in range(50):

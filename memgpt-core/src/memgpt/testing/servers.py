@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from memgpt.loopback import accepts_connections, free_port
 
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment, on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+__all__ = ["accepts_connections", "free_port", "running_server"]
 
 
 @contextmanager
