@@ -46,10 +46,11 @@ def pg_uri(available: set[str]) -> Iterator[str | None]:
         return
     from memgpt_backend_postgres.devserver import DevServer
 
-    server = DevServer(Path(tempfile.mkdtemp(prefix="memgpt-pg-integration-")) / "data")
-    server.start()
-    yield server.uri
-    server.destroy()
+    with tempfile.TemporaryDirectory(prefix="memgpt-pg-integration-") as folder:
+        server = DevServer(Path(folder) / "data")
+        server.start()
+        yield server.uri
+        server.destroy()
 
 
 @pytest.fixture

@@ -21,13 +21,15 @@ def count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
-def test_ten_thousand_messages_written_one_by_one_stay_a_bounded_number_of_files(tmp_path: Path) -> None:
+def test_messages_written_one_by_one_stay_a_bounded_number_of_files(tmp_path: Path) -> None:
+    """Every write adds files; every ``compact_every`` writes, compaction brings the folder back to the same size."""
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})
     recall = open_collection(backend, store, Table.RECALL, scope(user_id="u", agent_id="talker"))
-    bound = 4 * LanceDBConnector.compact_every + 40
-    most = 0
-    for i in range(10_000):
+    every = LanceDBConnector.compact_every
+    bound = 4 * every + 40
+    most, after_compaction = 0, []
+    for i in range(2_000):  # 125 compactions: a leak of one file per compaction would add 125
         recall.insert(
             [
                 Message(
@@ -39,11 +41,15 @@ def test_ten_thousand_messages_written_one_by_one_stay_a_bounded_number_of_files
                 )
             ]
         )
-        if i % 250 == 249:
+        written = i + 1
+        if written % 250 == 0:  # mostly between two compactions
             most = max(most, count_files(tmp_path / "db"))
+        if written % (10 * every) == 0:  # right after one
+            after_compaction.append(count_files(tmp_path / "db"))
     assert most <= bound, f"{most} files at one point; bound {bound}"
-    assert recall.count() == 10_000
-    assert [m.id for m in recall.date_search(limit=3, offset=9_997)] == ["m09997", "m09998", "m09999"]
+    assert max(after_compaction) <= after_compaction[0] + every, f"files right after each compaction: {after_compaction}"
+    assert recall.count() == 2_000
+    assert [m.id for m in recall.date_search(limit=3, offset=1_997)] == ["m01997", "m01998", "m01999"]
 
 
 def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

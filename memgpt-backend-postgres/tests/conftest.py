@@ -22,10 +22,11 @@ def postgres_server() -> Iterator[DevServer | None]:
     if os.environ.get("MEMGPT_TEST_PGURI"):
         yield None
         return
-    server = DevServer(Path(tempfile.mkdtemp(prefix="memgpt-pg-test-")) / "data")
-    server.start()
-    yield server
-    server.destroy()
+    with tempfile.TemporaryDirectory(prefix="memgpt-pg-test-") as folder:
+        server = DevServer(Path(folder) / "data")
+        server.start()
+        yield server
+        server.destroy()
 
 
 @pytest.fixture(scope="session")
