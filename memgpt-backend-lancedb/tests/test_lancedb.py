@@ -12,7 +12,8 @@ from memgpt.kinds import Table
 from memgpt.records import Message
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import answer_configure, cli_round_trip, heavy_imports
+from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors
+from memgpt_backend_lancedb import connector as lancedb_connector
 from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where
 from memgpt_backend_lancedb.plugin import LanceDBBackend
 
@@ -50,6 +51,27 @@ def test_messages_written_one_by_one_stay_a_bounded_number_of_files(tmp_path: Pa
     assert max(after_compaction) <= after_compaction[0] + every, f"files right after each compaction: {after_compaction}"
     assert recall.count() == 2_000
     assert [m.id for m in recall.date_search(limit=3, offset=1_997)] == ["m01997", "m01998", "m01999"]
+
+
+@pytest.mark.parametrize("scan_max_rows", [10**9, 0], ids=["id column read", "id IN query"])
+def test_a_batch_is_appended_unless_it_replaces_a_stored_id(tmp_path: Path, monkeypatch, scan_max_rows: int) -> None:
+    """New ids are appended; a batch holding one stored id among new ones is merged (no duplicate rows),
+    whichever way the backend asks which ids are stored."""
+    monkeypatch.setattr(lancedb_connector, "SCAN_IDS_MAX_ROWS", scan_max_rows)
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    vectors = random_unit_vectors(300, dim=8, seed=3)
+    merges: list[int] = []
+    original = LanceDBConnector._any_stored
+    monkeypatch.setattr(LanceDBConnector, "_any_stored", lambda self, t, ids: merges.append(len(ids)) or original(self, t, ids))
+    archival.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100)])
+    archival.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100, 200)])
+    replaced = make_record(Table.ARCHIVAL, 150, vector=vectors[299])
+    archival.insert([*(make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(200, 300)), replaced])
+    assert archival.count() == 300 and merges == [100, 100, 101]
+    stored = archival.get(replaced.id)
+    assert stored is not None and stored.embedding.tolist() == vectors[299].tolist()
 
 
 def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

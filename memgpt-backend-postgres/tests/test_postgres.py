@@ -21,6 +21,7 @@ from memgpt.storage.where import Where, scope
 from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors, run_cli
 from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
+from memgpt_backend_postgres.errors import translate
 from memgpt_backend_postgres.plugin import PostgresBackend, normalize_uri
 from memgpt_backend_postgres.schema import hnsw_index
 from memgpt_backend_postgres.store import ENGINES, MAX_OVERFLOW, POOL_SIZE
@@ -149,6 +150,37 @@ def test_many_sequential_opens_share_one_bounded_pool(backend, pg_uri: str) -> N
     with engine.connect() as conn:
         connections = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'memgpt'")).scalar()
     assert connections <= POOL_SIZE + MAX_OVERFLOW
+
+
+def test_a_restarted_server_costs_a_reconnect_not_the_data(backend, tmp_path: Path) -> None:
+    """Pooled connections outlive a server restart: each is checked before use and replaced when dead."""
+    server = DevServer(tmp_path / "data", password="restart-secret")
+    server.start()
+    store = backend.open(backend.settings_from_uri(server.uri))
+    try:
+        archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+        vectors = random_unit_vectors(5, dim=8, seed=1)
+        archival.insert([make_record(Table.ARCHIVAL, i, owner="agent-0", vector=vectors[i]) for i in range(5)])
+        assert archival.count() == 5
+        server.stop()
+        server.start()
+        assert archival.count() == 5
+        assert [h.record.id for h in archival.search(vectors[2], k=1)] == ["agent-0-archival-2"]
+    finally:
+        store.close()
+        engine = ENGINES.engines.pop(store.uri, None)
+        if engine is not None:
+            engine.dispose()
+        server.destroy()
+
+
+def test_a_connection_lost_in_use_is_one_line_without_the_password() -> None:
+    from sqlalchemy.exc import InterfaceError
+
+    error = InterfaceError("SELECT 1", {}, OSError("network error"), connection_invalidated=True)
+    message = str(translate(error, "db.example:5432/memgpt", "restart-secret"))
+    assert message.startswith("lost the connection to PostgreSQL at db.example:5432/memgpt (did the server restart?)")
+    assert "\n" not in message and "restart-secret" not in message
 
 
 def test_wrong_password_is_one_masked_line(backend, pg_uri: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
@@ -36,6 +37,11 @@ from memgpt_backend_lancedb.store import LanceDBStore
 IN_CHUNK = 1_000
 EXISTS_CHUNK = 10_000
 """Ids per ``id IN (...)`` query when checking whether a batch holds ids that exist already."""
+SCAN_IDS_MAX_ROWS = 200_000
+"""Up to this many rows, whether a batch's ids exist already is answered by reading the id column and
+matching it in Arrow; beyond it, by ``id IN (...)`` queries, which the id index serves. Measured for a
+batch of 10,000 new ids: against 90,000 rows, 14 ms reading the column against 70 ms for the query;
+against 510,000 indexed rows, 60 ms against 50 ms."""
 FTS_MAX_CANDIDATES = 20_000
 _FTS_QUERY = re.compile(r"[\w\s]+")
 
@@ -177,15 +183,23 @@ class LanceDBConnector(Connector):
     # -- writes ------------------------------------------------------------------------------------
     def _write(self, table: Any, data: pa.Table) -> None:
         """Append new ids (one cheap call), merge when any id exists already (upsert)."""
-        ids = data.column("id").to_pylist()
-        # merge_insert costs 4x an append (measured: 181 ms vs 45 ms for 10k new 384-d rows); asking whether
-        # any id exists already costs ~30 ms per 10k ids.
-        existing = any(table.count_rows(_ids_in(part)) for part in chunked(ids, EXISTS_CHUNK))
-        if existing:
+        # merge_insert costs 4x an append (measured: 181 ms vs 45 ms for 10k new 384-d rows), so it is kept
+        # for batches that replace something.
+        if self._any_stored(table, data.column("id")):
             table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
         else:
             table.add(data)
         self._wrote(table)
+
+    def _any_stored(self, table: Any, ids: pa.ChunkedArray) -> bool:
+        """Whether ``table`` holds any of ``ids`` (see :data:`SCAN_IDS_MAX_ROWS` for how it is asked)."""
+        stored_rows = table.count_rows()
+        if stored_rows == 0:
+            return False
+        if stored_rows <= SCAN_IDS_MAX_ROWS:
+            stored = self._select(table, None, ["id"]).column("id")
+            return bool(pc.any(pc.is_in(stored, value_set=ids.combine_chunks())).as_py())
+        return any(table.count_rows(_ids_in(part)) for part in chunked(ids.to_pylist(), EXISTS_CHUNK))
 
     def _wrote(self, table: Any) -> None:
         name = table.name

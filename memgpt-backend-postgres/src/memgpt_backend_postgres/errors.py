@@ -36,6 +36,14 @@ def translate(exc: BaseException, where: str, password: str | None) -> StorageEr
     if code == "42501" and "vector" in message:
         return StorageError(f"PostgreSQL at {where}: {message}; a superuser must run CREATE EXTENSION vector once")
     text = str(getattr(exc, "orig", None) or exc)
+    if getattr(exc, "connection_invalidated", False):
+        return StorageUnavailable(
+            scrub(
+                f"lost the connection to PostgreSQL at {where} (did the server restart?): {text.splitlines()[0]}; "
+                "the next call connects again",
+                [password],
+            )
+        )
     if not fields and ("connection" in text.lower() or "connect" in text.lower() or "timeout" in text.lower()):
         return StorageUnavailable(scrub(f"cannot reach PostgreSQL at {where}: {text.splitlines()[0]}", [password]))
     detail = message or text.splitlines()[0] if text else type(exc).__name__
