@@ -266,14 +266,27 @@ class ChromaConnector(Connector):
         self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None, limit: int, offset: int
     ) -> list[Row]:
         ids, clause = chroma_filter(where, extra)
+        sides = ((self.vectors, True), (self.plain, False))
+        origin: dict[str, int] = {}  # id -> the collection it matched in: the page is read from there only
+
+        def keys() -> Iterator[tuple[int, str, None]]:
+            for side, (collection, _) in enumerate(sides):
+                for page in self._matching_ids(collection, ids, clause, document, include=["metadatas"]):
+                    for i, m in zip(page["ids"], page["metadatas"], strict=True):
+                        origin[i] = side
+                        yield int(m["created_at"]), i, None
+
+        def fetch(wanted: list[str]) -> list[Row]:
+            rows: list[Row] = []
+            for side, (collection, with_vectors) in enumerate(sides):
+                mine = [i for i in wanted if origin[i] == side]
+                for start in range(0, len(mine), self.store.max_batch):
+                    chunk = mine[start : start + self.store.max_batch]
+                    rows += self._rows(collection.get(ids=chunk, include=_FULL), with_vectors)
+            return rows
+
         with self.store.errors():
-            keys = (
-                (int(m["created_at"]), i, None)
-                for c in self._collections()
-                for page in self._matching_ids(c, ids, clause, document, include=["metadatas"])
-                for i, m in zip(page["ids"], page["metadatas"], strict=True)
-            )
-            return fetch_page(keys, offset, limit, lambda wanted: self.get(wanted, Where.of(id=wanted)))
+            return fetch_page(keys(), offset, limit, fetch)
 
     def _count(self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None) -> int:
         ids, clause = chroma_filter(where, extra)

@@ -619,6 +619,14 @@ class BackendConformance:
         assert _ids(coll.text_search("needle", limit=5, offset=18)) == _ids(expected[18:])
         assert coll.text_search("needle", limit=0) == []
 
+    def test_text_pages_mix_records_with_and_without_embedding(self, table: Table, collection: Callable[..., Collection]) -> None:
+        """A page of a text search holds whole records, with or without an embedding each."""
+        coll = collection(table)
+        self.require(coll, Capability.TEXT_SEARCH)
+        records = [make_record(table, i, text=f"needle {i}", with_embedding=i % 3 != 0) for i in range(12)]
+        coll.insert(records)
+        assert _same(coll.text_search("needle", limit=5, offset=2), records[2:7])
+
     def test_text_search_respects_filters(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)
         self.require(coll, Capability.TEXT_SEARCH)
@@ -669,6 +677,12 @@ class BackendConformance:
         assert messages.date_count(start, end) == 20 == len(messages.date_search(start, end, limit=1000))
         assert messages.date_count(start, end, Where.of(role="user")) == 10
         assert messages.date_count(end, start) == 0
+
+    def test_date_pages_mix_messages_with_and_without_embedding(self, messages: Collection) -> None:
+        records = [make_record(Table.RECALL, i, with_embedding=i % 3 != 0) for i in range(12)]
+        messages.insert(records)
+        assert _same(messages.date_search(BASE_TIME, BASE_TIME + timedelta(seconds=8), limit=4, offset=5), records[5:9])
+        assert _same(messages.date_search(limit=100), records)
 
     def test_date_search_respects_scope(self, messages: Collection, collection: Callable[..., Collection]) -> None:
         messages.insert([make_record(Table.RECALL, i, owner="owner-1") for i in range(6)])
