@@ -17,6 +17,7 @@ from memgpt.storage.configured import open_collection
 from memgpt.storage.connector import Capability, Connector
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BackendConformance, make_record
+from memgpt.testing.data import USER
 
 
 class LimitedBackend(Backend):
@@ -101,7 +102,9 @@ def test_a_backend_that_leaks_other_agents_records_is_caught(local_store) -> Non
     )
     from memgpt.storage.collection import Collection
 
-    leaky = Collection(LeakyConnector(local_store.connector(Table.ARCHIVAL)), scope=scope(agent_id="mine"), backend="leaky")
+    leaky = Collection(
+        LeakyConnector(local_store.connector(Table.ARCHIVAL)), scope=scope(user_id=USER, agent_id="mine"), backend="leaky"
+    )
     with pytest.raises(ScopeViolation, match="bug in the backend"):
         leaky.search(np.ones(16), k=10)
     with pytest.raises(ScopeViolation):
@@ -133,7 +136,7 @@ def test_a_bad_record_in_a_later_batch_keeps_earlier_batches_and_writes_none_of_
     with pytest.raises(EmbeddingMismatch):
         coll.insert(records)
     assert coll.count() == 200
-    assert coll.get(records[249].id) is None
+    assert coll.find([records[249]]) == [] and coll.find([records[199]]) == [records[199]]
 
 
 def test_insert_pauses_the_collector_while_it_encodes_and_writes_and_restores_it(local_store) -> None:

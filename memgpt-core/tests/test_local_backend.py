@@ -20,6 +20,7 @@ from memgpt.local.schema import SCHEMA_VERSION
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import make_record, make_source, random_unit_vectors
+from memgpt.testing.data import USER
 
 WRITER = str(Path(__file__).with_name("local_writer.py"))
 
@@ -36,7 +37,7 @@ def backend() -> LocalBackend:
 
 def collection(backend: LocalBackend, root: Path, table: Table, where: Where | None = None):
     store = backend.open({"path": str(root)})
-    return store, open_collection(backend, store, table, where if where is not None else Where.everything())
+    return store, open_collection(backend, store, table, where if where is not None else Where.of(user_id=USER))
 
 
 def writer(root: Path, agent: str, first: int, batches: int, size: int) -> subprocess.Popen[str]:
@@ -58,7 +59,7 @@ def test_files_follow_the_seed_layout(backend: LocalBackend, root: Path) -> None
     assert (root / "agents" / "agent-7" / "memory.sqlite").is_file()
     assert (root / "archival" / "My%20Docs%20%282024%29" / "source.sqlite").is_file()
     assert store.partition_keys("archival") == ["My Docs (2024)"]
-    assert open_collection(backend, store, Table.SOURCES, Where.everything()).get("My Docs (2024)").name == "My Docs (2024)"
+    assert open_collection(backend, store, Table.SOURCES, Where.of(user_id=USER)).get("My Docs (2024)").name == "My Docs (2024)"
     store.close()
 
 
@@ -72,7 +73,7 @@ def test_names_that_would_escape_a_folder_are_refused(backend: LocalBackend, roo
 
 
 def test_reads_never_create_files(backend: LocalBackend, root: Path) -> None:
-    store, archival = collection(backend, root, Table.ARCHIVAL, scope(agent_id="ghost"))
+    store, archival = collection(backend, root, Table.ARCHIVAL, scope(user_id=USER, agent_id="ghost"))
     assert archival.count() == 0 and archival.search(np.ones(4), k=3) == [] and archival.get("x") is None
     assert not root.exists()
     store.close()
@@ -126,7 +127,7 @@ def test_two_processes_writing_the_same_agent_lose_nothing(backend: LocalBackend
 
 
 def test_search_sees_writes_of_other_processes(backend: LocalBackend, root: Path) -> None:
-    store, archival = collection(backend, root, Table.ARCHIVAL, scope(agent_id="watched"))
+    store, archival = collection(backend, root, Table.ARCHIVAL, scope(user_id=USER, agent_id="watched"))
     records = [make_record(Table.ARCHIVAL, i, owner="watched") for i in range(50)]
     archival.insert(records)
     assert archival.search(records[10].embedding, k=1)[0].record.id == records[10].id  # vectors now cached
@@ -135,7 +136,7 @@ def test_search_sees_writes_of_other_processes(backend: LocalBackend, root: Path
         "from memgpt.kinds import Table; from memgpt.storage.configured import open_collection;"
         "from memgpt.storage.where import Where; from memgpt.testing import make_record;"
         f"b = LocalBackend(); s = b.open({{'path': {str(root)!r}}});"
-        "c = open_collection(b, s, Table.ARCHIVAL, Where.everything());"
+        f"c = open_collection(b, s, Table.ARCHIVAL, Where.of(user_id={USER!r}));"
         "c.insert([make_record(Table.ARCHIVAL, 500, owner='watched')]);"
         f"c.delete([{records[10].id!r}]); s.close()"
     )
@@ -148,7 +149,7 @@ def test_search_sees_writes_of_other_processes(backend: LocalBackend, root: Path
 
 
 def test_own_writes_update_cached_vectors_without_reload(backend: LocalBackend, root: Path) -> None:
-    store, archival = collection(backend, root, Table.ARCHIVAL, scope(agent_id="a"))
+    store, archival = collection(backend, root, Table.ARCHIVAL, scope(user_id=USER, agent_id="a"))
     vectors = random_unit_vectors(200, seed=3)
     archival.insert([make_record(Table.ARCHIVAL, i, owner="a", vector=vectors[i]) for i in range(100)])
     archival.search(vectors[0], k=1)

@@ -11,7 +11,7 @@ import pytest
 from memgpt.errors import InvalidRecord, StorageError
 from memgpt.kinds import RecordKind, Table
 from memgpt.records import AgentState, Message, Passage, from_epoch_us, to_epoch_us
-from memgpt.storage.codec import decode, encode, vector_from_bytes, vector_to_bytes
+from memgpt.storage.codec import Row, decode, encode, has_user_key, rekeyed, row_key, split_key, vector_from_bytes, vector_to_bytes
 from memgpt.storage.where import Where
 from memgpt.testing import make_agent, make_record, make_source
 
@@ -49,6 +49,31 @@ def test_row_keeps_filter_fields_apart_from_the_payload() -> None:
     row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 1, owner="agent-x", document_id="d"))
     assert row.fields == {"user_id": "user-1", "agent_id": "agent-x", "document_id": "d"}
     assert "agent_id" not in row.payload and "text" not in row.payload
+
+
+def test_rows_are_keyed_by_user_and_id() -> None:
+    """Record ids are unique per user: two users' records with one id are two rows with distinct keys."""
+    mine = make_record(Table.ARCHIVAL, 1, user="alice")
+    theirs = make_record(Table.ARCHIVAL, 1, user="bob")
+    assert mine.id == theirs.id
+    rows = [encode(Table.ARCHIVAL, mine), encode(Table.ARCHIVAL, theirs)]
+    assert [r.id for r in rows] == [row_key("alice", mine.id), row_key("bob", mine.id)] == [f"alice/{mine.id}", f"bob/{mine.id}"]
+    assert [decode(Table.ARCHIVAL, r) for r in rows] == [mine, theirs]
+    assert split_key(rows[1].id) == ("bob", mine.id)
+    source = make_source("notes", user="carol")
+    assert encode(Table.SOURCES, source).id == "carol/notes" and decode(Table.SOURCES, encode(Table.SOURCES, source)) == source
+
+
+def test_a_row_without_a_user_in_its_key_is_a_storage_error_naming_the_upgrade() -> None:
+    row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 0))
+    legacy = Row(make_record(Table.ARCHIVAL, 0).id, row.fields, row.text, row.created_at, row.embedding, row.payload)
+    assert not has_user_key(legacy) and has_user_key(row)
+    with pytest.raises(StorageError, match="memgpt 0.4 and not upgraded"):
+        decode(Table.ARCHIVAL, legacy)
+    assert rekeyed(legacy).id == row.id and decode(Table.ARCHIVAL, rekeyed(legacy)) == make_record(Table.ARCHIVAL, 0)
+    stolen = Row("mallory/" + legacy.id, row.fields, row.text, row.created_at, row.embedding, row.payload)
+    with pytest.raises(StorageError, match="another user"):
+        decode(Table.ARCHIVAL, stolen)
 
 
 def test_timestamps_are_utc_microseconds() -> None:
@@ -91,7 +116,7 @@ def test_where_combines_constraints() -> None:
 
 def test_a_payload_that_is_not_an_object_is_a_storage_error_that_says_what_to_do() -> None:
     row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 0))
-    assert decode(Table.ARCHIVAL, row).id == row.id
+    assert decode(Table.ARCHIVAL, row).id == make_record(Table.ARCHIVAL, 0).id
     for damaged in ('["not", "an", "object"]', '{"metadata": {}} trailing'):
         row.payload = damaged
         with pytest.raises(StorageError, match="restore it from a backup") as caught:

@@ -95,7 +95,7 @@ def test_dry_run_reports_and_writes_nothing(filled: dict[str, int], tmp_path: Pa
     plan = {row["table"]: row for row in json.loads(out)}
     assert {t: row["records"] for t, row in plan.items()} == filled
     assert plan["archival"]["to"] == f"local:{target}"
-    assert not any(row["already_copied"] for row in plan.values())
+    assert all(row["in_target"] == 0 for row in plan.values())
     assert all(n == 0 for n in counts(config_at(target)).values())
     _, text = run(*to_local(target, "--dry-run"))
     assert "Dry run: nothing was copied." in text and "source_passages" in text
@@ -123,10 +123,46 @@ def test_migration_killed_mid_copy_finishes_when_run_again(tmp_path: Path) -> No
 
     _, out = run(*to_local(target, "--json"))
     report = json.loads(out)["tables"]
-    assert report["sources"]["skipped_as_done"] and report["source_passages"]["skipped_as_done"]
-    assert not report["archival"]["skipped_as_done"] and report["archival"]["copied"] == 40_006
+    assert report["sources"]["copied"] == 0 and report["source_passages"]["copied"] == 0  # verified, not copied again
+    assert report["archival"]["copied"] == 40_006 - partial[Table.ARCHIVAL] and report["recall"]["copied"] == 15
     assert_same_snapshot(snapshot(config_at(target)), before)
     assert not list((memgpt_home() / "migrations").glob("*.json"))  # a finished migration forgets its state
+
+
+def test_a_migration_rerun_copies_what_changed_at_the_source_meanwhile(tmp_path: Path) -> None:
+    """Killed, then memories written and deleted at the source: the rerun copies and removes what changed, and finishes."""
+    run("configure", "--defaults")
+    fill_memories(tmp_path / "documents", bulk=20_000)
+    target = tmp_path / "target"
+    kill_migration_after("source_passages", to_local(target, "--batch-size", "200"), memgpt_home())
+    run("archival", "insert", "--agent", "ada", "Ada moved to Lisbon in May.")
+    run("recall", "append", "--agent", "cy", "--role", "user", "Remember the blue door.")
+    with Storage() as storage:  # a passage the first run copied, deleted at the source since
+        passages = storage.collection(Table.SOURCE_PASSAGES, Where.of(user_id=MemGPTConfig.load().user_id))
+        gone = next(passages.iterate())
+        assert passages.delete([gone.id]) == 1
+    before = snapshot()
+    _, out = run(*to_local(target, "--json"))
+    report = json.loads(out)["tables"]
+    assert all(r["identical"] for r in report.values()), report
+    assert report["source_passages"]["removed"] == 1
+    assert_same_snapshot(snapshot(config_at(target)), before)
+
+
+def test_a_damaged_migration_state_file_never_blocks_a_rerun(tmp_path: Path) -> None:
+    run("configure", "--defaults")
+    fill_memories(tmp_path / "documents", bulk=20_000)
+    target = tmp_path / "target"
+    kill_migration_after("source_passages", to_local(target, "--batch-size", "200"), memgpt_home())
+    states = list((memgpt_home() / "migrations").glob("*.json"))
+    assert states
+    for state in states:
+        state.write_bytes(b"\xff<damaged")
+    run("archival", "insert", "--agent", "ada", "Ada moved to Lisbon in May.")
+    before = snapshot()
+    _, out = run(*to_local(target, "--json"))
+    assert all(r["identical"] for r in json.loads(out)["tables"].values())
+    assert_same_snapshot(snapshot(config_at(target)), before)
 
 
 def test_target_with_other_embeddings_is_refused_before_anything_is_written(filled: dict[str, int], tmp_path: Path) -> None:
@@ -220,29 +256,45 @@ def test_export_then_import_into_a_fresh_home_reproduces_everything(
 
 def test_import_keep_user_ids_restores_exactly(filled: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot()
+    me = MemGPTConfig.load().user_id
     archive = tmp_path / "backup"
     run("export", str(archive))
     monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "fresh-home"))
-    run("configure", "--defaults")
+    run("configure", "--defaults", "--user-id", me)  # the same user on a new machine
     run("import", str(archive), "--keep-user-ids")
+    assert_same_snapshot(snapshot(), before)
+    monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "admin-home"))
+    run("configure", "--defaults")
+    code, out = run("import", str(archive), "--keep-user-ids", ok=False)  # another user may not write as me ...
+    assert code == 1 and "other user(s)" in out and all(n == 0 for n in counts().values())
+    run("import", str(archive), "--all-users")  # ... except as an administrator's restore
     assert_same_snapshot(snapshot(), before)
 
 
-def test_an_export_of_several_users_needs_keep_user_ids(filled: dict[str, int], tmp_path: Path, monkeypatch) -> None:
+def test_an_export_of_several_users_is_an_administrators_all_users_restore(
+    filled: dict[str, int], tmp_path: Path, monkeypatch
+) -> None:
+    me = MemGPTConfig.load().user_id
     stranger = Passage(
         id="x", text="someone else's", user_id="u2", agent_id="a2", embedding=np.ones(384), embedding_model="lexical-hash-384"
     )
     with Storage() as storage:
         storage.collection(Table.ARCHIVAL, Where.everything()).insert([stranger])
+    mine = tmp_path / "mine"
+    run("export", str(mine))
+    assert json.loads((mine / "manifest.json").read_text())["users"] == [me]  # only the configured user's, by default
     archive = tmp_path / "backup"
-    run("export", str(archive))
+    run("export", str(archive), "--all-users")
+    assert json.loads((archive / "manifest.json").read_text())["users"] == sorted([me, "u2"])
     before = snapshot()
     monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "fresh-home"))
     run("configure", "--defaults")
     code, out = run("import", str(archive), ok=False)
-    assert code == 1 and "holds the memories of 2 users" in out and "--keep-user-ids" in out
+    assert code == 1 and "holds the memories of 2 users" in out and "--all-users" in out
+    code, out = run("import", str(archive), "--keep-user-ids", ok=False)
+    assert code == 1 and "other user(s)" in out and "--all-users" in out
     assert all(n == 0 for n in counts().values())
-    run("import", str(archive), "--keep-user-ids")
+    run("import", str(archive), "--all-users")
     assert_same_snapshot(snapshot(), before)
 
 
@@ -296,7 +348,7 @@ def test_export_refuses_a_folder_that_is_not_empty(filled: dict[str, int], tmp_p
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
     code, out = run("export", str(folder), ok=False)
-    assert code == 1 and "is not empty" in out
+    assert code == 1 and "is not an empty folder" in out
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
 
 

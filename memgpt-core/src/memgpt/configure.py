@@ -17,6 +17,7 @@ from memgpt.config import STORAGE_ROLES, MemGPTConfig, StorageConfig
 from memgpt.environment import getenv
 from memgpt.errors import ConfigError, MemGPTError
 from memgpt.kinds import RecordKind
+from memgpt.names import validate_name
 from memgpt.plugins import backends, embedding_providers, get_backend, get_embedding_provider
 from memgpt.storage.backend import Backend, Question
 
@@ -224,7 +225,8 @@ def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any
         if value is not None:
             answers[question.key] = value
 
-    new = MemGPTConfig(path=current.path, _extra=current._extra, anon_clientid=current.anon_clientid)
+    user_id = current.anon_clientid if flags.get("user_id") is None else validate_name(flags["user_id"], "user id")
+    new = MemGPTConfig(path=current.path, _extra=current._extra, anon_clientid=user_id)
     for key, value in answers.items():
         if key not in ("embedding_dim", "embedding_chunk_size"):
             setattr(new, key, value)

@@ -24,6 +24,13 @@ _FLAGS = [
     ("--archival-uri", "archival_uri", str, "Location of archival storage as one URI (see `memgpt backends`)."),
     ("--recall-storage", "recall_storage", str, "Backend for recall memory (conversation history)."),
     ("--recall-uri", "recall_uri", str, "Location of recall storage as one URI."),
+    (
+        "--user-id",
+        "user_id",
+        str,
+        "Whose memories this home reads and writes (default: an id stable for this MEMGPT_HOME). "
+        "People sharing one database each need their own.",
+    ),
 ]
 
 

@@ -58,18 +58,20 @@ def _storage(name: str | None, uri: str | None, role: str) -> Any:
 @click.option("--dry-run", is_flag=True, help="Only report what would move.")
 @click.option("--switch", is_flag=True, help="Once the copy is verified, make the target the configured storage.")
 @click.option("--re-embed", is_flag=True, help="Re-embed passages with the configured embedding model while copying.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1_000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=1_000, show_default=True)
+@click.option("--all-users", is_flag=True, help="Move every user's memories (an administrator's move), not only yours.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def migrate_command(
-    to_archival, to_archival_uri, to_recall, to_recall_uri, dry_run, switch, re_embed, batch_size, as_json
+    to_archival, to_archival_uri, to_recall, to_recall_uri, dry_run, switch, re_embed, batch_size, all_users, as_json
 ) -> None:
-    """Copy every data source, agent, archival and recall memory to other storage, and verify the copy.
+    """Copy your data sources, agents, archival and recall memory to other storage, and verify the copy.
 
     Ids, texts, metadata, times, scopes, embeddings and attachments are kept
     exactly; every collection is checked (count and content checksum) on both
-    sides. The source is never modified. A migration that was interrupted
-    (even killed) finishes when run again. With --switch the configuration
-    then points at the target.
+    sides. The source is never modified. Only the configured user's memories
+    move, unless --all-users. A migration that was interrupted (even killed)
+    finishes when run again, copying whatever changed at the source
+    meanwhile. With --switch the configuration then points at the target.
     """
     from memgpt.config import MemGPTConfig
     from memgpt.transfer.migrate import Migration, target_config
@@ -80,21 +82,22 @@ def migrate_command(
         raise click.UsageError("say where to: --to-archival and/or --to-recall (with --to-...-uri for a location)")
     config = MemGPTConfig.load()
     target = target_config(config, archival, recall)
-    with Migration(config, target, reembed=re_embed, batch_size=batch_size) as migration:
+    user_id = None if all_users else config.user_id
+    with Migration(config, target, reembed=re_embed, batch_size=batch_size, user_id=user_id) as migration:
         if dry_run:
             plan = migration.plan()
             if as_json:
                 echo_json(plan)
             else:
                 echo_table(
-                    ["collection", "records", "from", "to", "already copied"],
+                    ["collection", "records", "from", "to", "in target"],
                     [
                         [
                             p["table"],
                             p["records"],
                             p["from"],
                             "(stays)" if p["stays"] else p["to"],
-                            "yes" if p["already_copied"] else "-",
+                            "-" if p["in_target"] is None else p["in_target"],
                         ]
                         for p in plan
                     ],
@@ -115,7 +118,7 @@ def migrate_command(
     echo_table(
         ["collection", "records", "copied", "checksum", "verified"],
         [
-            [r.table.value, r.source.count, "stays" if r.stays else "done earlier" if r.skipped else r.copied]
+            [r.table.value, r.source.count, "stays" if r.stays else r.copied]
             + (["-", "-"] if r.stays else [r.source.hexdigest[:16], "identical"])
             for r in report.results
         ],
@@ -128,16 +131,22 @@ def migrate_command(
 
 @click.command("export")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--all-users", is_flag=True, help="Export every user's memories (an administrator's backup), not only yours.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def export_command(path: Path, as_json: bool) -> None:
-    """Write every memory of the configured storage to PATH (a new folder): JSON Lines, numpy vectors, a manifest."""
+def export_command(path: Path, all_users: bool, as_json: bool) -> None:
+    """Write your memories in the configured storage to PATH (a new folder): JSON Lines, numpy vectors, a manifest.
+
+    The folder and its files are readable by you only.
+    """
+    from memgpt.config import MemGPTConfig
     from memgpt.storage.configured import open_storage
     from memgpt.transfer.archive import export_storage
 
+    config = MemGPTConfig.load()
     bars = _Bars("Exporting")
-    with open_storage() as storage:
+    with open_storage(config) as storage:
         try:
-            manifest = export_storage(storage, path, progress=bars)
+            manifest = export_storage(storage, path, progress=bars, user_id=None if all_users else config.user_id)
         finally:
             bars.close()
     if as_json:
@@ -159,14 +168,16 @@ def export_command(path: Path, as_json: bool) -> None:
 @click.option(
     "--keep-user-ids",
     is_flag=True,
-    help="Keep the exported user ids (a restore of several users). Default: the records become the configured user's.",
+    help="Keep the exported user id, which must be yours. Default: the records become the configured user's.",
 )
+@click.option("--all-users", is_flag=True, help="Restore every user's records as they are (an administrator's restore).")
 @click.option("--check", is_flag=True, help="Only verify the export's files against its manifest; import nothing.")
-def import_command(path: Path, overwrite: bool, keep_user_ids: bool, check: bool) -> None:
+def import_command(path: Path, overwrite: bool, keep_user_ids: bool, all_users: bool, check: bool) -> None:
     """Load an export (from `memgpt export`) into the configured storage, and verify it.
 
     The archive is checked first (files against the manifest's checksums,
     embedding model, existing ids): when a check fails nothing is written.
+    Only your records are written, compared or replaced unless --all-users.
     """
     from memgpt.config import MemGPTConfig
     from memgpt.storage.configured import open_storage
@@ -183,7 +194,13 @@ def import_command(path: Path, overwrite: bool, keep_user_ids: bool, check: bool
     with open_storage(config) as storage:
         try:
             manifest = import_storage(
-                storage, path, user_id=None if keep_user_ids else config.user_id, overwrite=overwrite, progress=bars
+                storage,
+                path,
+                user_id=config.user_id,
+                keep_user_ids=keep_user_ids,
+                all_users=all_users,
+                overwrite=overwrite,
+                progress=bars,
             )
         finally:
             bars.close()

@@ -18,7 +18,7 @@ from memgpt.local.database import Database, _storage_error
 from memgpt.local.schema import LAYOUTS
 from memgpt.local.store import LocalStore
 from memgpt.records import EmbeddingSpec, Table
-from memgpt.storage.codec import Row, vector_blob, vector_from_bytes
+from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.vectors import VectorIndex, normalize_rows
 from memgpt.storage.where import Where
@@ -53,11 +53,14 @@ class LocalConnector(Connector):
 
     # -- routing ----------------------------------------------------------------------
     def _key_of(self, row: Row) -> str:
+        """The partition of ``row``: its agent or source, or for agents and sources themselves their id (not the user)."""
         field = self.layout.partition_field
-        return row.id if field == "id" else row.fields[field]  # type: ignore[return-value]
+        return split_key(row.id)[1] if field == "id" else row.fields[field]  # type: ignore[return-value]
 
     def _partitions(self, where: Where) -> list[tuple[str, Database]]:
         keys = where.get(self.layout.partition_field)
+        if keys is not None and self.layout.partition_field == "id":
+            keys = {split_key(key)[1] for key in keys}
         names = sorted(keys) if keys is not None else self.store.partition_keys(self.layout.group)
         found = []
         for key in names:

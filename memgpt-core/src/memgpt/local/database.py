@@ -36,8 +36,9 @@ def _casefold_contains(text: str | None, needle: str | None) -> int:
 class Database:
     """One SQLite file: a connection (shared by this process's threads under a lock)."""
 
-    def __init__(self, path: Path, schema: list[str], create: bool) -> None:
+    def __init__(self, path: Path, schema: list[str], create: bool, upgrades: dict[int, list[str]] | None = None) -> None:
         self.path = path
+        self.upgrades = upgrades or {}
         self.lock = threading.RLock()
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +72,13 @@ class Database:
         conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         if version == SCHEMA_VERSION:
             return
-        with self.write():
+        with self.write():  # one transaction: a file is upgraded whole or not at all
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA_VERSION:
-                # Version 1 is the first schema; later versions add their migrations here.
+                if version > 0:  # a file of an earlier release: its upgrades, one version after the other
+                    for step in range(version, SCHEMA_VERSION):
+                        for statement in self.upgrades.get(step, ()):
+                            conn.execute(statement)
                 for statement in schema:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -6,8 +6,12 @@ from dataclasses import dataclass
 
 from memgpt.kinds import Table
 
-SCHEMA_VERSION = 1
-"""Stored in ``PRAGMA user_version`` of every file; bump it and add a migration to change a schema."""
+SCHEMA_VERSION = 2
+"""Stored in ``PRAGMA user_version`` of every file; bump it and add a migration to change a schema.
+
+1. the first schema (memgpt 0.4);
+2. rows are keyed ``<user_id>/<record id>`` (ids are unique per user, not globally).
+"""
 
 AGENTS_GROUP = "agents"
 SOURCES_GROUP = "archival"
@@ -82,6 +86,10 @@ class TableLayout:
             cols.insert(-1, "NULL")
         return ", ".join(cols)
 
+    def upgrade_sql(self) -> dict[int, list[str]]:
+        """The statements that bring this table from schema version N to N + 1, by N."""
+        return {1: [f"UPDATE {self.sql_name} SET id = user_id || '/' || id"]}
+
     def upsert_sql(self) -> str:
         cols = self.value_columns
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
@@ -113,6 +121,15 @@ LAYOUTS: dict[Table, TableLayout] = {
 GROUP_TABLES = {
     group: tuple(layout for layout in LAYOUTS.values() if layout.group == group) for group in (AGENTS_GROUP, SOURCES_GROUP)
 }
+
+
+def group_upgrades(group: str) -> dict[int, list[str]]:
+    """The statements that bring a partition file of ``group`` from schema version N to N + 1, by N."""
+    upgrades: dict[int, list[str]] = {}
+    for layout in GROUP_TABLES[group]:
+        for version, statements in layout.upgrade_sql().items():
+            upgrades.setdefault(version, []).extend(statements)
+    return upgrades
 
 REGISTRY_SQL = [
     "CREATE TABLE IF NOT EXISTS embedding_specs (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from memgpt.errors import StorageError
 from memgpt.local.database import Database
-from memgpt.local.schema import GROUP_TABLES, REGISTRY_SQL
+from memgpt.local.schema import GROUP_TABLES, REGISTRY_SQL, group_upgrades
 from memgpt.names import folder_name, name_from_folder
 from memgpt.records import EmbeddingSpec, Table
 from memgpt.storage.backend import Store
@@ -52,7 +52,7 @@ class LocalStore(Store):
                 if not create and not path.exists():
                     return None
                 schema = [s for layout in GROUP_TABLES[group] for s in layout.create_sql()]
-                db = self._partitions[(group, key)] = Database(path, schema, create=True)
+                db = self._partitions[(group, key)] = Database(path, schema, create=True, upgrades=group_upgrades(group))
             return db
 
     def partition_keys(self, group: str) -> list[str]:

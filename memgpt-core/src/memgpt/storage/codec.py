@@ -1,8 +1,16 @@
 """How records become rows and back: the single serialization every backend uses.
 
 A :class:`Row` holds what a backend must be able to filter and search on as
-separate values (id, the table's filter fields, text, creation time and
-embedding) and everything else as one JSON ``payload`` string. Backends store
+separate values (key, the table's filter fields, text, creation time and
+embedding) and everything else as one JSON ``payload`` string.
+
+Record ids are unique per user, not globally: two users may each have a data
+source called ``notes``, or the same passage loaded from the same file. A
+row's ``id`` is therefore its *key*, ``<user_id>/<record id>`` (see
+:func:`row_key`): unique in its table whatever users share the store, so a
+backend that keys rows by ``Row.id`` can never let one user's write replace,
+or one user's delete remove, another user's row. User ids cannot contain
+``/``, so a key splits back unambiguously. Backends store
 rows however suits their engine and hand the same rows back; the core turns
 them into records. Because no backend serializes records itself, a record
 round-trips identically through all of them.
@@ -29,6 +37,7 @@ class Row:
     """A record as backends store it."""
 
     id: str
+    """The row's key, ``<user_id>/<record id>`` (:func:`row_key`): unique in its table, across users."""
     fields: dict[str, str | None]
     """The table's filter fields (``Table.filter_fields``), e.g. user_id, agent_id."""
     text: str | None
@@ -44,6 +53,40 @@ class Row:
         values = dict(self.fields)
         values["id"] = self.id
         return values
+
+
+KEY_SEPARATOR = "/"
+"""Between the user id and the record id in a row key (user ids may not contain it)."""
+
+
+def row_key(user_id: str, record_id: str) -> str:
+    """The key a backend stores a record of ``user_id`` under: ``<user_id>/<record id>``."""
+    return f"{user_id}{KEY_SEPARATOR}{record_id}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``(user_id, record id)`` of a row key; raises :class:`StorageError` for a key without a user."""
+    user, separator, record_id = key.partition(KEY_SEPARATOR)
+    if not separator or not user:
+        raise StorageError(
+            f"stored row {key[:80]!r} has no user in its key: the store was written by memgpt 0.4 and not upgraded "
+            "(open it with this memgpt's backend plugin to upgrade it), or it is damaged"
+        )
+    return user, record_id
+
+
+def has_user_key(row: Row) -> bool:
+    """Whether ``row.id`` is the key of its own user (not a bare record id written before keys were per user)."""
+    user = row.fields.get("user_id")
+    return user is not None and row.id.startswith(user + KEY_SEPARATOR) and len(row.id) > len(user) + 1
+
+
+def rekeyed(row: Row) -> Row:
+    """``row`` under the key of its user: what a store written before keys were per user is upgraded to."""
+    user = row.fields.get("user_id")
+    if not user:
+        raise StorageError(f"stored row {row.id[:80]!r} has no user_id; the store is damaged")
+    return Row(row_key(user, row.id), dict(row.fields), row.text, row.created_at, row.embedding, row.payload)
 
 
 _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
@@ -114,7 +157,7 @@ def encode(table: Table, record: Record) -> Row:
         raise InvalidRecord(f"{type(record).__name__} {values[layout.id_attr]!r} is not JSON-serializable: {exc}") from None
     delta = values["created_at"] - EPOCH
     return Row(  # positional: this runs for every record written
-        values[layout.id_attr],
+        f"{values['user_id']}{KEY_SEPARATOR}{values[layout.id_attr]}",
         {name: values[name] for name in layout.filter_fields},
         values["text"] if layout.has_text else None,
         (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,
@@ -134,8 +177,13 @@ def decode(table: Table, row: Row) -> Record:
     """
     layout = _LAYOUTS.get(table) or _layout(table)
     values: dict[str, Any] = _payload(row.payload) if row.payload else {}
-    values[layout.id_attr] = row.id
     fields = row.fields
+    key = row.id
+    user = fields.get("user_id")
+    if user is None or not key.startswith(user) or key[len(user) : len(user) + 1] != KEY_SEPARATOR:
+        split_key(key)  # raises: a key without a user (an old store not upgraded)
+        raise StorageError(f"stored row {key[:80]!r} is keyed under another user than its user_id {user!r}; the store is damaged")
+    values[layout.id_attr] = key[len(user) + 1 :]
     if fields.keys() == layout.filter_set:  # what every connector builds: exactly the table's filter fields
         values.update(fields)
     else:

@@ -21,7 +21,7 @@ import numpy as np
 from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
 from memgpt.names import validate_name
 from memgpt.records import ROLES, EmbeddingSpec, Record, Table, to_epoch_us
-from memgpt.storage.codec import Row, decode, encode
+from memgpt.storage.codec import Row, decode, encode, row_key
 from memgpt.storage.collector import collector_paused
 from memgpt.storage.connector import Capability, Connector
 from memgpt.storage.where import Where
@@ -88,6 +88,11 @@ class Collection:
     opened with ``scope(agent_id="a1")`` cannot read, write or delete another
     agent's records. Use :meth:`Where.everything` for an explicit
     all-records view (migration, status).
+
+    Record ids are unique per user (two users may both have a source called
+    ``notes``), so whatever reads or deletes records *by id* needs to know
+    whose: the scope (or the filter) must name the user, or use :meth:`find`
+    with the records themselves.
     """
 
     def __init__(self, connector: Connector, *, scope: Where, backend: str = "?", location: str = "?") -> None:
@@ -96,7 +101,7 @@ class Collection:
         self.backend = backend
         self.location = location
         self._allowed_fields = frozenset(("id", *self.table.filter_fields))
-        self.scope = self._checked_where(scope)
+        self.scope = self._keyed(self._checked_where(scope))
         self._spec: EmbeddingSpec | None = None
         self._record_type = self.table.record_type
         self._required = self.table.scope_fields
@@ -123,7 +128,26 @@ class Collection:
         return where
 
     def _where(self, where: Where | None) -> Where:
-        return self.scope if where is None else self.scope & self._checked_where(where)
+        if where is None:
+            return self.scope
+        checked = self._checked_where(where)
+        if checked.get("id") is None:
+            return self.scope & checked
+        return self._keyed(self.scope.without("id") & checked) & self.scope
+
+    def _keyed(self, where: Where) -> Where:
+        """``where`` with its record ids turned into row keys (``<user>/<id>``) for each user it allows."""
+        ids = where.get("id")
+        if ids is None:
+            return where
+        users = where.get("user_id")
+        if users is None:
+            raise InvalidRecord(
+                f"records of {self._name} are identified by user and id: give the user "
+                "(a collection scoped with Where.of(user_id=...)), or use find() with the records"
+            )
+        keys = frozenset(row_key(user, id_) for user in users for id_ in ids)
+        return Where(tuple(sorted({**dict(where.constraints), "id": keys}.items())))
 
     def _require(self, capability: Capability, operation: str, tables: Iterable[Table]) -> None:
         if self.table not in tuple(tables):
@@ -293,6 +317,16 @@ class Collection:
             return 0
         return self.delete_where(Where.of(id=ids))
 
+    def remove(self, records: Iterable[Any]) -> int:
+        """Delete these records (matched by user and id, within the scope); return how many were deleted.
+
+        What an unscoped collection uses to delete records of several users by id.
+        """
+        by_user: dict[str, list[str]] = {}
+        for record in records:
+            by_user.setdefault(record.user_id, []).append(record.id)
+        return sum(self.delete_where(Where.of(user_id=user, id=ids)) for user, ids in by_user.items())
+
     def delete_where(self, where: Where) -> int:
         """Delete every record in scope that ``where`` matches (``Where.everything()`` for all)."""
         combined = self._where(where)
@@ -320,8 +354,32 @@ class Collection:
         if not ids:
             return []
         where = self._where(Where.of(id=ids))
-        records = {r.id: r for r in self._decode_checked(self.connector.get(ids, where), where)}
+        if where.is_nothing:
+            return []
+        keys = sorted(where.get("id") or ())
+        records = {r.id: r for r in self._decode_checked(self.connector.get(keys, where), where)}
         return [records[i] for i in ids if i in records]
+
+    def find(self, records: Iterable[Any]) -> list[Any]:
+        """The stored versions of ``records`` (the same user and id), in their order, skipping those not stored.
+
+        What an unscoped collection (migration, import) uses to read back
+        records of several users by id.
+        """
+        wanted = [(record.user_id, record.id) for record in records]
+        if not wanted:
+            return []
+        by_user: dict[str, list[str]] = {}
+        for user, id_ in wanted:
+            by_user.setdefault(user, []).append(id_)
+        found: dict[tuple[str, str], Any] = {}
+        for user, ids in by_user.items():
+            where = self._where(Where.of(user_id=user, id=ids))
+            if where.is_nothing:
+                continue
+            for record in self._decode_checked(self.connector.get([row_key(user, i) for i in ids], where), where):
+                found[(record.user_id, record.id)] = record
+        return [found[pair] for pair in dict.fromkeys(wanted) if pair in found]
 
     def count(self, where: Where | None = None) -> int:
         """How many records in scope match ``where``."""

@@ -32,6 +32,8 @@ from memgpt.testing.data import (
     BASE_TIME,
     DIM,
     MODEL,
+    OTHER_USER,
+    USER,
     make_agent,
     make_record,
     make_source,
@@ -160,10 +162,15 @@ class BackendConformance:
 
     @pytest.fixture
     def collection(self, backend: Backend, store: Store) -> Callable[..., Collection]:
-        """``collection(table, scope=everything)``: a collection of the store under test."""
+        """``collection(table, scope=user-1's records)``: a collection of the store under test.
+
+        Records are made for :data:`~memgpt.testing.data.USER` unless a test
+        says otherwise; record ids are unique per user, so reads by id need a
+        user in the scope (``Where.everything()`` for an unscoped view).
+        """
 
         def make(table: Table, scope: Where | None = None) -> Collection:
-            return open_collection(backend, store, table, scope if scope is not None else Where.everything())
+            return open_collection(backend, store, table, scope if scope is not None else Where.of(user_id=USER))
 
         return make
 
@@ -536,11 +543,11 @@ class BackendConformance:
             assert len(b.text_search("owner-b")) == 8
 
     def test_scope_separates_users(self, table: Table, collection: Callable[..., Collection]) -> None:
-        coll = collection(table)
-        mine = self.fill(coll, table, 4, owner="shared", user="user-1")
-        theirs = [make_record(table, 10 + i, owner="shared", user="user-2") for i in range(3)]
+        coll = collection(table, Where.everything())
+        mine = self.fill(coll, table, 4, owner="shared", user=USER)
+        theirs = [make_record(table, 10 + i, owner="shared", user=OTHER_USER) for i in range(3)]
         coll.insert(theirs)
-        user1 = collection(table, _scope(table, "shared", "user-1"))
+        user1 = collection(table, _scope(table, "shared", USER))
         assert user1.count() == 4
         assert {r.id for r in user1.iterate()} == set(_ids(mine))
         if Capability.VECTOR_SEARCH in coll.connector.capabilities:
@@ -719,16 +726,18 @@ class BackendConformance:
                 coll.search(np.ones(DIM), k=1, model="another-model")
 
     def test_drop_forgets_records_and_dimension(self, table: Table, collection: Callable[..., Collection]) -> None:
-        coll = collection(table)
+        coll = collection(table, Where.everything())
         self.fill(coll, table, 5)
         with pytest.raises(UnsupportedOperation):
             collection(table, _scope(table, "owner-1")).drop()
+        with pytest.raises(UnsupportedOperation):
+            collection(table).drop()  # one user's view cannot drop everyone's records
         coll.drop()
         assert coll.count() == 0
         assert coll.embedding_spec is None
         other = make_record(table, 1, vector=np.ones(DIM * 2, dtype=np.float32), model="wider-model")
         coll.insert([other])
-        assert coll.get(other.id) == other
+        assert collection(table).get(other.id) == other
         assert coll.embedding_spec is not None and coll.embedding_spec.dim == DIM * 2
 
     # == persistence =========================================================================
@@ -747,7 +756,7 @@ class BackendConformance:
         opener.close(store)
         reopened = opener.open()
         for table, records in written.items():
-            coll = open_collection(backend, reopened, table, Where.everything())
+            coll = open_collection(backend, reopened, table, Where.of(user_id=USER))
             assert coll.count() == len(records)
             assert _same(coll.get_many(_ids(records)), records)
             if table.has_vectors:
@@ -757,31 +766,33 @@ class BackendConformance:
 
     # == catalog: agents and sources ===============================================================
     def test_agent_state_round_trip_update_and_delete(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        everyone = collection(Table.AGENTS, Where.everything())
         agents = collection(Table.AGENTS)
-        states = [make_agent(i, user="user-1" if i < 3 else "user-2", sources=("docs",) if i == 1 else ()) for i in range(5)]
-        agents.insert(states)
+        states = [make_agent(i, user=USER if i < 3 else OTHER_USER, sources=("docs",) if i == 1 else ()) for i in range(5)]
+        everyone.insert(states)
         assert agents.get("agent-1") == states[1]
         assert isinstance(agents.get("agent-1"), AgentState)
-        assert agents.count(Where.of(user_id="user-1")) == 3
-        assert {a.id for a in collection(Table.AGENTS, Where.of(user_id="user-2")).iterate()} == {"agent-3", "agent-4"}
+        assert agents.count() == 3 and everyone.count() == 5
+        assert {a.id for a in collection(Table.AGENTS, Where.of(user_id=OTHER_USER)).iterate()} == {"agent-3", "agent-4"}
         assert _ids(agents.iterate(Where.of(name="Agent 2"))) == ["agent-2"]
         updated = make_agent(1, sources=("docs", "papers"))
         updated.core_memory = {"persona": "changed", "human": "changed too"}
         agents.insert([updated])
-        assert agents.get("agent-1") == updated and agents.count() == 5
+        assert agents.get("agent-1") == updated and everyone.count() == 5
         assert agents.delete(["agent-0"]) == 1
-        assert agents.get("agent-0") is None and agents.count() == 4
+        assert agents.get("agent-0") is None and everyone.count() == 4
 
     def test_source_catalog_round_trip(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        everyone = collection(Table.SOURCES, Where.everything())
         sources = collection(Table.SOURCES)
-        entries = [make_source(name, user="user-1") for name in ("docs", "papers", TRICKY_NAMES[0])]
-        entries.append(make_source("docs-2", user="user-2"))
-        sources.insert(entries)
+        entries = [make_source(name, user=USER) for name in ("docs", "papers", TRICKY_NAMES[0])]
+        entries.append(make_source("docs-2", user=OTHER_USER))
+        everyone.insert(entries)
         assert isinstance(sources.get("docs"), Source)
         assert sources.get_many(["papers", TRICKY_NAMES[0]]) == entries[1:3]
-        assert sources.count(Where.of(user_id="user-1")) == 3
-        assert sources.delete_where(Where.of(user_id="user-2")) == 1
         assert sources.count() == 3
+        assert everyone.delete_where(Where.of(user_id=OTHER_USER)) == 1
+        assert everyone.count() == 3
 
     def test_catalog_refuses_wrong_record_types(self, catalog: None, collection: Callable[..., Collection]) -> None:
         with pytest.raises(InvalidRecord, match="AgentState"):

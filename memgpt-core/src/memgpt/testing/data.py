@@ -16,6 +16,10 @@ DIM = 16
 MODEL = "conformance-embedding-v1"
 """Embedding model name used by the suite."""
 BASE_TIME = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+USER = "user-1"
+"""The user records are made for unless a test says otherwise."""
+OTHER_USER = "user-2"
+"""A second user sharing the store, for isolation checks."""
 
 
 def owner_field(table: Table) -> str:
@@ -35,7 +39,7 @@ def make_record(
     i: int,
     *,
     owner: str = "owner-1",
-    user: str = "user-1",
+    user: str = USER,
     vector: Any = None,
     text: str | None = None,
     created_at: datetime | None = None,
@@ -83,7 +87,7 @@ def make_record(
     )
 
 
-def make_agent(i: int, *, user: str = "user-1", sources: tuple[str, ...] = ()) -> AgentState:
+def make_agent(i: int, *, user: str = USER, sources: tuple[str, ...] = ()) -> AgentState:
     return AgentState(
         id=f"agent-{i}",
         name=f"Agent {i}",
@@ -102,7 +106,7 @@ def make_agent(i: int, *, user: str = "user-1", sources: tuple[str, ...] = ()) -
     )
 
 
-def make_source(name: str, *, user: str = "user-1") -> Source:
+def make_source(name: str, *, user: str = USER) -> Source:
     return Source(
         name=name,
         user_id=user,

@@ -152,17 +152,23 @@ def _bulk_archival(client: Any, agent: str, n: int, batch: int = 2_000) -> None:
         )
 
 
-def counts(config: MemGPTConfig | None = None) -> dict[Table, int]:
-    """How many records each table holds in the configured storage."""
+def _users(user_id: str | None) -> Where:
+    return Where.everything() if user_id is None else Where.of(user_id=user_id)
+
+
+def counts(config: MemGPTConfig | None = None, user_id: str | None = None) -> dict[Table, int]:
+    """How many records each table holds in the configured storage (of ``user_id``, or of everyone)."""
     from memgpt.storage.configured import Storage
 
     with Storage(config or MemGPTConfig.load()) as storage:
-        return {table: storage.collection(table, Where.everything()).count() for table in TABLES}
+        return {table: storage.collection(table, _users(user_id)).count() for table in TABLES}
 
 
-def snapshot(config: MemGPTConfig | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+def snapshot(config: MemGPTConfig | None = None, user_id: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Every record of the configured storage as plain data: ``{table: {id: record.to_dict()}}``.
 
+    Only ``user_id``'s records when given (record ids are unique per user:
+    a snapshot of several users that share an id fails, naming it).
     Embeddings come back as lists of float32 values, so two snapshots are equal
     exactly when every id, text, metadata, time, scope and vector is.
     """
@@ -172,7 +178,8 @@ def snapshot(config: MemGPTConfig | None = None) -> dict[str, dict[str, dict[str
     with Storage(config or MemGPTConfig.load()) as storage:
         for table in TABLES:
             records = out.setdefault(table.value, {})
-            for record in storage.collection(table, Where.everything()).iterate():
+            for record in storage.collection(table, _users(user_id)).iterate():
+                assert record.id not in records, f"{table.value}: two users hold id {record.id!r}; snapshot one user"
                 records[record.id] = record.to_dict()
     return out
 
@@ -310,9 +317,9 @@ def kill_migration_after(
         while process.poll() is None and time.monotonic() < deadline:
             for state in states.glob("*.json") if states.exists() else ():
                 try:
-                    if done in json.loads(state.read_text())["done"]:
+                    if done in json.loads(state.read_text()).get("done", ()):
                         process.send_signal(signal.SIGKILL)
-                except (OSError, ValueError, KeyError):
+                except (OSError, ValueError, AttributeError):
                     pass  # replaced while we read it: look again
             time.sleep(0.002)
     finally:

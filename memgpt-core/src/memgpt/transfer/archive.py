@@ -18,7 +18,6 @@ description of the format.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -30,6 +29,7 @@ import numpy as np
 
 from memgpt._version import __version__
 from memgpt.errors import AlreadyExists, EmbeddingMismatch, MemGPTError
+from memgpt.files import open_private, private_dirs, write_private
 from memgpt.kinds import Table
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
@@ -49,11 +49,27 @@ def _write_npy_header(handle: Any, rows: int, dim: int) -> None:
     np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)})
 
 
-def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, int, int], None] | None = None) -> dict[str, Any]:
-    """Write every collection of ``storage`` into ``folder`` (which must not exist or be empty)."""
-    if folder.exists() and any(folder.iterdir()):
-        raise ArchiveError(f"{folder} is not empty; export into a new folder")
-    folder.mkdir(parents=True, exist_ok=True)
+def user_scope(user_id: str | None) -> Where:
+    """The records of ``user_id``, or of every user for ``None``."""
+    return Where.everything() if user_id is None else Where.of(user_id=user_id)
+
+
+def export_storage(
+    storage: Storage,
+    folder: Path,
+    progress: Callable[[Table, int, int], None] | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any]:
+    """Write the records of ``user_id`` (``None``: every user's) into ``folder`` (which must not exist or be empty).
+
+    The folder and its files are readable by their owner only.
+    """
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ArchiveError(f"{folder} is not an empty folder; export into a new folder")
+    try:
+        private_dirs(folder)
+    except OSError as exc:
+        raise ArchiveError(f"cannot create {folder}: {exc.strerror or exc}") from None
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -64,12 +80,12 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
     }
     users: set[str] = set()
     for table in ORDER:
-        collection = storage.collection(table, Where.everything())
+        collection = storage.collection(table, user_scope(user_id))
         total = collection.count()
         spec = collection.embedding_spec if table.has_vectors else None
         digest, vectors, written = Digest(), 0, 0
         records_file, raw_file = folder / f"{table.value}.jsonl", folder / f"{table.value}.vectors.f32"
-        with open(records_file, "w", encoding="utf-8") as lines, open(raw_file, "wb") as raw:
+        with open_private(records_file, "w", encoding="utf-8") as lines, open_private(raw_file, "wb") as raw:
             for batch in collection.batches(batch_size=BATCH):
                 digest.add(batch)
                 users.update(record.user_id for record in batch)
@@ -88,7 +104,7 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
         vectors_name = None
         if vectors:
             vectors_name = f"{table.value}.vectors.npy"
-            with open(folder / vectors_name, "wb") as npy, open(raw_file, "rb") as raw:
+            with open_private(folder / vectors_name, "wb") as npy, open(raw_file, "rb") as raw:
                 _write_npy_header(npy, vectors, spec.dim if spec else raw_file.stat().st_size // 4 // vectors)
                 shutil.copyfileobj(raw, npy)
         raw_file.unlink()
@@ -100,9 +116,7 @@ def export_storage(storage: Storage, folder: Path, progress: Callable[[Table, in
             "vectors": vectors_name,
         }
     manifest["users"] = sorted(users)
-    tmp = folder / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, folder / "manifest.json")  # written last: a folder with a manifest is complete
+    write_private(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")  # last: a folder with a manifest is complete
     return manifest
 
 
@@ -153,14 +167,21 @@ class ImportPlan:
 
 
 def check_archive(
-    folder: Path, manifest: dict[str, Any], tables: list[Table], storage: Storage | None = None, overwrite: bool = False
+    folder: Path,
+    manifest: dict[str, Any],
+    tables: list[Table],
+    storage: Storage | None = None,
+    overwrite: bool = False,
+    as_user: str | None = None,
+    scope: Where | None = None,
 ) -> ImportPlan:
     """Every file matches the manifest's count and checksum; with ``storage``, also that it holds no
-    vectors of another model and (unless ``overwrite``) none of the exported ids. Writes nothing."""
+    vectors of another model and (unless ``overwrite``) none of the records it would write exist
+    already (the same user and id, after ``as_user`` rewrites the user). Writes nothing."""
     plan = ImportPlan()
     for table in tables:
         entry = manifest["tables"][table.value]
-        collection = storage.collection(table, Where.everything()) if storage is not None else None
+        collection = storage.collection(table, Where.everything() if scope is None else scope) if storage is not None else None
         if collection is not None:
             wanted, held = entry.get("embedding"), collection.embedding_spec
             if wanted and held is not None and (wanted["model"], wanted["dim"]) != (held.model, held.dim):
@@ -173,12 +194,14 @@ def check_archive(
         for batch in _records(folder, table, entry):
             digest.add(batch)
             plan.users.update(r.user_id for r in batch)
-            clashes = collection.get_many([r.id for r in batch]) if check_clashes else []  # type: ignore[union-attr]
-            if clashes:
-                raise AlreadyExists(
-                    f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
-                    "nothing was imported: pass --overwrite to replace them"
-                )
+            if check_clashes:
+                mine = batch if as_user is None else [replace(r, user_id=as_user) for r in batch]
+                clashes = collection.find(mine)  # type: ignore[union-attr]
+                if clashes:
+                    raise AlreadyExists(
+                        f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
+                        "nothing was imported: pass --overwrite to replace them"
+                    )
         if (digest.count, digest.hexdigest) != (entry["count"], entry["checksum"]):
             raise ArchiveError(
                 f"{folder / entry['records']} does not match its manifest (manifest: {entry['count']} records, "
@@ -194,51 +217,75 @@ def verify_archive(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def _exported_users(manifest: dict[str, Any]) -> set[str]:
+    users = manifest.get("users")
+    return {str(u) for u in users} if isinstance(users, list) else set()
+
+
 def import_storage(
     storage: Storage,
     folder: Path,
-    user_id: str | None = None,
+    user_id: str,
+    keep_user_ids: bool = False,
+    all_users: bool = False,
     overwrite: bool = False,
     progress: Callable[[Table, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Load an export into ``storage`` and verify every record read back from it.
 
-    ``user_id``: the user the records are imported for (their ``user_id`` is
-    rewritten; ids and everything else are kept), or ``None`` to keep the
-    exported users exactly. An export holding several users can only be
-    imported with ``None``. Refuses ids that exist already unless ``overwrite``.
-    Nothing is written when a check fails.
+    ``user_id`` is the configured user. By default every record becomes
+    theirs (its ``user_id`` is rewritten; ids and everything else are kept).
+    ``keep_user_ids`` keeps the exported user ids, which must then all be
+    ``user_id``'s; ``all_users`` restores every user's records as they are
+    (an administrator's restore). Only the records of the users imported for
+    are ever read, compared or replaced: ``overwrite`` replaces existing
+    records with the same user and id, never another user's. Nothing is
+    written when a check fails.
     """
     manifest = read_manifest(folder)
     tables = [t for t in ORDER if t.value in manifest["tables"]]
-    plan = check_archive(folder, manifest, tables, storage, overwrite)
-    if user_id is not None and len(plan.users) > 1:
+    keep = keep_user_ids or all_users
+    if keep and not all_users:
+        others = sorted(_exported_users(manifest) - {user_id})
+        if others:
+            raise ArchiveError(
+                f"{folder} holds records of {len(others)} other user(s) ({', '.join(others[:3])}); nothing was imported: "
+                "without --keep-user-ids they become yours, with --all-users every user's records are restored as they are"
+            )
+    as_user = None if keep else user_id
+    scope = Where.everything() if all_users else Where.of(user_id=user_id)
+    if as_user is not None and len(_exported_users(manifest)) > 1:
         raise ArchiveError(
-            f"{folder} holds the memories of {len(plan.users)} users; nothing was imported: "
-            "pass --keep-user-ids to restore them as they are"
+            f"{folder} holds the memories of {len(_exported_users(manifest))} users; nothing was imported: "
+            "pass --all-users to restore each user's records as they are"
         )
+    plan = check_archive(folder, manifest, tables, storage, overwrite, as_user=as_user, scope=scope)
+    if as_user is not None and len(plan.users) > 1:
+        raise ArchiveError(f"{folder} holds records of users its manifest does not list; nothing was imported")
+    if keep and not all_users and plan.users - {user_id}:
+        raise ArchiveError(f"{folder} holds records of users its manifest does not list; nothing was imported")
 
     def records(table: Table) -> Iterator[list[Any]]:
         for batch in _records(folder, table, manifest["tables"][table.value]):
-            yield batch if user_id is None else [replace(r, user_id=user_id) for r in batch]
+            yield batch if as_user is None else [replace(r, user_id=as_user) for r in batch]
 
     for table in tables:
         written = 0
-        collection = storage.collection(table, Where.everything())
+        collection = storage.collection(table, scope)
         for batch in records(table):
             written += collection.insert(batch)
             if progress:
                 progress(table, written, manifest["tables"][table.value]["count"])
     failures = []
     for table in tables:  # read every imported record back from the target: bounded by the batch size
-        collection = storage.collection(table, Where.everything())
+        collection = storage.collection(table, scope)
         expected, stored = Digest(), Digest()
         for batch in records(table):
             expected.add(batch)
-            stored.add(collection.get_many([r.id for r in batch]))
+            stored.add(collection.find(batch))
         if (expected.count, expected.total) != (stored.count, stored.total):
             failures.append(f"{table.value}: export {expected}, stored {stored}")
     if failures:
         raise VerificationFailed("the import differs from the export in " + "; ".join(failures))
-    manifest["imported_users"] = sorted(plan.users) if user_id is None else [user_id]
+    manifest["imported_users"] = sorted(plan.users) if as_user is None else [user_id]
     return manifest

@@ -3,11 +3,12 @@
 Order: the catalog (sources, agents), then data-source passages, archival
 memory and recall memory. Each collection is streamed in batches (bounded
 memory) and written with idempotent upserts that keep ids, so a run that was
-killed can simply be run again: collections already copied are skipped (a
-small state file under ``$MEMGPT_HOME/migrations`` remembers them), a
-collection that was cut short is copied again in full, and nothing is ever
-duplicated. At the end every collection is verified (count and content
-checksum on both sides); the source is never modified.
+killed can simply be run again: a rerun compares what the target holds with
+the source and copies only what is missing or different, so nothing is ever
+duplicated and memories written at the source meanwhile are copied too. At
+the end every collection is verified (count and content checksum on both
+sides); the source is never modified. By default only the configured user's
+records move; ``user_id=None`` moves every user's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from memgpt.paths import memgpt_home
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
-from memgpt.transfer.checksum import Digest, collection_digest
+from memgpt.transfer.checksum import Digest, collection_digest, record_digest
 
 ORDER = (Table.SOURCES, Table.AGENTS, Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL)
 BATCH = 1_000
@@ -43,7 +44,10 @@ class TableResult:
     source: Digest
     target: Digest | None = None
     copied: int = 0
-    skipped: bool = False
+    removed: int = 0
+    """Records this migration had copied earlier that the source no longer holds, removed from the target."""
+    foreign: int = 0
+    """Records of the migrated users in the target that the source lacks and this migration did not copy."""
     stays: bool = False
     """Source and target are the same place: nothing to copy or verify."""
 
@@ -69,7 +73,7 @@ class Report:
                     "target_count": None if r.target is None else r.target.count,
                     "target_checksum": None if r.target is None else r.target.hexdigest,
                     "copied": r.copied,
-                    "skipped_as_done": r.skipped,
+                    "removed": r.removed,
                     "stays": r.stays,
                     "identical": r.identical,
                 }
@@ -122,14 +126,38 @@ class Reembedder:
 
 
 class Migration:
-    """One migration from a source configuration to a target configuration."""
+    """One migration from a source configuration to a target configuration.
 
-    def __init__(self, source: MemGPTConfig, target: MemGPTConfig, reembed: bool = False, batch_size: int = BATCH) -> None:
+    ``user_id``: whose records move (the configured user, as the CLI passes
+    it), or ``None`` for every user's (``--all-users``, for an administrator).
+
+    A run copies each collection, then verifies every one (count and content
+    checksum on both sides). Running it again after an interruption, or after
+    memories changed at the source meanwhile, copies again only what differs
+    (records missing in the target or different there) and removes from the
+    target what this migration copied there but the source no longer holds;
+    it never skips a collection on the word of a state file, so it always
+    finishes. The state file (``$MEMGPT_HOME/migrations``) only remembers
+    which target collections were empty when this migration began, so that
+    their extra records are known to be its own; if the file is lost or
+    unreadable, extra records are reported instead of removed.
+    """
+
+    def __init__(
+        self,
+        source: MemGPTConfig,
+        target: MemGPTConfig,
+        reembed: bool = False,
+        batch_size: int = BATCH,
+        user_id: str | None = None,
+    ) -> None:
         self.source_config, self.target_config = source, target
+        self.user_id = user_id
+        self.scope = Where.everything() if user_id is None else Where.of(user_id=user_id)
         self.source, self.target = Storage(source), Storage(target)
         self.reembedder = Reembedder(source.embedding()) if reembed else None
         self.batch_size = batch_size
-        key = json.dumps([self._where(self.source), self._where(self.target), reembed], sort_keys=True)
+        key = json.dumps([self._where(self.source), self._where(self.target), reembed, user_id], sort_keys=True)
         self.state_path = memgpt_home() / "migrations" / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".json")
 
     @staticmethod
@@ -147,25 +175,46 @@ class Migration:
         self.close()
 
     # -- state ------------------------------------------------------------------------------
-    def _done(self) -> set[str]:
+    def _state(self) -> dict[str, Any]:
+        """The state file's content; a missing or damaged file is an empty state (never an error)."""
         try:
-            return set(json.loads(self.state_path.read_text())["done"])
-        except (FileNotFoundError, ValueError, KeyError):
-            return set()
+            state = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        from memgpt.files import write_private
+
+        state = {**state, "source": self._where(self.source), "target": self._where(self.target), "user": self.user_id}
+        try:
+            write_private(self.state_path, json.dumps(state, sort_keys=True))
+        except OSError:
+            pass  # the state only saves work on a rerun: a migration without it is still correct
+
+    def _owned(self, table: Table, target: Any) -> bool:
+        """Whether the target collection was empty when this migration began (recorded at its first run)."""
+        state = self._state()
+        owned = state.get("owned")
+        if not isinstance(owned, dict):
+            owned = {}
+        if table.value not in owned:
+            owned[table.value] = target.count() == 0
+            self._save_state({**state, "owned": owned})
+        return bool(owned[table.value])
 
     def _mark_done(self, table: Table) -> None:
-        done = self._done() | {table.value}
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"done": sorted(done), "source": self._where(self.source), "target": self._where(self.target)}))
-        os.replace(tmp, self.state_path)
+        """Record progress (what the last run has copied); informational, never a reason to skip."""
+        state = self._state()
+        done = state.get("done") if isinstance(state.get("done"), list) else []
+        self._save_state({**state, "done": sorted({*done, table.value})})
 
     def forget_state(self) -> None:
         self.state_path.unlink(missing_ok=True)
 
     # -- checks -------------------------------------------------------------------------------
     def collections(self, table: Table) -> tuple[Any, Any]:
-        return self.source.collection(table, Where.everything()), self.target.collection(table, Where.everything())
+        return self.source.collection(table, self.scope), self.target.collection(table, self.scope)
 
     def stays(self, table: Table) -> bool:
         """Whether ``table`` is stored in the same place before and after (a role that does not move)."""
@@ -188,48 +237,74 @@ class Migration:
                 )
 
     def plan(self) -> list[dict[str, Any]]:
-        """What would move: per collection, where from, where to, how many records."""
+        """What would move: per collection, where from, where to, how many records (and how many the target holds)."""
         self.check_embeddings()
-        done = self._done()
         rows = []
         for table in ORDER:
             source, target = self.collections(table)
+            stays = self.stays(table)
             rows.append(
                 {
                     "table": table.value,
                     "records": source.count(),
                     "from": f"{source.backend}:{source.location}",
                     "to": f"{target.backend}:{target.location}",
-                    "already_copied": table.value in done,
-                    "stays": self.stays(table),
+                    "in_target": None if stays else target.count(),
+                    "stays": stays,
                 }
             )
         return rows
 
     # -- the copy -------------------------------------------------------------------------------
-    def _transformed(self, table: Table, batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
-        for batch in batches:
-            yield self.reembedder(table, batch) if self.reembedder else batch
+    def _transformed(self, table: Table, batch: list[Any]) -> list[Any]:
+        return self.reembedder(table, batch) if self.reembedder else batch
+
+    def _changed(self, batch: list[Any], target: Any) -> list[Any]:
+        """The records of ``batch`` that the target lacks or holds differently (ignoring vectors when re-embedding)."""
+        vectors = self.reembedder is None
+        stored = {(r.user_id, r.id): record_digest(r, vectors) for r in target.find(batch)}
+        return [r for r in batch if stored.get((r.user_id, r.id)) != record_digest(r, vectors)]
+
+    def _copy(self, table: Table, result: TableResult, progress: Callable[[Table, int, int], None] | None) -> None:
+        source, target = self.collections(table)
+        total = source.count()
+        owned = self._owned(table, target)
+        fresh = target.count() == 0  # nothing there yet: no need to compare before writing
+        seen = 0
+        for batch in source.batches(batch_size=self.batch_size):
+            seen += len(batch)
+            changed = batch if fresh else self._changed(batch, target)
+            if changed:
+                result.copied += target.insert(self._transformed(table, changed))
+            if progress:
+                progress(table, seen, total)
+        if target.count() > total:  # records the source no longer holds (deleted since an interrupted run)
+            extra = self._extra(source, target)
+            if owned and extra:
+                result.removed += target.remove(extra)
+            elif extra:
+                result.foreign = len(extra)
+        self._mark_done(table)
+
+    def _extra(self, source: Any, target: Any) -> list[Any]:
+        """Records of the target that the source does not hold (streamed; only their ids are kept)."""
+        extra: list[Any] = []
+        for batch in target.batches(batch_size=self.batch_size):
+            present = {(r.user_id, r.id) for r in source.find(batch)}
+            extra.extend(r for r in batch if (r.user_id, r.id) not in present)
+        return extra
 
     def run(self, progress: Callable[[Table, int, int], None] | None = None) -> Report:
-        """Copy every collection not yet copied, then verify them all; raises VerificationFailed on any difference."""
+        """Copy what the target lacks or holds differently, then verify everything; raises VerificationFailed on any difference."""
         self.check_embeddings()
-        done = self._done()
         report = Report()
         for table in ORDER:
-            source, target = self.collections(table)
-            total = source.count()
             result = TableResult(table, Digest(), stays=self.stays(table))
             if result.stays:
-                result.source = result.target = Digest(count=total)
-            elif table.value in done:
-                result.skipped = True
+                count = self.collections(table)[0].count()
+                result.source = result.target = Digest(count=count)
             else:
-                for batch in self._transformed(table, source.batches(batch_size=self.batch_size)):
-                    result.copied += target.insert(batch)
-                    if progress:
-                        progress(table, result.copied, total)
-                self._mark_done(table)
+                self._copy(table, result, progress)
             report.results.append(result)
         self.verify(report)
         return report
@@ -244,7 +319,8 @@ class Migration:
             result.source = collection_digest(source, self.batch_size, vectors)
             result.target = collection_digest(target, self.batch_size, vectors)
             if not result.identical:
-                failures.append(f"{result.table.value}: source {result.source}, target {result.target}")
+                extra = f" ({result.foreign} of them not at the source)" if result.foreign else ""
+                failures.append(f"{result.table.value}: source {result.source}, target {result.target}{extra}")
         if self.reembedder is not None:
             for table in (Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL):
                 if self.stays(table):
@@ -256,7 +332,8 @@ class Migration:
             raise VerificationFailed(
                 "the copy differs from its source in "
                 + "; ".join(failures)
-                + " (the target held other records before? migrate into empty storage, or rerun to finish an interrupted copy)"
+                + " (the target held records of its own before this migration: migrate into empty storage, "
+                "or delete them from the target)"
             )
         self.forget_state()
 

@@ -1,0 +1,59 @@
+"""Files and folders memgpt creates: readable by their owner only, written atomically.
+
+Memories are private: a home shared by the machine's users must not let one
+read another's. Whatever umask the process has, folders memgpt creates are
+``0700`` and files ``0600``; folders that existed already keep their modes
+(the user chose them).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dirs(path: Path) -> Path:
+    """Create ``path`` and its missing parents, each new one ``0700``; returns ``path``."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile by another process: its mode is its own business
+        os.chmod(folder, DIR_MODE)  # mkdir's mode passes through the umask; this does not
+    return path
+
+
+def write_private(path: Path, text: str | bytes) -> Path:
+    """Write ``path`` atomically (a temporary file, fsync, rename), mode ``0600``; returns ``path``."""
+    private_dirs(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_private(path: Path, mode: str = "w", **kwargs: object):  # type: ignore[no-untyped-def]
+    """``open(path, mode)`` for a new file created ``0600`` (whatever the umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return os.fdopen(fd, mode, **kwargs)
