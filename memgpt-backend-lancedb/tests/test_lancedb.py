@@ -13,6 +13,7 @@ from memgpt.records import Message
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors
+from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_lancedb import connector as lancedb_connector
 from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where
 from memgpt_backend_lancedb.plugin import LanceDBBackend
@@ -60,7 +61,7 @@ def test_a_batch_is_appended_unless_it_replaces_a_stored_id(tmp_path: Path, monk
     monkeypatch.setattr(lancedb_connector, "SCAN_IDS_MAX_ROWS", scan_max_rows)
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})
-    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.of(user_id="user-1"))
     vectors = random_unit_vectors(300, dim=8, seed=3)
     merges: list[int] = []
     original = LanceDBConnector._any_stored
@@ -131,3 +132,24 @@ def test_configure_asks_the_seed_question_and_empty_means_default(memgpt_home: P
     config, asked = answer_configure({"Select storage backend": "lancedb"})
     assert asked.count("Enter the LanceDB database URI (Default: ./.lancedb):") == 2
     assert config.archival_storage.settings == config.recall_storage.settings == {"uri": "./.lancedb"}
+
+
+def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
+    """0.4 keyed rows by bare record ids and had no key marker: opening its tables re-keys them by user, once."""
+    import warnings
+
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    written = legacy_records(backend.tables())
+    for table, records in written.items():
+        write_legacy_rows(store.connector(table), records)
+    with warnings.catch_warnings():  # what 0.4 left: no marker on the id field
+        warnings.simplefilter("ignore")
+        for name in store.table_names():
+            store.db.open_table(name).replace_field_metadata("id", {})
+    store.close()
+    for _ in range(2):  # and opened again: nothing moves twice
+        upgraded = backend.open({"uri": str(tmp_path / "db")})
+        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        assert all(b"memgpt_keys" in upgraded.db.open_table(n).schema.field("id").metadata for n in upgraded.table_names())
+        upgraded.close()

@@ -18,6 +18,7 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
+from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_milvus.connector import milvus_expr
 from memgpt_backend_milvus.plugin import MilvusBackend
 
@@ -42,7 +43,7 @@ def test_every_operation_sends_the_agent_scope(store: Any, monkeypatch: pytest.M
             for i in range(10)
         ]
     )
-    mine = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-7"))
+    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent-7"))
     sent: list[tuple[str, str]] = []
     for method in ("query", "search", "delete", "query_iterator"):
         original = getattr(store.client, method)
@@ -80,7 +81,7 @@ def test_filter_values_are_json_quoted_literals() -> None:
 
 def test_upserts_replace_and_are_visible_at_once(store: Any) -> None:
     backend = MilvusBackend()
-    recall = open_collection(backend, store, Table.RECALL, Where.everything())
+    recall = open_collection(backend, store, Table.RECALL, Where.of(user_id="user-1"))
     first = make_record(Table.RECALL, 1, text="first version")
     recall.insert([first])
     assert recall.get(first.id).text == "first version"  # strong consistency: no wait between write and read
@@ -92,7 +93,7 @@ def test_upserts_replace_and_are_visible_at_once(store: Any) -> None:
 
 def test_texts_longer_than_a_varchar_are_stored_and_searched(store: Any) -> None:
     backend = MilvusBackend()
-    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.of(user_id="user-1"))
     long_text = "ß" * 40_000 + " NEEDLE at the end"  # 80 KB in UTF-8: over Milvus' 65,535-byte VARCHAR
     archival.insert([make_record(Table.ARCHIVAL, 1, text=long_text), make_record(Table.ARCHIVAL, 2, text="a short needle")])
     assert archival.get(make_record(Table.ARCHIVAL, 1).id).text == long_text
@@ -184,3 +185,22 @@ def test_configure_asks_the_seed_question(memgpt_home: Path) -> None:
     config, asked = answer_configure({"Select storage backend": "milvus"})
     assert asked.count("Enter the Milvus connection URI (Default: ~/.memgpt/milvus.db):") == 2
     assert config.archival_storage.settings == {"uri": "~/.memgpt/milvus.db"}
+
+
+def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
+    """0.4 keyed entities by bare record ids and left no key marker: opening its collections re-keys them by user, once."""
+    backend = MilvusBackend()
+    settings = backend.settings_from_uri(str(tmp_path / "m.db"))
+    store = backend.open(settings)
+    written = legacy_records(backend.tables())
+    for table, records in written.items():
+        write_legacy_rows(store.connector(table), records)
+    for name in store.client.list_collections():  # what 0.4 left: no marker
+        store.client.alter_collection_properties(name, properties={"memgpt_keys": "0.4"})
+    store.close()
+    for _ in range(2):  # and opened again: nothing moves twice
+        upgraded = backend.open(settings)
+        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        markers = {upgraded.client.describe_collection(n)["properties"]["memgpt_keys"] for n in upgraded.client.list_collections()}
+        assert markers == {"user/id"}
+        upgraded.close()

@@ -19,11 +19,12 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors, run_cli
+from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
 from memgpt_backend_postgres.errors import translate
 from memgpt_backend_postgres.plugin import PostgresBackend, normalize_uri
-from memgpt_backend_postgres.schema import hnsw_index
+from memgpt_backend_postgres.schema import SCHEMA_VERSION, hnsw_index
 from memgpt_backend_postgres.store import ENGINES, MAX_OVERFLOW, POOL_SIZE
 
 
@@ -250,15 +251,39 @@ def test_missing_pgvector_is_one_clear_error(backend, server_without_pgvector: D
 
 def test_schema_version_is_recorded_and_a_newer_one_refused(backend, store, pg_uri: str) -> None:
     with store.begin() as conn:
-        assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == 1
+        assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == SCHEMA_VERSION
         conn.execute(text("UPDATE memgpt_schema_version SET version = 99"))
     ENGINES.ready.clear()
     try:
-        with pytest.raises(StorageError, match="schema version 99; this memgpt knows 1"):
+        with pytest.raises(StorageError, match=f"schema version 99; this memgpt knows {SCHEMA_VERSION}"):
             backend.open(backend.settings_from_uri(pg_uri))
     finally:
         with store.engine.begin() as conn:
-            conn.execute(text("UPDATE memgpt_schema_version SET version = 1"))
+            conn.execute(text("UPDATE memgpt_schema_version SET version = :v"), {"v": SCHEMA_VERSION})
+
+
+def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(backend, store, pg_uri: str) -> None:
+    """0.4 keyed rows by bare record ids (schema 1): opening its tables re-keys them by user, once, in one transaction."""
+    written = legacy_records(backend.tables())
+    for table, records in written.items():
+        write_legacy_rows(store.connector(table), records)
+    with store.begin() as conn:
+        conn.execute(text("UPDATE memgpt_schema_version SET version = 1"))
+        assert conn.execute(text("SELECT count(*) FROM memgpt_archival WHERE id LIKE '%/%'")).scalar() == 0
+    ENGINES.ready.clear()
+    upgraded = backend.open(backend.settings_from_uri(pg_uri))
+    try:
+        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        with upgraded.begin() as conn:
+            assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == SCHEMA_VERSION
+    finally:
+        upgraded.close()
+    ENGINES.ready.clear()  # opened again: nothing moves twice
+    again = backend.open(backend.settings_from_uri(pg_uri))
+    try:
+        assert_upgraded(lambda table, where: open_collection(backend, again, table, where), written)
+    finally:
+        again.close()
 
 
 def test_vectors_are_stored_at_their_real_dimension(backend, store) -> None:

@@ -21,6 +21,7 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
+from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_qdrant.connector import qdrant_filter
 from memgpt_backend_qdrant.plugin import QdrantBackend
 
@@ -83,7 +84,7 @@ def test_every_operation_sends_the_agent_scope(local_store: Any, monkeypatch: py
             for i in range(15)
         ]
     )
-    mine = open_collection(backend, local_store, Table.RECALL, scope(agent_id="agent-7"))
+    mine = open_collection(backend, local_store, Table.RECALL, scope(user_id="user-1", agent_id="agent-7"))
     recorder = Recorder(local_store.client, monkeypatch)
     results = {
         "vector": [h.record for h in mine.search(np.ones(16), k=50)],
@@ -223,3 +224,22 @@ def test_in_memory_round_trip_within_a_process(memgpt_home: Path, tmp_path: Path
 def test_local_folder_round_trip_through_the_cli_across_processes(tmp_path: Path) -> None:
     home = cli_round_trip(tmp_path, "qdrant")
     assert (home / "qdrant").is_dir()  # local mode's default, under MEMGPT_HOME
+
+
+def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
+    """0.4 keyed points by bare record ids and left no key marker: opening its collections re-keys them by user, once."""
+    backend = QdrantBackend()
+    settings = backend.settings_from_uri(str(tmp_path / "qdrant"))
+    store = backend.open(settings)
+    written = legacy_records(backend.tables())
+    for table, records in written.items():
+        write_legacy_rows(store.connector(table), records)
+    for collection in store.client.get_collections().collections:  # what 0.4 left: no marker
+        store.client.update_collection(collection.name, metadata={"memgpt_keys": "0.4"})
+    store.close()
+    for _ in range(2):  # and opened again: nothing moves twice
+        upgraded = backend.open(settings)
+        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        names = [c.name for c in upgraded.client.get_collections().collections]
+        assert {upgraded.client.get_collection(n).config.metadata["memgpt_keys"] for n in names} == {"user/id"}
+        upgraded.close()

@@ -24,7 +24,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding, time_bounds
+from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding, time_bounds, upgrade_row_keys
 from memgpt.storage.where import Where
 from memgpt_backend_milvus.store import MilvusStore
 
@@ -38,6 +38,9 @@ PAGE = 1_000
 QUERY_WINDOW = 16_384
 """The most entities one Milvus query returns (its ``limit + offset`` maximum)."""
 STRONG = "Strong"
+KEYS_MARKER = "memgpt_keys"
+"""Collection property set once its entities are keyed ``<user_id>/<record id>`` (memgpt 0.4's were bare record ids)."""
+KEYS_BY_USER = "user/id"
 
 
 def literal(value: str) -> str:
@@ -89,6 +92,22 @@ class MilvusConnector(Connector):
             for name in (self.name, self.plain_name):
                 if self.client.has_collection(name):
                     self.client.load_collection(name)
+        self._upgrade_keys()
+
+    def _upgrade_keys(self) -> None:
+        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them; once per collection."""
+        with self.store.errors():
+            unmarked = [
+                name
+                for name, _ in self._collections()
+                if (self.client.describe_collection(name).get("properties") or {}).get(KEYS_MARKER) != KEYS_BY_USER
+            ]
+            if not unmarked:
+                return
+            if any(self._count_expr(name, 'id != ""') for name in unmarked):
+                upgrade_row_keys(self)
+            for name in unmarked:
+                self.client.alter_collection_properties(name, properties={KEYS_MARKER: KEYS_BY_USER})
 
     # -- collections --------------------------------------------------------------------------
     def _create(self, name: str, dim: int, properties: dict[str, str]) -> None:
@@ -108,6 +127,7 @@ class MilvusConnector(Connector):
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
         index = self.client.prepare_index_params()
         index.add_index("embedding", index_type="FLAT", metric_type="COSINE")
+        properties = {**properties, KEYS_MARKER: KEYS_BY_USER}
         self.client.create_collection(name, schema=schema, index_params=index, consistency_level=STRONG, properties=properties)
         self.client.load_collection(name)
 

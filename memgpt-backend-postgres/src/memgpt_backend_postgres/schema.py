@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from memgpt.kinds import Table
 
-SCHEMA_VERSION = 1
-"""Recorded in ``memgpt_schema_version``; a later release migrates from it instead of asking users to start over."""
+SCHEMA_VERSION = 2
+"""Recorded in ``memgpt_schema_version``; a later release migrates from it instead of asking users to start over.
+
+1. the first schema (memgpt 0.4);
+2. rows are keyed ``<user_id>/<record id>`` (ids are unique per user, not globally).
+"""
 
 LOCK_KEY = 0x6D656D677074  # "memgpt": serializes schema changes between processes (pg_advisory_xact_lock)
 
@@ -60,6 +64,13 @@ def create_statements() -> list[str]:
         for cols in INDEXES[table]:
             statements.append(f"CREATE INDEX IF NOT EXISTS {name}_{'_'.join(cols)} ON {name} ({', '.join(cols)})")
     return statements
+
+
+def upgrade_statements(version: int) -> list[str]:
+    """What brings the tables from schema ``version`` to ``version + 1``."""
+    if version == 1:
+        return [f"UPDATE {name} SET id = user_id || '/' || id" for name in TABLE_NAMES.values()]
+    return []
 
 
 def hnsw_index(table: Table) -> str:

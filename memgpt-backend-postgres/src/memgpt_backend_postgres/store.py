@@ -17,7 +17,7 @@ from memgpt.kinds import Table
 from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
-from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements
+from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements, upgrade_statements
 
 
 def _no_delay(dbapi_connection: Any, _record: Any) -> None:
@@ -126,8 +126,12 @@ class PostgresStore(ConnectorCache, Store):
                 )
             for statement in create_statements():
                 conn.execute(text(statement))
-            # Later schema versions add their migrations here, from `version` up to SCHEMA_VERSION.
-            if version is None:
+            # Tables of an earlier release are upgraded here, in this one transaction: all of it or nothing.
+            for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
+                for statement in upgrade_statements(step):
+                    conn.execute(text(statement))
+            if version != SCHEMA_VERSION:
+                conn.execute(text("DELETE FROM memgpt_schema_version"))
                 conn.execute(text("INSERT INTO memgpt_schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
         ENGINES.ready.add(self.uri)
 

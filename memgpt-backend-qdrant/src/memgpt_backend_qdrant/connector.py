@@ -23,12 +23,22 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import (
+    chunked,
+    fetch_page,
+    split_by_embedding,
+    upgrade_row_keys,
+    vector_from_base64,
+    vector_to_base64,
+)
 from memgpt.storage.where import Where
 from memgpt_backend_qdrant.store import QdrantStore
 
 VECTOR = "embedding"
 POINT_NAMESPACE = uuid.UUID("6b1d9a5e-2f0c-4d4e-9a57-6d656d677074")
+KEYS_MARKER = "memgpt_keys"
+"""Collection metadata set once its points are keyed ``<user_id>/<record id>`` (memgpt 0.4's were bare record ids)."""
+KEYS_BY_USER = "user/id"
 WRITE_BATCH = 512
 PAGE = 1_000
 
@@ -60,6 +70,22 @@ class QdrantConnector(Connector):
         self.table = table
         self.name = f"memgpt_{table.value}"
         self.plain_name = f"{self.name}_plain"
+        self._upgrade_keys()
+
+    def _upgrade_keys(self) -> None:
+        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them; once per collection."""
+        with self.store.errors():
+            unmarked = [
+                name
+                for name, _ in self._collections()
+                if (self.client.get_collection(name).config.metadata or {}).get(KEYS_MARKER) != KEYS_BY_USER
+            ]
+            if not unmarked:
+                return
+            if any(self.client.count(name, exact=True).count for name in unmarked):
+                upgrade_row_keys(self)
+            for name in unmarked:
+                self.client.update_collection(name, metadata={KEYS_MARKER: KEYS_BY_USER})
 
     # -- collections -------------------------------------------------------------------------
     def _exists(self, name: str) -> bool:
@@ -82,7 +108,7 @@ class QdrantConnector(Connector):
         if not self._exists(self.plain_name):
             with self.store.errors():
                 try:
-                    self.client.create_collection(self.plain_name, vectors_config={})
+                    self.client.create_collection(self.plain_name, vectors_config={}, metadata={KEYS_MARKER: KEYS_BY_USER})
                 except Exception:
                     if not self.client.collection_exists(self.plain_name):
                         raise
@@ -136,7 +162,7 @@ class QdrantConnector(Connector):
                     self.client.create_collection(
                         self.name,
                         vectors_config={VECTOR: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE)},
-                        metadata={"memgpt_model": spec.model, "memgpt_dim": spec.dim},
+                        metadata={"memgpt_model": spec.model, "memgpt_dim": spec.dim, KEYS_MARKER: KEYS_BY_USER},
                     )
                 except Exception:
                     if not self.client.collection_exists(self.name):

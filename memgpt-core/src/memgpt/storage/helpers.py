@@ -18,7 +18,8 @@ import numpy as np
 
 from memgpt.errors import MemGPTError, StorageError
 from memgpt.secrets import scrub
-from memgpt.storage.codec import Row, vector_from_bytes, vector_to_bytes
+from memgpt.storage.codec import Row, has_user_key, rekeyed, vector_from_bytes, vector_to_bytes
+from memgpt.storage.where import Where
 
 T = TypeVar("T")
 
@@ -75,6 +76,17 @@ def fetch_page(
     return [found[i] for i in wanted if i in found]
 
 
+def engine_message(exc: BaseException) -> str:
+    """What an engine's exception says: its ``message`` when that is text (some clients make it a method), else ``str(exc)``."""
+    message = getattr(exc, "message", None)
+    if callable(message):
+        try:
+            message = message()
+        except Exception:
+            message = None
+    return message if isinstance(message, str) and message else str(exc)
+
+
 @contextmanager
 def engine_errors(
     engine: str,
@@ -93,7 +105,7 @@ def engine_errors(
     except MemGPTError:
         raise
     except Exception as exc:  # clients raise their own types, OS, HTTP and gRPC errors
-        message = scrub(" ".join(str(getattr(exc, "message", None) or exc).split()) or type(exc).__name__, secrets)
+        message = scrub(" ".join(engine_message(exc).split()) or type(exc).__name__, secrets)
         raise classify(message) or StorageError(f"{engine} at {where}: {message[:300]}") from None
 
 
@@ -137,3 +149,47 @@ def time_bounds(start: int | None, end: int | None, column: str = "created_at") 
     if end is not None:
         bounds.append(f"{column} <= {int(end)}")
     return bounds
+
+
+def upgrade_row_keys(connector: Any, batch_size: int = 1_000) -> int:
+    """Re-key the rows of a table written before keys were per user (memgpt 0.4: ``Row.id`` was the bare record id).
+
+    For engines that cannot rename a key in place: each row whose ``id`` is
+    not ``<user_id>/...`` is written again under :func:`~memgpt.storage.codec.row_key`
+    with the connector's own ``upsert``, then its old key is deleted. Safe to
+    run again after an interruption (rows already moved are left alone, and a
+    copy written just before a crash is recognised as this row's own) and from
+    two processes at once. Refuses, naming the row, only when the new key is
+    taken by a different row. Returns how many rows were moved. Call it once,
+    before the table is used, and record that it ran (e.g. in the collection's
+    metadata) so that it is not paid again.
+    """
+    legacy: list[str] = []
+    for batch in connector.scan(Where.everything(), batch_size):
+        legacy.extend(row.id for row in batch if not has_user_key(row))
+    moved = 0
+    for chunk in chunked(legacy, batch_size):
+        old = list(connector.get(list(chunk), Where.of(id=list(chunk))))
+        fresh = [rekeyed(row) for row in old]
+        keys = [row.id for row in fresh]
+        taken = {row.id: row for row in connector.get(keys, Where.of(id=keys))} if keys else {}
+        for row in fresh:
+            other = taken.get(row.id)
+            if other is not None and not _same_row(other, row):
+                raise StorageError(
+                    f"cannot upgrade {connector.table.value!r}: the record {row.id!r} exists already under the key a stored "
+                    "row must move to; export the store with the memgpt release that wrote it, and import it here"
+                )
+        if fresh:
+            connector.upsert(fresh)
+            connector.delete(Where.of(id=[row.id for row in old]))
+            moved += len(fresh)
+    return moved
+
+
+def _same_row(a: Row, b: Row) -> bool:
+    if (a.id, a.fields, a.text, a.created_at, a.payload) != (b.id, b.fields, b.text, b.created_at, b.payload):
+        return False
+    if a.embedding is None or b.embedding is None:
+        return a.embedding is None and b.embedding is None
+    return bool(np.array_equal(a.embedding, b.embedding))

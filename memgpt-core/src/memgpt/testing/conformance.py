@@ -14,6 +14,7 @@ first), so a backend may point every test at the same server.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 
 from memgpt.errors import EmbeddingMismatch, InvalidRecord, UnsupportedOperation, UnsupportedRecordKind
 from memgpt.kinds import RecordKind, Table
-from memgpt.records import AgentState, Source
+from memgpt.records import AgentState, EmbeddingSpec, Source
 from memgpt.storage.backend import Backend, Question, Store
 from memgpt.storage.collection import Collection
 from memgpt.storage.configured import open_collection
@@ -552,6 +553,82 @@ class BackendConformance:
         assert {r.id for r in user1.iterate()} == set(_ids(mine))
         if Capability.VECTOR_SEARCH in coll.connector.capabilities:
             assert len(user1.search(theirs[0].embedding, k=10)) == 4
+
+    # == users sharing one store =================================================================
+    def test_two_users_with_the_same_ids_never_touch_each_other(self, table: Table, collection: Callable[..., Collection]) -> None:
+        """Two users, one owner name, the same record ids: every operation of one leaves the other's records as they were."""
+        everyone = collection(table, Where.everything())
+        a, b = collection(table, Where.of(user_id=USER)), collection(table, Where.of(user_id=OTHER_USER))
+        n = 6
+        other_vectors = random_unit_vectors(n, seed=4242)
+        mine = [make_record(table, i, owner="shared", user=USER, text=f"alpha note {i}") for i in range(n)]
+        theirs = [
+            make_record(table, i, owner="shared", user=OTHER_USER, text=f"beta note {i}", vector=other_vectors[i]) for i in range(n)
+        ]
+        assert _ids(mine) == _ids(theirs)
+        a.insert(mine)
+        b.insert(theirs)  # load/upsert: the same ids, for another user
+        assert (everyone.count(), a.count(), b.count()) == (2 * n, n, n)
+        assert _same(a.get_many(_ids(mine)), mine) and _same(b.get_many(_ids(theirs)), theirs)
+        assert _same(everyone.find([theirs[1], mine[1]]), [theirs[1], mine[1]])
+        assert sorted(r.text for r in a.iterate()) == sorted(r.text for r in mine)
+        changed = replace(theirs[0], text="beta note replaced")
+        b.insert([changed])
+        assert _same(a.get(mine[0].id), mine[0]) and b.get(changed.id).text == "beta note replaced"
+        if Capability.VECTOR_SEARCH in everyone.connector.capabilities:
+            hits = a.search(theirs[1].embedding, k=2 * n)
+            assert len(hits) == n and all(h.record.user_id == USER for h in hits)
+            top = b.search(theirs[1].embedding, k=1)[0]
+            assert top.record.user_id == OTHER_USER and top.record.id == theirs[1].id
+            assert top.score == pytest.approx(1.0, abs=1e-5)
+        if Capability.TEXT_SEARCH in everyone.connector.capabilities:
+            assert [r.text for r in a.text_search("note")] == [r.text for r in mine]
+            assert a.text_search("beta") == [] and a.text_count("note") == n and b.text_count("alpha") == 0
+        if table is Table.RECALL and Capability.DATE_SEARCH in everyone.connector.capabilities:
+            window = (BASE_TIME, BASE_TIME + timedelta(hours=1))
+            assert _same(a.date_search(*window), mine) and a.date_count(*window) == n
+        assert b.delete([mine[2].id]) == 1  # deletes their record with that id ...
+        assert _same(a.get(mine[2].id), mine[2]) and b.get(mine[2].id) is None  # ... never mine
+        assert b.delete_where(Where.everything()) == n - 1
+        assert a.count() == n and everyone.count() == n and _same(a.get_many(_ids(mine)), mine)
+
+    def test_two_users_may_name_agents_and_sources_alike(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        """Agent and source names, and ids, are unique per user: one user's write or delete never reaches the other's."""
+        for table, make in (
+            (Table.SOURCES, lambda user: replace(make_source("notes", user=user), description=f"notes of {user}")),
+            (Table.AGENTS, lambda user: replace(make_agent(1, user=user), core_memory={"human": f"the human of {user}"})),
+        ):
+            a, b = collection(table, Where.of(user_id=USER)), collection(table, Where.of(user_id=OTHER_USER))
+            mine, theirs = make(USER), make(OTHER_USER)
+            a.insert([mine])
+            b.insert([theirs])
+            assert _same(a.get(mine.id), mine) and _same(b.get(theirs.id), theirs)
+            assert collection(table, Where.everything()).count() == 2
+            if table is Table.AGENTS:
+                assert _same(list(a.iterate(Where.of(name=mine.name))), [mine])
+            b.insert([replace(theirs, metadata={"replaced": True})])
+            assert _same(a.get(mine.id), mine)
+            assert b.delete([theirs.id]) == 1
+            assert _same(a.get(mine.id), mine) and a.count() == 1 and b.count() == 0
+
+    def test_an_empty_text_round_trips_as_an_empty_string(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table)
+        records = [make_record(table, 0, text=""), make_record(table, 1, text="", with_embedding=False)]
+        coll.insert(records)
+        for stored in (coll.get_many(_ids(records)), list(coll.iterate())):
+            assert sorted((r.id, r.text) for r in stored) == [(r.id, "") for r in records]
+        if Capability.VECTOR_SEARCH in coll.connector.capabilities:
+            assert coll.search(records[0].embedding, k=1)[0].record.text == ""
+
+    def test_recording_the_embedding_spec_twice_is_safe(self, table: Table, collection: Callable[..., Collection]) -> None:
+        coll = collection(table, Where.everything())
+        spec = EmbeddingSpec(MODEL, DIM)
+        assert coll.connector.ensure_embedding_spec(spec) == spec
+        assert coll.connector.ensure_embedding_spec(spec) == spec
+        assert coll.connector.ensure_embedding_spec(EmbeddingSpec("another-model", DIM * 2)) == spec
+        assert coll.embedding_spec == spec
+        self.fill(collection(table), table, 3)
+        assert collection(table).count() == 3
 
     def test_filter_values_are_matched_literally(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)

@@ -18,9 +18,13 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import fetch_page, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import fetch_page, upgrade_row_keys, vector_from_base64, vector_to_base64
 from memgpt.storage.where import Where
 from memgpt_backend_example.store import ExampleStore
+
+
+KEYS = "user/id"
+"""The key format of the rows in a file: ``Row.id`` is ``<user_id>/<record id>`` (memgpt 0.4 wrote bare ids, no "keys")."""
 
 
 class ExampleConnector(Connector):
@@ -30,13 +34,17 @@ class ExampleConnector(Connector):
         self.store = store
         self.table = table
         self.path = store.folder / f"{table.value}.json"
+        with store.lock:  # a file written by memgpt 0.4: re-key its rows by user (the core's helper), then mark it
+            if self.path.exists() and self._load().get("keys") != KEYS:
+                upgrade_row_keys(self)
+                self._save({**self._load(), "keys": KEYS})
 
-    # -- the file: {"spec": {...} or null, "rows": {id: row}} -------------------------------
+    # -- the file: {"keys": "user/id", "spec": {...} or null, "rows": {id: row}} -------------------------------
     def _load(self) -> dict:
         try:
             return json.loads(self.path.read_text())
         except FileNotFoundError:
-            return {"spec": None, "rows": {}}
+            return {"keys": KEYS, "spec": None, "rows": {}}
 
     def _save(self, data: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
