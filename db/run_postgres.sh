@@ -7,7 +7,9 @@
 #
 #   bash db/run_postgres.sh            # start (again: reuses the container or the data folder)
 #   bash db/run_postgres.sh stop       # stop
-# Environment: MEMGPT_PG_PORT (default 8888), PYTHON (default python3), MEMGPT_PG_NO_DOCKER=1.
+# Environment: MEMGPT_PG_PORT (default 8888), MEMGPT_PG_PASSWORD (default memgpt), PYTHON (default python3),
+# MEMGPT_PG_NO_DOCKER=1. The password never goes on a command line (where `ps` shows it) nor into a file
+# others can read: Docker and the dev server take it from the environment.
 set -euo pipefail
 
 PORT="${MEMGPT_PG_PORT:-8888}"
@@ -25,8 +27,9 @@ if [ -z "${MEMGPT_PG_NO_DOCKER:-}" ] && command -v docker >/dev/null 2>&1 && doc
   if docker container inspect "$CONTAINER" >/dev/null 2>&1; then
     docker start "$CONTAINER" >/dev/null
   else
-    docker run -d --name "$CONTAINER" -p "127.0.0.1:${PORT}:5432" \
-      -e POSTGRES_USER=memgpt -e POSTGRES_PASSWORD=memgpt -e POSTGRES_DB=memgpt \
+    # "-e NAME" without a value: docker takes it from this environment, not from its command line.
+    POSTGRES_PASSWORD="${MEMGPT_PG_PASSWORD:-memgpt}" docker run -d --name "$CONTAINER" -p "127.0.0.1:${PORT}:5432" \
+      -e POSTGRES_USER=memgpt -e POSTGRES_PASSWORD -e POSTGRES_DB=memgpt \
       -v memgpt-pgdata:/var/lib/postgresql/data pgvector/pgvector:pg16 >/dev/null
   fi
   echo "PostgreSQL 16 + pgvector (Docker container $CONTAINER) on localhost:${PORT}"

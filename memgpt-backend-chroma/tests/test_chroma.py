@@ -138,6 +138,6 @@ def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path)
     store.close()
     for _ in range(2):  # and opened again: nothing moves twice
         upgraded = backend.open(settings)
-        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        assert_upgraded(backend, upgraded, written)
         assert {c.metadata.get("memgpt_keys") for c in upgraded.client.list_collections()} == {"user/id"}
         upgraded.close()

@@ -150,6 +150,6 @@ def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> N
     store.close()
     for _ in range(2):  # and opened again: nothing moves twice
         upgraded = backend.open({"uri": str(tmp_path / "db")})
-        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        assert_upgraded(backend, upgraded, written)
         assert all(b"memgpt_keys" in upgraded.db.open_table(n).schema.field("id").metadata for n in upgraded.table_names())
         upgraded.close()

@@ -200,7 +200,9 @@ def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path)
     store.close()
     for _ in range(2):  # and opened again: nothing moves twice
         upgraded = backend.open(settings)
-        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
-        markers = {upgraded.client.describe_collection(n)["properties"]["memgpt_keys"] for n in upgraded.client.list_collections()}
+        assert_upgraded(backend, upgraded, written)
+        markers = {
+            upgraded.client.describe_collection(n)["properties"]["memgpt_keys"] for n in upgraded.client.list_collections()
+        }
         assert markers == {"user/id"}
         upgraded.close()

@@ -273,7 +273,7 @@ def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(backend, store, pg_u
     ENGINES.ready.clear()
     upgraded = backend.open(backend.settings_from_uri(pg_uri))
     try:
-        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        assert_upgraded(backend, upgraded, written)
         with upgraded.begin() as conn:
             assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == SCHEMA_VERSION
     finally:
@@ -281,7 +281,7 @@ def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(backend, store, pg_u
     ENGINES.ready.clear()  # opened again: nothing moves twice
     again = backend.open(backend.settings_from_uri(pg_uri))
     try:
-        assert_upgraded(lambda table, where: open_collection(backend, again, table, where), written)
+        assert_upgraded(backend, again, written)
     finally:
         again.close()
 

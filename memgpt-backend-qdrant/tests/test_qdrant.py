@@ -239,7 +239,7 @@ def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path)
     store.close()
     for _ in range(2):  # and opened again: nothing moves twice
         upgraded = backend.open(settings)
-        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        assert_upgraded(backend, upgraded, written)
         names = [c.name for c in upgraded.client.get_collections().collections]
         assert {upgraded.client.get_collection(n).config.metadata["memgpt_keys"] for n in names} == {"user/id"}
         upgraded.close()

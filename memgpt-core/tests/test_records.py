@@ -11,7 +11,17 @@ import pytest
 from memgpt.errors import InvalidRecord, StorageError
 from memgpt.kinds import RecordKind, Table
 from memgpt.records import AgentState, Message, Passage, from_epoch_us, to_epoch_us
-from memgpt.storage.codec import Row, decode, encode, has_user_key, rekeyed, row_key, split_key, vector_from_bytes, vector_to_bytes
+from memgpt.storage.codec import (
+    Row,
+    decode,
+    encode,
+    has_user_key,
+    rekeyed,
+    row_key,
+    split_key,
+    vector_from_bytes,
+    vector_to_bytes,
+)
 from memgpt.storage.where import Where
 from memgpt.testing import make_agent, make_record, make_source
 
@@ -68,7 +78,7 @@ def test_a_row_without_a_user_in_its_key_is_a_storage_error_naming_the_upgrade()
     row = encode(Table.ARCHIVAL, make_record(Table.ARCHIVAL, 0))
     legacy = Row(make_record(Table.ARCHIVAL, 0).id, row.fields, row.text, row.created_at, row.embedding, row.payload)
     assert not has_user_key(legacy) and has_user_key(row)
-    with pytest.raises(StorageError, match="memgpt 0.4 and not upgraded"):
+    with pytest.raises(StorageError, match=r"memgpt 0\.4 and not upgraded"):
         decode(Table.ARCHIVAL, legacy)
     assert rekeyed(legacy).id == row.id and decode(Table.ARCHIVAL, rekeyed(legacy)) == make_record(Table.ARCHIVAL, 0)
     stolen = Row("mallory/" + legacy.id, row.fields, row.text, row.created_at, row.embedding, row.payload)

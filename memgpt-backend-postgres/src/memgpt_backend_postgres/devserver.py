@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from memgpt.files import private_dirs
 from memgpt.loopback import accepts_connections, free_port
 
 SYSTEM_USER = "pgserver"
@@ -119,20 +120,30 @@ class DevServer:
         """Create the data folder (once): superuser ``user`` with ``password``, SCRAM over TCP."""
         if (self.data_dir / "PG_VERSION").exists():
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dirs(self.data_dir.parent)
+        self.data_dir.mkdir(exist_ok=True)
         self.data_dir.chmod(0o700)
         self._prepare_permissions()
-        with tempfile.NamedTemporaryFile("w", delete=False, prefix="memgpt-pw-") as handle:
+        # initdb reads the password from a file: in a folder only its reader can enter, readable by it alone.
+        folder = Path(tempfile.mkdtemp(prefix="memgpt-pw-"))
+        pwfile = folder / "password"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
             handle.write(self.password + "\n")
         try:
-            os.chmod(handle.name, 0o644)
+            if self.as_root:  # initdb runs as the pgserver user: hand it the folder and the file, nobody else
+                import pwd
+
+                entry = pwd.getpwnam(SYSTEM_USER)
+                for path in (folder, pwfile):
+                    os.chown(path, entry.pw_uid, entry.pw_gid)
             self._run(
                 "initdb",
                 "-D",
                 str(self.data_dir),
                 "-U",
                 self.user,
-                f"--pwfile={handle.name}",
+                f"--pwfile={pwfile}",
                 "--auth-host=scram-sha-256",
                 "--auth-local=scram-sha-256",
                 "-E",
@@ -140,7 +151,7 @@ class DevServer:
                 "--no-locale",
             )
         finally:
-            os.unlink(handle.name)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def start(self) -> str:
         """Start the server (initializing the folder if new) and create the database; returns the URI."""
@@ -207,10 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MEMGPT_HOME", Path.home() / ".memgpt")) / "pgdata")
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--user", default="memgpt")
-    parser.add_argument("--password", default="memgpt")
+    parser.add_argument(
+        "--password-env",
+        default="MEMGPT_PG_PASSWORD",
+        help="the environment variable holding the password (default MEMGPT_PG_PASSWORD; 'memgpt' when unset)",
+    )
     parser.add_argument("--database", default="memgpt")
     args = parser.parse_args(argv)
-    server = DevServer(args.data_dir, args.port, args.user, args.password, args.database)
+    password = os.environ.get(args.password_env) or "memgpt"
+    server = DevServer(args.data_dir, args.port, args.user, password, args.database)
     if args.action == "start":
         server.start()
         print(f"PostgreSQL 16 + pgvector is running on 127.0.0.1:{args.port} (data in {args.data_dir})")

@@ -47,8 +47,35 @@ class SourceSummary:
         }
 
 
+AGENT_NAMESPACE = uuid.UUID("3f0c8d8e-6d65-4d67-7074-6167656e7473")
+
+
+def agent_id_for(user_id: str, name: str) -> str:
+    """The id of ``user_id``'s agent called ``name``: derived from both, so names are unique per user by construction.
+
+    Two processes creating the same agent at once write the same record
+    instead of two agents with one name.
+    """
+    return str(uuid.uuid5(AGENT_NAMESPACE, f"{user_id}/{name}"))
+
+
 def embedding_of_agent(agent: AgentState) -> EmbeddingConfig:
-    return EmbeddingConfig.from_dict(agent.embedding_config)
+    """The agent's embedding config, with the configured endpoint's credentials when it is the same endpoint.
+
+    Agent records keep endpoints without credentials; the credential (a
+    password or key in the configured URL) comes back from the config file
+    at use, never from the record.
+    """
+    config = EmbeddingConfig.from_dict(agent.embedding_config)
+    if not config.endpoint:
+        return config
+    from memgpt.config import MemGPTConfig
+    from memgpt.secrets import strip_credentials
+
+    configured = MemGPTConfig.load().embedding_endpoint
+    if configured and configured != config.endpoint and strip_credentials(configured) == config.endpoint:
+        return replace(config, endpoint=configured)
+    return config
 
 
 class Catalog:
@@ -97,7 +124,7 @@ class Catalog:
         if self.find_agent(name) is not None:
             raise AlreadyExists(f"an agent named {name!r} exists already")
         agent = AgentState(
-            id=str(uuid.uuid4()),
+            id=agent_id_for(self.user_id, name),
             name=name,
             user_id=self.user_id,
             preset=preset,

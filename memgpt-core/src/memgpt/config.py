@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -166,6 +165,56 @@ class MemGPTConfig:
                 setattr(config, f"{role}_storage", StorageConfig(storage_type, values))
         return config
 
+    @classmethod
+    def recover(cls, path: Path | None = None) -> tuple[MemGPTConfig, Path | None]:
+        """What can still be read of a damaged config file, and where the damaged file was moved (``None``: not moved).
+
+        Each readable ``key = value`` line under its ``[section]`` is kept
+        (above all the user id, without which a user's memories would seem
+        gone); the rest takes its default. The damaged file is kept beside the
+        new one as ``config.broken-<time>``.
+        """
+        import re
+        import time
+
+        path = path or config_path()
+        try:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return cls(path=path), None
+        salvaged: dict[str, dict[str, str]] = {}
+        section = None
+        for line in text.splitlines():
+            header = re.match(r"\s*\[([A-Za-z_]+)\]?\s*$", line)
+            if header:
+                section = header.group(1)
+                continue
+            pair = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*[=:]\s*(.*?)\s*$", line)
+            if pair and section and "\ufffd" not in pair.group(2):
+                salvaged.setdefault(section, {})[pair.group(1).lower()] = pair.group(2)
+        backup = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, backup)
+            os.chmod(backup, 0o600)
+        except OSError:
+            backup = None
+        clean = configparser.ConfigParser(interpolation=None)
+        clean.read_dict(salvaged)
+        config = cls(path=path)
+        for section_name, key, attr in _PLAIN_KEYS:
+            if clean.has_option(section_name, key):
+                value = clean.get(section_name, key)
+                if isinstance(getattr(config, attr), int):
+                    if not value.strip().isdigit():
+                        continue
+                    value = int(value)  # type: ignore[assignment]
+                setattr(config, attr, value)
+        for role in STORAGE_ROLES:
+            if clean.has_section(f"{role}_storage"):
+                values = dict(clean.items(f"{role}_storage"))
+                setattr(config, f"{role}_storage", StorageConfig(values.pop("type", "local") or "local", values))
+        return config, backup
+
     # -- writing ----------------------------------------------------------------------
     def to_parser(self) -> configparser.ConfigParser:
         parser = configparser.ConfigParser(interpolation=None)
@@ -191,19 +240,16 @@ class MemGPTConfig:
 
     def save(self, path: Path | None = None) -> Path:
         """Write the file atomically, readable by its owner only (mode 0600)."""
+        from io import StringIO
+
+        from memgpt.files import describe_os_error, write_private
+
         path = path or self.path or config_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        parser = self.to_parser()
-        fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+        text = StringIO()
+        self.to_parser().write(text)
         try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                parser.write(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            write_private(path, text.getvalue())
+        except OSError as exc:
+            raise ConfigError(f"cannot write the config file {path}: {describe_os_error(exc)}") from None
         self.path = path
         return path

@@ -8,6 +8,7 @@ read another's. Whatever umask the process has, folders memgpt creates are
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -57,3 +58,31 @@ def open_private(path: Path, mode: str = "w", **kwargs: object):  # type: ignore
     fd = os.open(path, flags, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, mode, **kwargs)
+
+
+def create_private_file(path: Path) -> Path:
+    """Create ``path`` (and its folders) as an empty ``0600`` file unless it exists; an existing file is left as it is."""
+    private_dirs(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    except FileExistsError:
+        return path
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def describe_os_error(exc: OSError) -> str:
+    """What an OS error means for the user, in a few words (full disk, read-only, permissions...)."""
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENAMETOOLONG: "the name is too long for the file system",
+        errno.EFBIG: "the file is larger than this process may write",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))

@@ -13,6 +13,8 @@ import re
 from memgpt.errors import InvalidName
 
 MAX_NAME_LENGTH = 200
+MAX_FOLDER_BYTES = 255
+"""File systems hold names of at most 255 bytes: a name's folder (:func:`folder_name`) must fit."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
@@ -34,6 +36,15 @@ def validate_name(name: object, what: str = "name") -> str:
         raise InvalidName(f"{what} {name!r} may not contain control characters")
     if name != name.strip():
         raise InvalidName(f"{what} {name!r} may not start or end with whitespace")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidName(f"{what} is not valid UTF-8 text") from None
+    if not _PLAIN.fullmatch(name) and len(_encoded(name)) > MAX_FOLDER_BYTES:
+        raise InvalidName(
+            f"{what} is too long: as a folder name it takes {len(_encoded(name))} bytes, more than file systems "
+            f"allow ({MAX_FOLDER_BYTES}); use a shorter name"
+        )
     return name
 
 
@@ -47,7 +58,11 @@ def folder_name(name: str) -> str:
     validate_name(name)
     if _PLAIN.fullmatch(name) and "%" not in name:
         return name
-    out = []
+    return _encoded(name)
+
+
+def _encoded(name: str) -> str:
+    out: list[str] = []
     for ch in name:
         if re.fullmatch(r"[A-Za-z0-9_-]", ch) or (ch == "." and out):
             out.append(ch)

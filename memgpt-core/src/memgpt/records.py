@@ -27,6 +27,7 @@ import numpy as np
 
 from memgpt.errors import InvalidRecord
 from memgpt.kinds import RecordKind, Table
+from memgpt.secrets import without_credentials
 
 __all__ = [
     "AgentState",
@@ -69,6 +70,33 @@ def to_epoch_us(value: datetime) -> int:
 def from_epoch_us(value: int) -> datetime:
     """The UTC datetime ``value`` microseconds after the Unix epoch (called for every record read)."""
     return EPOCH + timedelta(0, 0, value if type(value) is int else int(value))  # positional: 40% faster
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored the same way on every backend, or ``None``.
+
+    A NUL character (PostgreSQL's text type refuses it) and lone surrogates
+    (bytes that were not UTF-8, as Python keeps them from file names and
+    arguments) are refused everywhere, so data can always move between backends.
+    """
+    if "\x00" in text:
+        return "holds a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"is not valid Unicode (undecodable bytes at character {exc.start})"
+    return None
+
+
+def printable_path(path: Any) -> str:
+    """A path as text every backend and terminal accepts: bytes that were not UTF-8 become ``\\xNN`` escapes."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
 
 
 def as_vector(value: Any, what: str = "embedding") -> np.ndarray | None:
@@ -211,6 +239,9 @@ class Source(_RecordBase):
 
     def __post_init__(self) -> None:
         self.metadata = _check_metadata(self.metadata, "source")
+        embedding = self.metadata.get("embedding")
+        if isinstance(embedding, Mapping):  # the embedding config the source was loaded with: no credentials kept
+            self.metadata["embedding"] = without_credentials(embedding)
         self.created_at = to_utc(self.created_at)
 
     @property
@@ -239,6 +270,9 @@ class AgentState(_RecordBase):
     updated_at: datetime = field(default_factory=utcnow)
 
     def __post_init__(self) -> None:
+        # Endpoints are kept without credentials (userinfo, api_key=...): those come from the config or the environment.
+        self.llm_config = without_credentials(self.llm_config or {})
+        self.embedding_config = without_credentials(self.embedding_config or {})
         self.attached_sources = tuple(self.attached_sources)
         self.message_ids = tuple(self.message_ids)
         self.metadata = _check_metadata(self.metadata, "agent")

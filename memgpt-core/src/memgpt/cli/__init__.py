@@ -12,17 +12,91 @@ import click
 
 from memgpt._version import __version__
 
+DEBUG_VARIABLE = "MEMGPT_DEBUG"
+"""Set it (``MEMGPT_DEBUG=1``) to see the traceback of an unexpected error instead of its one-line summary."""
+
 
 class MemGPTGroup(click.Group):
-    """Turns :class:`~memgpt.errors.MemGPTError` into ``Error: <one line>`` and exit status 1."""
+    """Every failure ends as ``Error: <one line>`` (secrets masked) and a non-zero exit, never a traceback.
+
+    :class:`~memgpt.errors.MemGPTError` says what went wrong and what to do;
+    an operating-system error (a full disk, a read-only folder) says which; an
+    argument that is not valid UTF-8 is refused before anything runs; anything
+    else is a bug, summed up in one line that says how to see its traceback
+    (``MEMGPT_DEBUG=1``).
+    """
+
+    def main(
+        self, args: Any = None, prog_name: Any = None, complete_var: Any = None, standalone_mode: bool = True, **extra: Any
+    ) -> Any:
+        import sys
+
+        arguments = list(sys.argv[1:] if args is None else args)
+        for number, argument in enumerate(arguments, start=1):
+            if isinstance(argument, str) and _has_surrogates(argument):
+                click.echo(f"Error: argument {number} is not valid UTF-8 text; pass text in UTF-8", err=True)
+                sys.exit(2)
+        if not standalone_mode:
+            return super().main(arguments, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(arguments, prog_name, complete_var, False, **extra)
+        except click.exceptions.UsageError as exc:  # one line, with where to look, instead of click's usage block
+            command = exc.ctx.command_path if exc.ctx is not None else "memgpt"
+            click.echo(f"Error: {exc.format_message()} (see: {command} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
+        import os
+
         from memgpt.errors import MemGPTError
+        from memgpt.secrets import scrub
 
         try:
             return super().invoke(ctx)
         except MemGPTError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(scrub(str(exc))) from None
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:  # the reader of our output went away (`memgpt ... | head`): nothing left to say
+            raise click.exceptions.Exit(0) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            raise click.ClickException(_unexpected(exc)) from None
+
+
+def _has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds bytes that were not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for an error memgpt did not foresee: an OS error's meaning, or a bug's summary and how to see more."""
+    from memgpt.files import describe_os_error
+    from memgpt.secrets import scrub
+
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return scrub(f"{describe_os_error(exc)}{where}")
+    message = scrub(" ".join(str(exc).split()))[:300]
+    return (
+        f"unexpected {type(exc).__name__}: {message or 'no message'}; this is a bug in memgpt or a plugin: "
+        f"run again with {DEBUG_VARIABLE}=1 to see the traceback, and report it"
+    )
 
 
 @click.group(cls=MemGPTGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -54,9 +54,15 @@ def configure_command(defaults: bool, **flags: Any) -> None:
     """
     from memgpt.config import STORAGE_ROLES, MemGPTConfig
     from memgpt.configure import DefaultsAsker, TerminalAsker, describe_storage, run_configure, validate_flags
+    from memgpt.errors import ConfigError
 
     existing = MemGPTConfig.exists()
-    current = MemGPTConfig.load()
+    try:
+        current = MemGPTConfig.load()
+    except ConfigError as exc:  # a damaged file: configure is how to mend it, so it must still run
+        current, backup = MemGPTConfig.recover()
+        kept = f"; the damaged file is kept as {backup}" if backup else ""
+        click.secho(f"Warning: {exc}; starting from what could be read of it{kept}", fg="yellow", err=True)
     validate_flags(flags, current)
     if defaults:
         asker: Any = DefaultsAsker()

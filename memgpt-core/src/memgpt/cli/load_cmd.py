@@ -29,7 +29,9 @@ def load_group() -> None:
 @click.option("--recursive", is_flag=True, help="Also load the folder's sub-folders.")
 @click.option("--extensions", help="Comma-separated extensions to load, e.g. .txt,.md (default: every readable kind).")
 @click.option(
-    "--chunk-size", type=click.IntRange(min=1), help="Tokens per passage (default: the configured embedding_chunk_size)."
+    "--chunk-size",
+    type=click.IntRange(min=1, max=100_000),
+    help="Tokens per passage (default: the configured embedding_chunk_size).",
 )
 @click.option(
     "--chunk-overlap", type=click.IntRange(min=0), default=0, show_default=True, help="Tokens shared by consecutive passages."

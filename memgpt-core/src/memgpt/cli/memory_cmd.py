@@ -7,8 +7,12 @@ import click
 from memgpt.cli.common import agent_option, excerpt, json_option, with_client
 from memgpt.cli.output import echo_json, echo_table
 
-page_option = click.option("--page", type=click.IntRange(min=0), default=0, show_default=True, help="Page of results (from 0).")
-size_option = click.option("--page-size", type=click.IntRange(min=1), default=5, show_default=True, help="Results per page.")
+page_option = click.option(
+    "--page", type=click.IntRange(min=0, max=1_000_000), default=0, show_default=True, help="Page of results (from 0)."
+)
+size_option = click.option(
+    "--page-size", type=click.IntRange(min=1, max=1_000), default=5, show_default=True, help="Results per page."
+)
 
 
 def _passage_row(passage, score: float | None = None) -> dict:
@@ -84,7 +88,9 @@ def archival_search_command(client, agent, query, page, page_size, as_json) -> N
 
 @archival_group.command("list")
 @agent_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many passages, newest first.")
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=1_000_000), default=20, show_default=True, help="How many passages, newest first."
+)
 @json_option
 @with_client
 def archival_list_command(client, agent, limit, as_json) -> None:
@@ -156,7 +162,9 @@ def recall_search_command(client, agent, query, start_date, end_date, page, page
 
 @recall_group.command("list")
 @agent_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many of the latest messages.")
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=1_000_000), default=20, show_default=True, help="How many of the latest messages."
+)
 @json_option
 @with_client
 def recall_list_command(client, agent, limit, as_json) -> None:

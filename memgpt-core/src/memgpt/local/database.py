@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from memgpt.errors import StorageError, StorageLocked
+from memgpt.files import create_private_file, describe_os_error
 from memgpt.local.schema import SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 60_000
@@ -41,7 +42,10 @@ class Database:
         self.upgrades = upgrades or {}
         self.lock = threading.RLock()
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                create_private_file(path)  # 0600 before SQLite opens it: its journals take the file's mode
+            except OSError as exc:
+                raise _os_error(exc, path) from None
         elif not path.exists():
             raise FileNotFoundError(path)
         try:
@@ -124,6 +128,10 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def _os_error(exc: OSError, path: Path) -> StorageError:
+    return StorageError(f"cannot create {path}: {describe_os_error(exc)}")
 
 
 def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:

@@ -131,6 +131,7 @@ def group_upgrades(group: str) -> dict[int, list[str]]:
             upgrades.setdefault(version, []).extend(statements)
     return upgrades
 
+
 REGISTRY_SQL = [
     "CREATE TABLE IF NOT EXISTS embedding_specs (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",
 ]

@@ -21,9 +21,9 @@ from memgpt.catalog import Catalog
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
 from memgpt.errors import MemGPTError
 from memgpt.kinds import Table
-from memgpt.records import Passage, utcnow
+from memgpt.records import Passage, printable_path, text_problem, utcnow
 from memgpt.sources.chunking import chunk_text
-from memgpt.sources.readers import Reader, UnreadableFile
+from memgpt.sources.readers import Reader, Section, UnreadableFile
 from memgpt.storage.where import Where
 
 FLUSH_PASSAGES = 2_048
@@ -166,21 +166,41 @@ class SourceLoader:
             try:
                 self._load_file(path, report)
             except UnreadableFile as exc:
-                report.failed.append((str(path), str(exc)))
+                report.failed.append((printable_path(path), str(exc)))
             except OSError as exc:
-                report.failed.append((str(path), f"cannot read {path}: {exc.strerror or exc}"))
+                report.failed.append((printable_path(path), f"cannot read {printable_path(path)}: {exc.strerror or exc}"))
             self.progress.file_done(path)
         self._flush(report)
         report.passages_total = self.passages.count()
         return report
 
-    def _load_file(self, path: Path, report: LoadReport) -> None:
+    def _read(self, path: Path) -> tuple[Reader, list[Section]]:
+        """The file's sections, or :class:`UnreadableFile` naming it: whatever a reader raises, and texts no backend can hold."""
+        name = printable_path(path)
         reader = self.readers.get(path.suffix.lower())
         if reader is None:
             raise UnreadableFile(f"no reader for {path.suffix or 'files without extension'}")
-        sections = reader.read(path, self.options)
+        try:
+            sections = reader.read(path, self.options)
+        except (UnreadableFile, OSError):
+            raise
+        except RecursionError:
+            raise UnreadableFile(f"{name} is nested too deeply for the {reader.name} reader") from None
+        except MemoryError:
+            raise UnreadableFile(f"{name} is too large to read into memory") from None
+        except Exception as exc:  # a reader (perhaps a plugin's) failed on this file: skip it, keep loading
+            message = " ".join(str(exc).split())[:200]
+            raise UnreadableFile(f"the {reader.name} reader failed on {name} ({type(exc).__name__}: {message})") from None
+        for section in sections:
+            problem = text_problem(section.text) if isinstance(section.text, str) else "is not text"
+            if problem:
+                raise UnreadableFile(f"{name} {problem}: not a text file")
+        return reader, sections
+
+    def _load_file(self, path: Path, report: LoadReport) -> None:
+        reader, sections = self._read(path)
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-        document_id = str(path)
+        document_id = printable_path(path)
         wanted: dict[str, Passage] = {}
         position = 0
         for number, section in enumerate(sections):
@@ -194,8 +214,8 @@ class SourceLoader:
                     document_id=document_id,
                     metadata={
                         **section.metadata,
-                        "file": str(path),
-                        "file_name": path.name,
+                        "file": document_id,
+                        "file_name": printable_path(path.name),
                         "reader": reader.name,
                         "section": number,
                         "chunk": position,

@@ -155,6 +155,10 @@ def encode(table: Table, record: Record) -> Row:
         payload = "{" + ",".join([key + _json_value(values[name]) for name, key in layout.payload_keys]) + "}"
     except (TypeError, ValueError) as exc:
         raise InvalidRecord(f"{type(record).__name__} {values[layout.id_attr]!r} is not JSON-serializable: {exc}") from None
+    except RecursionError:
+        raise InvalidRecord(
+            f"{type(record).__name__} {values[layout.id_attr]!r} has metadata nested too deeply to store"
+        ) from None
     delta = values["created_at"] - EPOCH
     return Row(  # positional: this runs for every record written
         f"{values['user_id']}{KEY_SEPARATOR}{values[layout.id_attr]}",
@@ -214,14 +218,14 @@ def _payload(text: str) -> dict[str, Any]:
     if text[:1] == "{":
         try:
             value, end = _SCAN(text, 0)
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, RecursionError):
             pass
         else:
             if end == len(text) and type(value) is dict:
                 return value
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         value = None
     if type(value) is not dict:
         raise StorageError(

@@ -20,7 +20,7 @@ import numpy as np
 
 from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
 from memgpt.names import validate_name
-from memgpt.records import ROLES, EmbeddingSpec, Record, Table, to_epoch_us
+from memgpt.records import ROLES, EmbeddingSpec, Record, Table, text_problem, to_epoch_us
 from memgpt.storage.codec import Row, decode, encode, row_key
 from memgpt.storage.collector import collector_paused
 from memgpt.storage.connector import Capability, Connector
@@ -34,6 +34,10 @@ SCORE_TOLERANCE = 1e-5
 """How far an engine's float32 cosine may be from the exact one (float64 from the stored vectors)."""
 MAX_SEARCH_CANDIDATES = 10_000
 """Candidates a search asks an engine for at most while resolving ties at the k-th place."""
+MAX_TOP_K = MAX_SEARCH_CANDIDATES - 1
+"""The most results one vector search returns."""
+MAX_PAGE = 1_000_000_000
+"""The largest limit or offset of a text or date search (beyond it, engines overflow their integers)."""
 
 _NAME_FIELDS = ("user_id", "agent_id", "source")
 
@@ -210,11 +214,23 @@ class Collection:
                 raise InvalidRecord(f"{expected.__name__} {record_id!r} has no {name}; table {self.table.value!r} requires it")
         if self._is_recall and values["role"] not in ROLES:
             raise InvalidRecord(f"message {record_id!r} has role {values['role']!r}; roles are {', '.join(ROLES)}")
-        if self._has_text and type(values["text"]) is not str:
-            raise InvalidRecord(f"{expected.__name__} {record_id!r} text must be a string")
+        if self._has_text:
+            if type(values["text"]) is not str:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r} text must be a string")
+            problem = text_problem(values["text"])
+            if problem:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r}: its text {problem}")
         if values.get("embedding") is not None and not values["embedding_model"]:
             raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
         row = encode(self.table, record)
+        for what, value in (("id", row.id), *row.fields.items()):  # short strings, each checked whole
+            problem = None if value is None else text_problem(value)
+            if problem:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r}: its {what} {problem}")
+        if not row.payload.isascii():  # JSON escapes NUL; ASCII is always storable (the usual case costs one scan)
+            problem = text_problem(row.payload)
+            if problem:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r}: a field of it {problem}")
         for name, allowed in self.scope.constraints:
             value = row.id if name == "id" else row.fields.get(name)
             if value not in allowed:
@@ -419,6 +435,8 @@ class Collection:
         self._require(Capability.VECTOR_SEARCH, "vector search", (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL))
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise InvalidRecord(f"k must be a positive integer, got {k!r}")
+        if k > MAX_TOP_K:
+            raise InvalidRecord(f"k must be at most {MAX_TOP_K:,}, got {k:,}")
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         spec = self.embedding_spec
         if spec is None:
@@ -514,4 +532,6 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
     for name, value in (("limit", limit), ("offset", offset)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InvalidRecord(f"{name} must be a non-negative integer, got {value!r}")
+        if value > MAX_PAGE:
+            raise InvalidRecord(f"{name} must be at most {MAX_PAGE:,}, got {value:,}")
     return limit, offset

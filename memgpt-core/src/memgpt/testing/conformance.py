@@ -555,7 +555,9 @@ class BackendConformance:
             assert len(user1.search(theirs[0].embedding, k=10)) == 4
 
     # == users sharing one store =================================================================
-    def test_two_users_with_the_same_ids_never_touch_each_other(self, table: Table, collection: Callable[..., Collection]) -> None:
+    def test_two_users_with_the_same_ids_never_touch_each_other(
+        self, table: Table, collection: Callable[..., Collection]
+    ) -> None:
         """Two users, one owner name, the same record ids: every operation of one leaves the other's records as they were."""
         everyone = collection(table, Where.everything())
         a, b = collection(table, Where.of(user_id=USER)), collection(table, Where.of(user_id=OTHER_USER))
@@ -563,7 +565,8 @@ class BackendConformance:
         other_vectors = random_unit_vectors(n, seed=4242)
         mine = [make_record(table, i, owner="shared", user=USER, text=f"alpha note {i}") for i in range(n)]
         theirs = [
-            make_record(table, i, owner="shared", user=OTHER_USER, text=f"beta note {i}", vector=other_vectors[i]) for i in range(n)
+            make_record(table, i, owner="shared", user=OTHER_USER, text=f"beta note {i}", vector=other_vectors[i])
+            for i in range(n)
         ]
         assert _ids(mine) == _ids(theirs)
         a.insert(mine)

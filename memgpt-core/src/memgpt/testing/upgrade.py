@@ -10,13 +10,15 @@ so a backend test can mark its store as 0.4's, reopen it and check with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
+from memgpt.storage.backend import Backend, Store
 from memgpt.storage.codec import Row, encode
 from memgpt.storage.collection import Collection
+from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
 from memgpt.testing.data import DIM, MODEL, OTHER_USER, USER, make_agent, make_record, make_source
 
@@ -52,8 +54,12 @@ def write_legacy_rows(connector: Any, records: list[Any]) -> None:
     connector.upsert([legacy_row(connector.table, r) for r in records])
 
 
-def assert_upgraded(collection: Callable[[Table, Where], Collection], written: dict[Table, list[Any]]) -> None:
-    """Every record written by 0.4 reads back under its own user, exactly once, by id and in full scans."""
+def assert_upgraded(backend: Backend, store: Store, written: dict[Table, list[Any]]) -> None:
+    """Every record written by 0.4 reads back from ``store`` under its own user, exactly once, by id and in full scans."""
+
+    def collection(table: Table, where: Where) -> Collection:
+        return open_collection(backend, store, table, where)
+
     for table, records in written.items():
         everyone = collection(table, Where.everything())
         assert everyone.count() == len(records), (table, everyone.count(), len(records))

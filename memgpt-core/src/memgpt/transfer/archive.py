@@ -194,20 +194,34 @@ def check_archive(
         for batch in _records(folder, table, entry):
             digest.add(batch)
             plan.users.update(r.user_id for r in batch)
+            mine = batch if as_user is None else [replace(r, user_id=as_user) for r in batch]
             if check_clashes:
-                mine = batch if as_user is None else [replace(r, user_id=as_user) for r in batch]
                 clashes = collection.find(mine)  # type: ignore[union-attr]
                 if clashes:
                     raise AlreadyExists(
                         f"{len(clashes)}+ records of {table.value!r} exist already in the target (first: {clashes[0].id!r}); "
                         "nothing was imported: pass --overwrite to replace them"
                     )
+            if table is Table.AGENTS and collection is not None:
+                _check_agent_names(collection, mine)
         if (digest.count, digest.hexdigest) != (entry["count"], entry["checksum"]):
             raise ArchiveError(
                 f"{folder / entry['records']} does not match its manifest (manifest: {entry['count']} records, "
                 f"checksum {entry['checksum'][:16]}; files: {digest}): the export is damaged, nothing was imported"
             )
     return plan
+
+
+def _check_agent_names(collection: Any, agents: list[Any]) -> None:
+    """Agent names are unique per user: refuse an agent whose user has another agent of that name."""
+    for agent in agents:
+        same_name = Where.of(user_id=agent.user_id, name=agent.name)
+        for other in collection.iterate(same_name):
+            if other.id != agent.id:
+                raise AlreadyExists(
+                    f"the export's agent {agent.name!r} is another agent than the one of that name in the target "
+                    f"(user {agent.user_id}); nothing was imported: delete or rename one of them first"
+                )
 
 
 def verify_archive(folder: Path) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from memgpt.storage.configured import open_collection
 from memgpt.testing import BackendConformance
 from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_example.plugin import ExampleBackend
@@ -38,5 +37,5 @@ def test_files_written_by_memgpt_0_4_are_upgraded(tmp_path: Path) -> None:
         path.write_text(json.dumps(data))
     for _ in range(2):
         upgraded = backend.open(settings)
-        assert_upgraded(lambda table, where: open_collection(backend, upgraded, table, where), written)
+        assert_upgraded(backend, upgraded, written)
         upgraded.close()

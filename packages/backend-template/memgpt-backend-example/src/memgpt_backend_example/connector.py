@@ -22,7 +22,6 @@ from memgpt.storage.helpers import fetch_page, upgrade_row_keys, vector_from_bas
 from memgpt.storage.where import Where
 from memgpt_backend_example.store import ExampleStore
 
-
 KEYS = "user/id"
 """The key format of the rows in a file: ``Row.id`` is ``<user_id>/<record id>`` (memgpt 0.4 wrote bare ids, no "keys")."""
 
