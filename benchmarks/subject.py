@@ -77,7 +77,7 @@ class MemgptSubject(Subject):
 
         key = (table, agent)
         if key not in self._collections:
-            scope = Where.everything() if agent is None else Where.of(agent_id=agent)
+            scope = Where.of(user_id=USER, agent_id=agent)  # agent None: the user's every agent
             self._collections[key] = open_collection(self.backend, self.store, table, scope)
         return self._collections[key]
 
