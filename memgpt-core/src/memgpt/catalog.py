@@ -94,8 +94,16 @@ class Catalog:
 
     # -- agents -----------------------------------------------------------------------
     def find_agent(self, name_or_id: str) -> AgentState | None:
-        """The agent with this name (or id), or ``None``."""
+        """The agent with this name (or id), or ``None``.
+
+        An agent's id derives from its name, so it is read directly, touching
+        no other agent's storage; agents made before ids did (memgpt 0.4) are
+        found by name.
+        """
         agents = self._agents()
+        direct = agents.get(agent_id_for(self.user_id, name_or_id))
+        if direct is not None and direct.name == name_or_id:
+            return direct
         by_name = list(agents.iterate(Where.of(name=name_or_id)))
         if by_name:
             return by_name[0]

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from memgpt.config import MemGPTConfig
 from memgpt.errors import MemGPTError
 from memgpt.kinds import Table
 from memgpt.storage.configured import ROLE_OF_TABLE, Storage
+from memgpt.storage.connector import Capability
 from memgpt.storage.where import Where
 
 
+def _probe(collection: Any) -> None:
+    """A one-result vector search, when the table holds vectors: a store can count and still fail to search."""
+    spec = collection.embedding_spec if collection.table.has_vectors else None
+    if spec is not None and Capability.VECTOR_SEARCH in collection.connector.capabilities:
+        collection.search(np.ones(spec.dim, dtype=np.float32), k=1)
+
+
 def storage_status(config: MemGPTConfig) -> dict[str, Any]:
-    """A JSON-ready report; never raises for an unreachable or broken backend."""
+    """A JSON-ready report; never raises for an unreachable or broken backend.
+
+    ``ok`` is false when a location does not answer, a table cannot be
+    counted or searched, or a store reports damage (``problems``).
+    """
     report: dict[str, Any] = {
         "config": str(config.path),
         "config_exists": bool(config.path and config.path.is_file()),
         "locations": [],
         "tables": [],
+        "problems": [],
     }
     with Storage(config) as storage:
         healthy: dict[str, bool] = {}
@@ -44,10 +59,29 @@ def storage_status(config: MemGPTConfig) -> dict[str, Any]:
             error = None
             if healthy[role]:
                 try:
-                    count = storage.collection(table, Where.everything()).count()
+                    collection = storage.collection(table, Where.everything())
+                    count = collection.count()
+                    if count:
+                        _probe(collection)
                 except MemGPTError as exc:
                     error = str(exc)
             report["tables"].append(
                 {"table": table.value, "role": role, "backend": location.backend.name, "count": count, "error": error}
             )
+        checked: set[int] = set()
+        for role, location in storage.locations.items():
+            if not healthy[role]:
+                continue
+            try:
+                store = location.open()
+                if id(store) not in checked:  # two roles on one location share its store
+                    checked.add(id(store))
+                    report["problems"] += store.problems()
+            except MemGPTError as exc:
+                report["problems"].append(str(exc))
+    report["ok"] = (
+        all(entry["ok"] for entry in report["locations"])
+        and all(t["error"] is None for t in report["tables"])
+        and not report["problems"]
+    )
     return report

@@ -60,18 +60,20 @@ def open_private(path: Path, mode: str = "w", **kwargs: object):  # type: ignore
     return os.fdopen(fd, mode, **kwargs)
 
 
-def create_private_file(path: Path) -> Path:
-    """Create ``path`` (and its folders) as an empty ``0600`` file unless it exists; an existing file is left as it is."""
+def create_private_file(path: Path) -> bool:
+    """Create ``path`` (and its folders) as an empty ``0600`` file unless it exists; returns whether it was created."""
+    if path.exists():
+        return False
     private_dirs(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     except FileExistsError:
-        return path
+        return False
     try:
         os.fchmod(fd, FILE_MODE)
     finally:
         os.close(fd)
-    return path
+    return True
 
 
 def describe_os_error(exc: OSError) -> str:

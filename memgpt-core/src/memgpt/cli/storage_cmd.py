@@ -23,6 +23,8 @@ def status_command(as_json: bool) -> None:
     report = storage_status(config)
     if as_json:
         echo_json(report)
+        if not report["ok"]:
+            raise SystemExit(1)
         return
     click.echo(f"config: {report['config']}" + ("" if report["config_exists"] else " (not written yet: run memgpt configure)"))
     for location in report["locations"]:
@@ -30,5 +32,10 @@ def status_command(as_json: bool) -> None:
         click.echo(f"{location['role']}: {location['backend']} at {location['location']} ({state})")
     rows = [[t["table"], t["role"], t["backend"], t["count"] if t["count"] is not None else "-"] for t in report["tables"]]
     echo_table(["table", "role", "backend", "records"], rows)
-    if not all(loc["ok"] for loc in report["locations"]):
+    for table in report["tables"]:
+        if table["error"]:
+            click.echo(f"ERROR in {table['table']}: {table['error']}")
+    for problem in report["problems"]:
+        click.echo(f"DAMAGED: {problem}")
+    if not report["ok"]:
         raise SystemExit(1)

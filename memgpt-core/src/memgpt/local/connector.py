@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from memgpt.local.database import Database, _storage_error
+from memgpt.local.database import Database
 from memgpt.local.schema import LAYOUTS
 from memgpt.local.store import LocalStore
 from memgpt.records import EmbeddingSpec, Table
@@ -136,8 +136,9 @@ class LocalConnector(Connector):
                 conn.executemany(self._upsert, [self._params(r) for r in group])
                 if key in self._indexes:  # the cached index learns the rowids of what it gains
                     rowids = self._rowids(conn, [r.id for r in group if r.embedding is not None])
-        except sqlite3.Error as exc:
-            raise _storage_error(exc, db.path) from None
+        except BaseException:
+            self.store.discard_if_unused(self.layout.group, key)  # a first write that failed leaves no empty file
+            raise
         self._index_after_upsert(key, group, rowids)
 
     def _rowids(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
@@ -189,11 +190,8 @@ class LocalConnector(Connector):
 
     # -- reads ----------------------------------------------------------------------------
     def _query(self, db: Database, sql: str, params: Sequence[Any]) -> list[Row]:
-        try:
-            with db.lock:
-                return [self._row(values) for values in db.conn.execute(sql, params)]
-        except sqlite3.Error as exc:
-            raise _storage_error(exc, db.path) from None
+        with db.using() as conn:
+            return [self._row(values) for values in conn.execute(sql, params)]
 
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
         clause, params = self._clause(where)
@@ -209,8 +207,8 @@ class LocalConnector(Connector):
         for _, db in self._partitions(where):
             last = -1
             while True:
-                with db.lock:
-                    batch = db.conn.execute(sql, [last, *params, batch_size]).fetchall()
+                with db.using() as conn:
+                    batch = conn.execute(sql, [last, *params, batch_size]).fetchall()
                 if not batch:
                     break
                 last = batch[-1][0]
@@ -268,32 +266,27 @@ class LocalConnector(Connector):
             return self._search_one(*partitions[0], query, k, where)
         skip = (self.layout.partition_field,)
         candidates: list[tuple[float, str, int, Database]] = []
-        try:
-            with self._lock, ExitStack() as snapshots:
-                for key, db in partitions:
-                    snapshots.enter_context(db.read())
-                    index = self._index(key, db)
-                    candidates.extend((score, id_, rowid, db) for id_, score, rowid in index.search_keys(query, k, where, skip))
-                candidates.sort(key=lambda c: (-c[0], c[1]))
-                del candidates[k:]
-                by_db: dict[Database, list[tuple[str, int]]] = defaultdict(list)
-                for _, id_, rowid, db in candidates:
-                    by_db[db].append((id_, rowid))
-                rows: dict[str, Row] = {}
-                for db, wanted in by_db.items():
-                    rows.update(self._rows_by_id(db, wanted))
-        except sqlite3.Error as exc:
-            raise _storage_error(exc, partitions[0][1].path) from None
+        # (each file's own read(), using() and data_version() turn its SQLite errors into errors naming it)
+        with self._lock, ExitStack() as snapshots:
+            for key, db in partitions:
+                snapshots.enter_context(db.read())
+                index = self._index(key, db)
+                candidates.extend((score, id_, rowid, db) for id_, score, rowid in index.search_keys(query, k, where, skip))
+            candidates.sort(key=lambda c: (-c[0], c[1]))
+            del candidates[k:]
+            by_db: dict[Database, list[tuple[str, int]]] = defaultdict(list)
+            for _, id_, rowid, db in candidates:
+                by_db[db].append((id_, rowid))
+            rows: dict[str, Row] = {}
+            for db, wanted in by_db.items():
+                rows.update(self._rows_by_id(db, wanted))
         return [(rows[id_], score) for score, id_, _, _ in candidates if id_ in rows]
 
     def _search_one(self, key: str, db: Database, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         """:meth:`vector_search` in one partition: the same snapshot, without merging partitions."""
-        try:
-            with self._lock, db.read():
-                hits = self._index(key, db).search_keys(query, k, where, (self.layout.partition_field,))
-                rows = self._rows_by_id(db, [(id_, rowid) for id_, _, rowid in hits])
-        except sqlite3.Error as exc:
-            raise _storage_error(exc, db.path) from None
+        with self._lock, db.read():
+            hits = self._index(key, db).search_keys(query, k, where, (self.layout.partition_field,))
+            rows = self._rows_by_id(db, [(id_, rowid) for id_, _, rowid in hits])
         return [(rows[id_], score) for id_, score, _ in hits if id_ in rows]
 
     def _rows_by_id(self, db: Database, wanted: list[tuple[str, int]]) -> dict[str, Row]:
@@ -351,8 +344,8 @@ class LocalConnector(Connector):
         sql = f"SELECT count(*) FROM {self.layout.sql_name}" + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         total = 0
         for _, db in self._partitions(where):
-            with db.lock:
-                total += db.conn.execute(sql, [*params, *extra_params]).fetchone()[0]
+            with db.using() as conn:
+                total += conn.execute(sql, [*params, *extra_params]).fetchone()[0]
         return total
 
     def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:

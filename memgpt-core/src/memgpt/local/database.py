@@ -34,16 +34,34 @@ def _casefold_contains(text: str | None, needle: str | None) -> int:
     return int(needle.casefold() in text.casefold())
 
 
+class StorageDamaged(StorageError):
+    """A file is damaged: every operation on it fails, naming it, until it is restored or moved away."""
+
+
 class Database:
-    """One SQLite file: a connection (shared by this process's threads under a lock)."""
+    """One SQLite file: a connection (shared by this process's threads under a lock).
+
+    Every use of the connection goes through :meth:`using`, :meth:`read` or
+    :meth:`write`, which turn SQLite's errors into one-line
+    :class:`~memgpt.errors.StorageError` s naming the file. Before its first
+    use in a process a file is checked (``PRAGMA quick_check``: about 0.5 ms
+    per MB, measured 0.1 s for 100,000 passages of 384 dimensions), so a
+    damaged file fails every command that touches it, naming it, and nothing
+    is ever written into it; other files are unaffected.
+    """
 
     def __init__(self, path: Path, schema: list[str], create: bool, upgrades: dict[int, list[str]] | None = None) -> None:
         self.path = path
         self.upgrades = upgrades or {}
         self.lock = threading.RLock()
+        self.damaged: str | None = None
+        self.verified = False
+        self.created = False
+        """Whether this process created the file (a failed first write then removes it: see LocalStore)."""
+        self.committed = False
         if create:
             try:
-                create_private_file(path)  # 0600 before SQLite opens it: its journals take the file's mode
+                self.created = create_private_file(path)  # 0600 before SQLite opens it: its journals take the file's mode
             except OSError as exc:
                 raise _os_error(exc, path) from None
         elif not path.exists():
@@ -52,13 +70,29 @@ class Database:
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {path}: {exc}") from None
-        self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self.conn.create_function("memgpt_contains", 2, _casefold_contains, deterministic=True)
         try:
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self.conn.create_function("memgpt_contains", 2, _casefold_contains, deterministic=True)
             self._prepare(schema)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self.conn.close()
             raise _storage_error(exc, path) from None
+        except StorageError:
+            self.conn.close()
+            raise
+        self.committed = False  # the schema is not data: see LocalStore.discard_if_unused
+
+    def holds_nothing(self, tables: list[str]) -> bool:
+        """Whether every one of ``tables`` is empty, seen under an exclusive lock (no other process mid-write)."""
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN EXCLUSIVE")
+                try:
+                    return all(self.conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None for t in tables)
+                finally:
+                    self._rollback()
+            except sqlite3.Error:
+                return False
 
     def _prepare(self, schema: list[str]) -> None:
         conn = self.conn
@@ -87,43 +121,99 @@ class Database:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
+    # -- access ---------------------------------------------------------------------------------
+    def _failed(self, exc: sqlite3.Error) -> StorageError:
+        error = _storage_error(exc, self.path)
+        if isinstance(error, StorageDamaged):
+            self.damaged = str(error)
+        return error
+
+    def _refuse_if_damaged(self) -> None:
+        if self.damaged is not None:
+            raise StorageDamaged(self.damaged)
+
+    def check(self) -> str | None:
+        """What is wrong with the file (SQLite's ``quick_check``), or ``None`` when it is sound."""
         with self.lock:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise _storage_error(exc, self.path) from None
+                found = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)")]
+            except sqlite3.Error as exc:
+                return str(exc)
+        return None if found == ["ok"] else " ".join("; ".join(found).split())
+
+    def _verify(self) -> None:
+        problem = self.check()
+        if problem is not None:
+            self.damaged = (
+                f"{self.path} is damaged ({problem[:200]}); nothing was read from or written to it: "
+                "restore it from a backup or an export, or move it away (other agents and sources are unaffected)"
+            )
+            raise StorageDamaged(self.damaged)
+        self.verified = True
+
+    @contextmanager
+    def using(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under this process's lock; SQLite's errors become one-line errors naming the file."""
+        with self.lock:
+            self._refuse_if_damaged()
+            if not self.verified:
+                self._verify()
             try:
                 yield self.conn
-            except BaseException:
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from None
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it rolls back by itself on a full disk)."""
+        if self.conn.in_transaction:
+            try:
                 self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error); never into a damaged file."""
+        with self.lock:
+            self._refuse_if_damaged()
+            if not self.verified:
+                self._verify()
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from None
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._failed(exc) from None
+            except BaseException:
+                self._rollback()
                 raise
-            else:
-                try:
-                    self.conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    self.conn.execute("ROLLBACK")
-                    raise _storage_error(exc, self.path) from None
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._failed(exc) from None
+            self.committed = True
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent read: one ``BEGIN`` ... ``COMMIT`` snapshot (inside a transaction already open, that one)."""
-        with self.lock:
-            if self.conn.in_transaction:
-                yield self.conn
+        with self.using() as conn:
+            if conn.in_transaction:
+                yield conn
                 return
-            self.conn.execute("BEGIN")
+            conn.execute("BEGIN")
             try:
-                yield self.conn
+                yield conn
             finally:
-                self.conn.execute("COMMIT")
+                self._rollback()  # a read-only snapshot: ending it is all a commit would do
 
     def data_version(self) -> int:
         """Changes whenever another connection commits to this file."""
-        with self.lock:
-            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        with self.using() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
         with self.lock:
@@ -138,6 +228,18 @@ def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StorageLocked(f"{path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s ({text})")
-    if "not a database" in text or "malformed" in text:
-        return StorageError(f"{path} is not a usable SQLite database ({text}); restore it from a backup or move it away")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StorageDamaged(
+            f"{path} is damaged ({text}); restore it from a backup or an export, or move it away (other agents and sources are unaffected)"
+        )
+    if "disk is full" in text or "too large" in text:
+        return StorageError(f"cannot write to {path}: the disk is full ({text}); nothing of this operation was written")
+    if "disk I/O error" in text:
+        return StorageError(
+            f"cannot write to {path}: disk I/O error (is the disk full, or failing?); nothing of this operation was written"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StorageError(f"cannot write to {path}: it is read-only ({text})")
+    if "unable to open" in text:
+        return StorageError(f"cannot open {path} ({text}): check that its folder exists and is writable")
     return StorageError(f"{path}: {text}")

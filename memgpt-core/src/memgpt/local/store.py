@@ -52,8 +52,27 @@ class LocalStore(Store):
                 if not create and not path.exists():
                     return None
                 schema = [s for layout in GROUP_TABLES[group] for s in layout.create_sql()]
-                db = self._partitions[(group, key)] = Database(path, schema, create=True, upgrades=group_upgrades(group))
+                existed = path.exists()
+                try:
+                    db = Database(path, schema, create=True, upgrades=group_upgrades(group))
+                except StorageError:
+                    if not existed:  # a file this call created and could not set up (a full disk): leave nothing
+                        _remove_file_and_empty_folder(path)
+                    raise
+                self._partitions[(group, key)] = db
             return db
+
+    def discard_if_unused(self, group: str, key: str) -> None:
+        """Remove a partition file this process created and never committed to (its first write failed)."""
+        with self._lock:
+            db = self._partitions.get((group, key))
+            if db is None or not db.created or db.committed:
+                return
+            if not db.holds_nothing([layout.sql_name for layout in GROUP_TABLES[group]]):
+                return
+            db.close()
+            del self._partitions[(group, key)]
+            _remove_file_and_empty_folder(db.path)
 
     def partition_keys(self, group: str) -> list[str]:
         """Every agent id or source name with a partition file, sorted."""
@@ -80,8 +99,8 @@ class LocalStore(Store):
         db = self._registry_db(create=False)
         if db is None:
             return None
-        with db.lock:
-            row = db.conn.execute("SELECT model, dim FROM embedding_specs WHERE table_name = ?", (table.value,)).fetchone()
+        with db.using() as conn:
+            row = conn.execute("SELECT model, dim FROM embedding_specs WHERE table_name = ?", (table.value,)).fetchone()
         return EmbeddingSpec(row[0], int(row[1])) if row else None
 
     def ensure_spec(self, table: Table, spec: EmbeddingSpec) -> EmbeddingSpec:
@@ -111,6 +130,27 @@ class LocalStore(Store):
                 connector = self._connectors[table] = LocalConnector(self, table)
             return connector
 
+    def problems(self) -> list[str]:
+        """Every SQLite file of this folder checked (``PRAGMA quick_check``): one line per damaged file."""
+        found: list[str] = []
+        files = [(None, None, self.root / REGISTRY_FILE)]
+        files += [(group, key, self.partition_path(group, key)) for group in GROUP_TABLES for key in self.partition_keys(group)]
+        for group, key, path in files:
+            if not path.exists():
+                continue
+            try:
+                if group is None:
+                    db = self._registry_db(create=False)
+                else:
+                    db = self.partition(group, key, create=False)
+                problem = db.check() if db is not None else None
+            except StorageError as exc:
+                found.append(str(exc))
+                continue
+            if problem is not None:
+                found.append(f"{path} is damaged ({problem[:200]}): restore it from a backup or an export, or move it away")
+        return found
+
     def ping(self) -> None:
         probe = self.root
         while not probe.exists():
@@ -134,6 +174,19 @@ class LocalStore(Store):
                 self._registry.close()
                 self._registry = None
             self._connectors.clear()
+
+
+def _remove_file_and_empty_folder(path: Path) -> None:
+    """Remove a SQLite file, its journal and its folder if that is then empty (what a failed create left)."""
+    for file in (path, path.with_name(path.name + "-journal")):
+        try:
+            file.unlink(missing_ok=True)
+        except OSError:
+            pass
+    try:
+        path.parent.rmdir()  # only if empty
+    except OSError:
+        pass
 
 
 _OPEN: dict[Path, LocalStore] = {}

@@ -80,6 +80,15 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections, files and locks."""
 
+    def problems(self) -> list[str]:
+        """Damage found in this location's own files or collections, one secret-free line each (``[]``: none found).
+
+        ``memgpt storage status`` calls it and fails when it reports anything;
+        it may read everything (an integrity check). The default checks nothing
+        beyond what status already does (a ping, a count and a search per table).
+        """
+        return []
+
     def __enter__(self) -> Store:
         return self
 
