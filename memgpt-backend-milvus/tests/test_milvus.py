@@ -101,7 +101,9 @@ def test_texts_longer_than_a_varchar_are_stored_and_searched(store: Any) -> None
     assert archival.text_count("at the end") == 1
 
 
-def test_a_lite_file_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
+def test_a_lite_file_in_use_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another program holds the file (not a memgpt process taking its turn): after the wait, one line naming it."""
+    monkeypatch.setenv("MEMGPT_LOCK_TIMEOUT", "1")
     path = tmp_path / "busy.db"
     holder = subprocess.Popen(
         [
@@ -117,9 +119,14 @@ def test_a_lite_file_in_use_is_one_line_naming_it(tmp_path: Path) -> None:
         assert holder.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
         with pytest.raises(StorageLocked) as raised:
             MilvusBackend().open({"uri": str(path)})
-        assert str(path) in str(raised.value) and "another process" in str(raised.value)
+        assert (
+            str(path) in str(raised.value)
+            and "another process" in str(raised.value)
+            and "milvus-lite server" in str(raised.value)
+        )
         env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
         env["MEMGPT_HOME"] = str(tmp_path / "home")
+        env["MEMGPT_LOCK_TIMEOUT"] = "1"
         subprocess.run(
             [
                 sys.executable,

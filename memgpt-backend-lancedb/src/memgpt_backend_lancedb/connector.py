@@ -17,15 +17,17 @@ history written one message at a time stays a bounded number of files.
 from __future__ import annotations
 
 import re
+import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from memgpt.errors import StorageError
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
@@ -34,6 +36,7 @@ from memgpt.storage.helpers import chunked, fetch_page, like_pattern, split_by_e
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
+T = TypeVar("T")
 IN_CHUNK = 1_000
 EXISTS_CHUNK = 10_000
 """Ids per ``id IN (...)`` query when checking whether a batch holds ids that exist already."""
@@ -43,6 +46,17 @@ matching it in Arrow; beyond it, by ``id IN (...)`` queries, which the id index 
 batch of 10,000 new ids: against 90,000 rows, 14 ms reading the column against 70 ms for the query;
 against 510,000 indexed rows, 60 ms against 50 ms."""
 FTS_MAX_CANDIDATES = 20_000
+READ_ATTEMPTS = 5
+"""A read that a concurrent compaction pulled its table version from under is tried this many times in all."""
+_TRANSIENT = ("not found", "retryable commit conflict", "was preempted")
+
+
+def _transient(message: str) -> bool:
+    """Whether a LanceDB error is one a read retried on the latest version gets past (files of a removed version)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in _TRANSIENT)
+
+
 KEYS_MARKER = "memgpt_keys"
 """Metadata of a table's ``id`` field, set once its rows are keyed ``<user_id>/<record id>`` (memgpt 0.4's were not)."""
 KEYS_BY_USER = "user/id"
@@ -112,19 +126,22 @@ class LanceDBConnector(Connector):
                 self._handles[name] = handle
         return handle
 
-    @staticmethod
-    def _upgrade_keys(table: Any) -> None:
+    def _upgrade_keys(self, table: Any) -> None:
         """Re-key a table written by memgpt 0.4 (bare record ids) by user, in place: one atomic update, then the marker."""
         if KEYS_MARKER.encode() in (table.schema.field("id").metadata or {}):
             return
-        if table.count_rows(LEGACY_ROWS):
-            table.update(where=LEGACY_ROWS, values_sql={"id": "concat(user_id, '/', id)"})
-        table.update_field_metadata({"path": "id", "metadata": {KEYS_MARKER: KEYS_BY_USER}})
+        with self.store.writing():
+            table.checkout_latest()
+            if KEYS_MARKER.encode() in (table.schema.field("id").metadata or {}):
+                return  # another process upgraded it while this one waited
+            if table.count_rows(LEGACY_ROWS):
+                table.update(where=LEGACY_ROWS, values_sql={"id": "concat(user_id, '/', id)"})
+            table.update_field_metadata({"path": "id", "metadata": {KEYS_MARKER: KEYS_BY_USER}})
 
     def _plain(self) -> Any:
         table = self._open(self.plain_name)
         if table is None:
-            with self.store.errors():
+            with self.store.writing(), self.store.errors():
                 table = self._handles[self.plain_name] = self.store.db.create_table(
                     self.plain_name, schema=self._schema(None), exist_ok=True
                 )
@@ -188,7 +205,7 @@ class LanceDBConnector(Connector):
 
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         """Creating the vector table is the atomic step: whoever creates it first sets the spec."""
-        with self.store.errors():
+        with self.store.writing(), self.store.errors():
             try:
                 self._handles[self.name] = self.store.db.create_table(self.name, schema=self._schema(spec.dim, spec))
             except (ValueError, OSError, RuntimeError):
@@ -222,7 +239,10 @@ class LanceDBConnector(Connector):
         name = table.name
         self._writes[name] = self._writes.get(name, 0) + 1
         if self._writes[name] % max(1, self.compact_every) == 0:
-            self.compact(table)
+            try:
+                self.compact(table)
+            except Exception:  # maintenance only: the write is committed; the next compaction catches up
+                pass
 
     def compact(self, table: Any) -> None:
         """Compact small files, drop old versions, and bring (or create) the indexes up to date."""
@@ -271,7 +291,7 @@ class LanceDBConnector(Connector):
 
     def upsert(self, rows: Sequence[Row]) -> None:
         with_vectors, without = split_by_embedding(rows)
-        with self.store.errors():
+        with self.store.writing(), self.store.errors():
             if with_vectors:
                 table = self._open(self.name)
                 assert table is not None, "the core records the embedding spec before writing vectors"
@@ -293,7 +313,7 @@ class LanceDBConnector(Connector):
     def delete(self, where: Where) -> int:
         clause = sql_where(where)
         deleted = 0
-        with self.store.errors():
+        with self.store.writing(), self.store.errors():
             for table, _ in self._tables():
                 found = table.count_rows(clause) if clause else table.count_rows()
                 if found:
@@ -303,7 +323,7 @@ class LanceDBConnector(Connector):
         return deleted
 
     def drop(self) -> None:
-        with self.store.errors():
+        with self.store.writing(), self.store.errors():
             for name in (self.name, self.plain_name):
                 if name in self.store.table_names():
                     self.store.db.drop_table(name)
@@ -311,29 +331,53 @@ class LanceDBConnector(Connector):
         self._handles.clear()
 
     # -- reads ---------------------------------------------------------------------------------------
+    def _reading(self, read: Callable[[], T]) -> T:
+        """``read()``, again (up to READ_ATTEMPTS times) when a concurrent write or compaction pulled its version away."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                with self.store.errors():
+                    return read()
+            except StorageError as exc:
+                if attempt == READ_ATTEMPTS - 1 or not _transient(str(exc)):
+                    raise
+                self._handles.clear()  # open the tables again, at their latest version
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")
+
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
-        rows: list[Row] = []
-        with self.store.errors():
+        def read() -> list[Row]:
+            rows: list[Row] = []
             for table, with_vectors in self._tables():
                 rows += self._rows(self._select(table, sql_where(where)), with_vectors)
-        return rows
+            return rows
+
+        return self._reading(read)
 
     def count(self, where: Where) -> int:
         clause = sql_where(where)
-        with self.store.errors():
-            return sum(table.count_rows(clause) if clause else table.count_rows() for table, _ in self._tables())
+        return self._reading(
+            lambda: sum(table.count_rows(clause) if clause else table.count_rows() for table, _ in self._tables())
+        )
 
     def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
         """Pages of ``batch_size`` rows in LanceDB's stable scan order (offset paging on one table at a time)."""
         clause = sql_where(where)
-        for table, with_vectors in self._tables():
+        for name, with_vectors in ((self.name, True), (self.plain_name, False)):
             offset = 0
             while True:
-                with self.store.errors():
+
+                def read(offset: int = offset, name: str = name) -> pa.Table | None:
+                    table = self._open(name)
+                    if table is None:
+                        return None
                     query = table.search()
                     if clause:
                         query = query.where(clause)
-                    page = query.offset(offset).limit(batch_size).to_arrow()
+                    return query.offset(offset).limit(batch_size).to_arrow()
+
+                page = self._reading(read)
+                if page is None:
+                    break
                 if page.num_rows:
                     yield self._rows(page, with_vectors)
                 if page.num_rows < batch_size:
@@ -341,15 +385,20 @@ class LanceDBConnector(Connector):
                 offset += batch_size
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        table = self._open(self.name)
-        if table is None:
-            return []
         clause = sql_where(where)
-        with self.store.errors():
+
+        def read() -> pa.Table | None:
+            table = self._open(self.name)
+            if table is None:
+                return None
             search = table.search(query.astype(np.float32), vector_column_name="vector").metric("cosine")
             if clause:
                 search = search.where(clause, prefilter=True)
-            result = search.limit(k).to_arrow()
+            return search.limit(k).to_arrow()
+
+        result = self._reading(read)
+        if result is None:
+            return []
         rows = self._rows(result.drop_columns(["_distance"]), with_vectors=True)
         return [(row, 1.0 - float(d)) for row, d in zip(rows, result.column("_distance").to_pylist(), strict=True)]
 
@@ -369,9 +418,8 @@ class LanceDBConnector(Connector):
         from lancedb.query import MatchQuery
 
         try:
-            found = table.search(MatchQuery(text, "text", operator="AND"), query_type="fts").select(["id"])
-            if hasattr(found, "disable_scoring_autoprojection"):
-                found = found.disable_scoring_autoprojection()
+            # "_score" asked for explicitly: leaving it out makes the engine warn on the terminal at every search
+            found = table.search(MatchQuery(text, "text", operator="AND"), query_type="fts").select(["id", "_score"])
             ids = found.limit(max(1, table.count_rows())).to_arrow().column("id").to_pylist()
         except Exception:
             return None
@@ -386,16 +434,17 @@ class LanceDBConnector(Connector):
                     found.column("created_at").to_pylist(), found.column("id").to_pylist(), [None] * found.num_rows, strict=True
                 )
 
-        with self.store.errors():
-            return fetch_page(keys(), offset, limit, lambda ids: self.get(ids, Where.of(id=ids)))
+        return self._reading(lambda: fetch_page(keys(), offset, limit, lambda ids: self.get(ids, Where.of(id=ids))))
 
     def _count(self, where: Where, extra: Sequence[str], text: str | None) -> int:
-        with self.store.errors():
+        def read() -> int:
             total = 0
             for table, _ in self._tables():
                 conditions = [*extra, self._text_clause(table, text)] if text is not None else list(extra)
                 total += table.count_rows(sql_where(where, conditions))
             return total
+
+        return self._reading(read)
 
     def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
         return self._ordered(where, (), text, limit, offset)

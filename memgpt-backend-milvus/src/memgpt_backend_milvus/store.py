@@ -1,14 +1,24 @@
-"""Milvus clients: one per process and URI (a Milvus Lite file is locked by the process that opens it)."""
+"""Milvus clients: one per process and URI.
+
+A Milvus Lite file can be open in one process at a time (its embedded server
+locks it). memgpt processes take turns: a store holds the file's lock
+(``<file>.memgpt.lock``) from open to close, and another process waits for it
+(up to ``MEMGPT_LOCK_TIMEOUT`` seconds, default 60) before failing in one line
+that says to run a Milvus server for concurrent use.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from memgpt.errors import MemGPTError, StorageError, StorageLocked, StorageUnavailable
+from memgpt.files import private_dirs
 from memgpt.kinds import Table
+from memgpt.locks import ProcessLock, lock_timeout, process_lock
 from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
 from memgpt.storage.helpers import SharedClients, engine_errors
@@ -26,21 +36,28 @@ def _quiet_query_iterator() -> None:
     logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
 
 
-LITE_FILES: dict[int, str] = {}
-"""Milvus Lite file of each open Lite client (by ``id``), to release its embedded server on close."""
+LITE_FILES: dict[int, tuple[str, ProcessLock]] = {}
+"""Milvus Lite file of each open Lite client (by ``id``) and memgpt's lock on it, released on close."""
 
 
 def _close_client(client: Any) -> None:
     """Close a client; for a Lite file also stop its embedded server, which holds the file's lock
-    until the process exits otherwise (so the next ``memgpt`` process could not open the file)."""
-    client.close()
-    path = LITE_FILES.pop(id(client), None)
-    if path is not None:
-        from milvus_lite.server_manager import server_manager_instance
+    until the process exits otherwise (so the next ``memgpt`` process could not open the file), then
+    let the next process have its turn."""
+    try:
+        client.close()
+    finally:
+        entry = LITE_FILES.pop(id(client), None)
+        if entry is not None:
+            path, lock = entry
+            try:
+                from milvus_lite.server_manager import server_manager_instance
 
-        release = getattr(server_manager_instance, "release_server", None)
-        if release is not None:
-            release(path)
+                release = getattr(server_manager_instance, "release_server", None)
+                if release is not None:
+                    release(path)
+            finally:
+                lock.release()
 
 
 CLIENTS: SharedClients[Any] = SharedClients(close=_close_client)
@@ -79,27 +96,40 @@ def _connect(uri: str) -> Any:
             client = MilvusClient(uri=uri, timeout=10)
             client.list_collections()
         return client
-    Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    captured = _Captured()
-    logger = logging.getLogger("milvus_lite")
-    logger.addHandler(captured)
+    private_dirs(Path(uri).parent)
+    hint = (
+        "; Milvus Lite serves one process at a time: for several at once, run a Milvus server "
+        "(`milvus-lite server --data-dir DIR --host 127.0.0.1 --port 19530`) and configure http://127.0.0.1:19530"
+    )
+    lock = process_lock(Path(uri + ".memgpt.lock"), f"Milvus Lite file {uri}", hint)
+    lock.acquire()
+    deadline = time.monotonic() + lock_timeout()
     try:
-        client = MilvusClient(uri=uri)
-        LITE_FILES[id(client)] = uri
-        return client
-    except Exception as exc:
-        locked = any(
-            "DataDirLockedError" in repr(r.exc_info) or "holds the lock" in r.getMessage() or "holds the lock" in repr(r.exc_info)
-            for r in captured.records
-        )
-        if locked:
-            raise StorageLocked(
-                f"Milvus Lite file {uri} is in use by another process (Milvus Lite allows one process per file); "
-                "stop it, or run a Milvus server (milvus-lite server) for shared access"
-            ) from None
-        raise StorageError(f"cannot open Milvus Lite file {uri}: {' '.join(str(exc).split())[:200]}") from None
-    finally:
-        logger.removeHandler(captured)
+        while True:
+            captured = _Captured()
+            logger = logging.getLogger("milvus_lite")
+            logger.addHandler(captured)
+            try:
+                client = MilvusClient(uri=uri)
+                LITE_FILES[id(client)] = (uri, lock)
+                return client
+            except Exception as exc:
+                locked = any(
+                    "DataDirLockedError" in repr(r.exc_info)
+                    or "holds the lock" in r.getMessage()
+                    or "holds the lock" in repr(r.exc_info)
+                    for r in captured.records
+                )
+                if not locked:
+                    raise StorageError(f"cannot open Milvus Lite file {uri}: {' '.join(str(exc).split())[:200]}") from None
+                if time.monotonic() >= deadline:  # a process that is not memgpt's, or one still shutting down its server
+                    raise StorageLocked(f"Milvus Lite file {uri} is in use by another process{hint}") from None
+                time.sleep(0.2)
+            finally:
+                logger.removeHandler(captured)
+    except BaseException:
+        lock.release()
+        raise
 
 
 def open_store(uri: str) -> MilvusStore:

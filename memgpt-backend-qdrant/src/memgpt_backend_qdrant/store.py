@@ -1,20 +1,43 @@
-"""Qdrant clients: one per process for ``:memory:`` and for each local folder (local mode locks its folder)."""
+"""Qdrant clients: one per process for ``:memory:`` and for each local folder.
+
+Qdrant's local mode lets one process use a folder at a time (it locks it).
+memgpt processes take turns: a store holds the folder's lock
+(``<folder>/.memgpt.lock``) from open to close, and another process waits for
+it (up to ``MEMGPT_LOCK_TIMEOUT`` seconds, default 60) before failing in one
+line that says to run a Qdrant server for concurrent use.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from memgpt.environment import getenv
 from memgpt.errors import MemGPTError, StorageLocked, StorageUnavailable
+from memgpt.files import private_dirs
 from memgpt.kinds import Table
+from memgpt.locks import ProcessLock, process_lock
 from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
 from memgpt.storage.helpers import SharedClients, engine_errors
 
 API_KEY_VARIABLE = "QDRANT_API_KEY"
 
-CLIENTS: SharedClients[Any] = SharedClients(close=lambda client: client.close())
+LOCAL_LOCKS: dict[int, ProcessLock] = {}
+"""memgpt's lock on the folder of each open local-mode client (by ``id``), released when it closes."""
+
+
+def _close(client: Any) -> None:
+    try:
+        client.close()
+    finally:
+        lock = LOCAL_LOCKS.pop(id(client), None)
+        if lock is not None:
+            lock.release()
+
+
+CLIENTS: SharedClients[Any] = SharedClients(close=_close)
 
 
 def _classify(where: str) -> Callable[[str], MemGPTError | None]:
@@ -48,7 +71,21 @@ def _client(mode: str, location: str) -> Any:
         if mode == "memory":
             return QdrantClient(location=":memory:")
         if mode == "local":
-            return QdrantClient(path=location)
+            folder = private_dirs(Path(location))
+            lock = process_lock(
+                folder / ".memgpt.lock",
+                f"Qdrant folder {location}",
+                "; Qdrant's local mode serves one process at a time: for several at once, run a Qdrant server "
+                "and configure its URL (with QDRANT_API_KEY if it needs one)",
+            )
+            lock.acquire()
+            try:
+                client = QdrantClient(path=location)
+            except BaseException:
+                lock.release()
+                raise
+            LOCAL_LOCKS[id(client)] = lock
+            return client
         client = QdrantClient(url=location, api_key=getenv(API_KEY_VARIABLE), timeout=30)
         client.get_collections()  # fail now, in one line, if the server does not answer
         return client

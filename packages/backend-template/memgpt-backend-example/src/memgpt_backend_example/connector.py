@@ -108,7 +108,8 @@ class ExampleConnector(Connector):
             return len(doomed)
 
     def drop(self) -> None:
-        self.path.unlink(missing_ok=True)
+        with self.store.lock:
+            self.path.unlink(missing_ok=True)
 
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
         return self._matching(where)  # `where` already holds the ids

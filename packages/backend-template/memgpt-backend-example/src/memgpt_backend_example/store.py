@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from memgpt.kinds import Table
+from memgpt.locks import process_lock
 from memgpt.storage.backend import ConnectorCache, Store
 from memgpt.storage.connector import Connector
 
@@ -15,7 +15,9 @@ class ExampleStore(ConnectorCache, Store):
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.lock = threading.RLock()
+        # Each write reads a file, changes it and writes it back: one process (and thread) at a time, or one's
+        # changes would overwrite another's. memgpt.locks waits for the holder, then fails in one clear line.
+        self.lock = process_lock(folder / ".lock", f"example store {folder}")
 
     def new_connector(self, table: Table) -> Connector:
         from memgpt_backend_example.connector import ExampleConnector
