@@ -148,17 +148,48 @@ def test_search_sees_writes_of_other_processes(backend: LocalBackend, root: Path
     store.close()
 
 
+def test_a_reader_under_write_load_refreshes_its_vectors_from_the_change_log(backend: LocalBackend, root: Path) -> None:
+    """Another process's writes reach a reader's cached vectors row by row: the partition is read whole only once."""
+    store, archival = collection(backend, root, Table.ARCHIVAL, scope(user_id=USER, agent_id="busy"))
+    records = [make_record(Table.ARCHIVAL, i, owner="busy") for i in range(200)]
+    archival.insert(records)
+    assert archival.search(records[7].embedding, k=1)[0].record.id == records[7].id
+    connector = archival.connector
+    assert connector.reloads == 1
+    for round_ in range(3):  # a writer in another process: inserts, a replacement and a delete each round
+        code = (
+            "import sys; from memgpt.default_plugins.local_backend import LocalBackend;"
+            "from memgpt.kinds import Table; from memgpt.storage.configured import open_collection;"
+            "from memgpt.storage.where import Where; from memgpt.testing import make_record, random_unit_vectors;"
+            f"b = LocalBackend(); s = b.open({{'path': {str(root)!r}}});"
+            f"c = open_collection(b, s, Table.ARCHIVAL, Where.of(user_id={USER!r}));"
+            f"c.insert([make_record(Table.ARCHIVAL, 1000 + 10 * {round_} + i, owner='busy') for i in range(10)]);"
+            f"c.insert([make_record(Table.ARCHIVAL, {round_}, owner='busy', vector=random_unit_vectors(1, seed=77 + {round_})[0])]);"
+            f"c.delete([make_record(Table.ARCHIVAL, 100 + {round_}, owner='busy').id]); s.close()"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+        newcomer = make_record(Table.ARCHIVAL, 1000 + 10 * round_ + 3, owner="busy")
+        assert archival.search(newcomer.embedding, k=1)[0].record.id == newcomer.id
+        moved = archival.search(random_unit_vectors(1, seed=77 + round_)[0], k=1)[0]
+        assert moved.record.id == records[round_].id and moved.score == pytest.approx(1.0, abs=1e-5)
+        gone = make_record(Table.ARCHIVAL, 100 + round_, owner="busy")
+        assert gone.id not in {h.record.id for h in archival.search(gone.embedding, k=5)}
+    assert connector.reloads == 1  # never reloaded: only the changed rows were read
+    assert archival.count() == 200 + 30 - 3 and len(connector._indexes["busy"].index) == 227
+    store.close()
+
+
 def test_own_writes_update_cached_vectors_without_reload(backend: LocalBackend, root: Path) -> None:
     store, archival = collection(backend, root, Table.ARCHIVAL, scope(user_id=USER, agent_id="a"))
     vectors = random_unit_vectors(200, seed=3)
     archival.insert([make_record(Table.ARCHIVAL, i, owner="a", vector=vectors[i]) for i in range(100)])
     archival.search(vectors[0], k=1)
     connector = archival.connector
-    index_before = connector._indexes["a"][0]
+    index_before = connector._indexes["a"].index
     archival.insert([make_record(Table.ARCHIVAL, i, owner="a", vector=vectors[i]) for i in range(100, 200)])
     archival.delete([make_record(Table.ARCHIVAL, 5, owner="a").id])
     assert archival.search(vectors[150], k=1)[0].score == pytest.approx(1.0, abs=1e-5)
-    assert connector._indexes["a"][0] is index_before and len(index_before) == 199
+    assert connector._indexes["a"].index is index_before and len(index_before) == 199
     store.close()
 
 

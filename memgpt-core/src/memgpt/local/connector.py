@@ -10,6 +10,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,19 @@ LOAD_CHUNK = 8_192
 """Rows read per step when loading a partition's vectors (bounds temporary memory)."""
 FTS_MIN_CHARS = 3
 """The trigram index answers substring queries of at least this many characters."""
+LOG_KEEP = 10_000
+"""Writes whose changed ids a partition's change log keeps; a cache further behind reloads the partition whole."""
+EVERYTHING = "*"
+"""A change-log entry meaning "every row may have changed" (the table was emptied)."""
+
+
+@dataclass
+class _Cached:
+    """A partition's vectors in memory, the ``data_version`` they reflect and the last change-log entry applied."""
+
+    index: VectorIndex
+    version: int
+    seq: int
 
 
 class LocalConnector(Connector):
@@ -47,8 +61,11 @@ class LocalConnector(Connector):
         self._has_text = self.layout.has_text
         self._rest = self._n_columns + (2 if self._has_text else 1)
         """Where created_at sits in a selected tuple (embedding and payload follow)."""
-        # partition key -> (index, data_version it reflects); guarded by _lock across threads
-        self._indexes: dict[str, tuple[VectorIndex, int]] = {}
+        # partition key -> its cached vectors; guarded by _lock across threads
+        self._indexes: dict[str, _Cached] = {}
+        self._log = f"{self.layout.sql_name}_log" if self.layout.has_vectors else None
+        self.reloads = 0
+        """Partitions this connector read whole into memory (a measure of cache refreshes; see _refresh)."""
         self._lock = threading.RLock()
 
     # -- routing ----------------------------------------------------------------------
@@ -134,12 +151,22 @@ class LocalConnector(Connector):
         try:
             with db.write() as conn:
                 conn.executemany(self._upsert, [self._params(r) for r in group])
+                self._log_change(conn, [r.id for r in group])
                 if key in self._indexes:  # the cached index learns the rowids of what it gains
                     rowids = self._rowids(conn, [r.id for r in group if r.embedding is not None])
         except BaseException:
             self.store.discard_if_unused(self.layout.group, key)  # a first write that failed leaves no empty file
             raise
         self._index_after_upsert(key, group, rowids)
+
+    def _log_change(self, conn: sqlite3.Connection, ids: list[str] | str) -> None:
+        """Record, in the write's own transaction, which rows it changed (``EVERYTHING`` for all of them)."""
+        if self._log is None:
+            return
+        entry = ids if isinstance(ids, str) else json.dumps(ids)
+        seq = conn.execute(f"INSERT INTO {self._log} (ids) VALUES (?)", (entry,)).lastrowid or 0
+        if seq % 1_000 == 0:  # keep the log bounded: a cache this far behind reloads the partition instead
+            conn.execute(f"DELETE FROM {self._log} WHERE seq <= ?", (seq - LOG_KEEP,))
 
     def _rowids(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
         if not ids:
@@ -155,7 +182,7 @@ class LocalConnector(Connector):
         cached = self._indexes.get(key)
         if cached is None:
             return
-        index = cached[0]
+        index = cached.index
         with_vectors = [r for r in rows if r.embedding is not None]
         index.remove(r.id for r in rows if r.embedding is None)
         if with_vectors:
@@ -170,20 +197,24 @@ class LocalConnector(Connector):
         clause, params = self._clause(where)
         deleted = 0
         for key, db in self._partitions(where):
+            ids: list[str] = []
             with db.write() as conn:
                 cached = self._indexes.get(key)
-                if cached is not None:
+                if cached is not None or self._log is not None:
                     ids = [r[0] for r in conn.execute(f"SELECT id FROM {self.layout.sql_name} WHERE {clause}", params)]
                 deleted += conn.execute(f"DELETE FROM {self.layout.sql_name} WHERE {clause}", params).rowcount
+                if ids:
+                    self._log_change(conn, ids)
             if cached is not None:
                 with self._lock:
-                    cached[0].remove(ids)
+                    cached.index.remove(ids)
         return deleted
 
     def drop(self) -> None:
         for key, db in self._partitions(Where.everything()):
             with db.write() as conn:
                 conn.execute(f"DELETE FROM {self.layout.sql_name}")
+                self._log_change(conn, EVERYTHING)
             with self._lock:
                 self._indexes.pop(key, None)
         self.store.forget_spec(self.table)
@@ -218,13 +249,67 @@ class LocalConnector(Connector):
 
     # -- vector search --------------------------------------------------------------------
     def _index(self, key: str, db: Database) -> VectorIndex:
+        """The partition's vectors, current: read whole the first time, then brought up to date from its change log.
+
+        Another process's commit changes the file's ``data_version``; the rows
+        its writes changed are then read back by id (a handful, where a reload
+        reads every vector of the partition), unless the log no longer reaches
+        back to what the cache reflects.
+        """
         version = db.data_version()
         cached = self._indexes.get(key)
-        if cached is not None and cached[1] == version:
-            return cached[0]
+        if cached is not None and cached.version == version:
+            return cached.index
+        if cached is not None and self._refresh(cached, db):
+            cached.version = version
+            return cached.index
+        seq = self._last_seq(db)
         index = self._load_index(db)
-        self._indexes[key] = (index, version)
+        self.reloads += 1
+        self._indexes[key] = _Cached(index, version, seq)
         return index
+
+    def _last_seq(self, db: Database) -> int:
+        if self._log is None:
+            return 0
+        with db.read() as conn:
+            return int(conn.execute(f"SELECT coalesce(max(seq), 0) FROM {self._log}").fetchone()[0])
+
+    def _refresh(self, cached: _Cached, db: Database) -> bool:
+        """Apply the change log since ``cached.seq``; False when it cannot (entries pruned, or the table was emptied)."""
+        if self._log is None:
+            return False
+        with db.read() as conn:
+            first = conn.execute(f"SELECT min(seq) FROM {self._log}").fetchone()[0]
+            entries = conn.execute(f"SELECT seq, ids FROM {self._log} WHERE seq > ? ORDER BY seq", (cached.seq,)).fetchall()
+            if entries and (first is None or first > cached.seq + 1):
+                return False  # pruned past what the cache reflects
+            changed: set[str] = set()
+            for _, ids in entries:
+                if ids == EVERYTHING:
+                    return False
+                changed.update(json.loads(ids))
+            rows: list[tuple[Any, ...]] = []
+            columns = ", ".join(("rid", "id", *self._index_fields, "embedding"))
+            wanted = sorted(changed)
+            for start in range(0, len(wanted), LOAD_CHUNK):
+                part = json.dumps(wanted[start : start + LOAD_CHUNK])
+                sql = f"SELECT {columns} FROM {self.layout.sql_name} WHERE id IN (SELECT value FROM json_each(?))"
+                rows += conn.execute(sql, (part,)).fetchall()
+        present = {r[1] for r in rows if r[-1] is not None}
+        cached.index.remove(i for i in changed if i not in present)
+        with_vectors = [r for r in rows if r[-1] is not None]
+        if with_vectors:
+            n = len(self._index_fields)
+            cached.index.put(
+                [r[1] for r in with_vectors],
+                np.frombuffer(b"".join(r[-1] for r in with_vectors), dtype="<f4").reshape(len(with_vectors), -1),
+                [dict(zip(self._index_fields, r[2 : 2 + n], strict=True)) for r in with_vectors],
+                [r[0] for r in with_vectors],
+            )
+        if entries:
+            cached.seq = int(entries[-1][0])
+        return True
 
     def _load_index(self, db: Database) -> VectorIndex:
         """Read every vector of a partition into a new index, normalizing chunk by chunk."""

@@ -10,7 +10,8 @@ SCHEMA_VERSION = 2
 """Stored in ``PRAGMA user_version`` of every file; bump it and add a migration to change a schema.
 
 1. the first schema (memgpt 0.4);
-2. rows are keyed ``<user_id>/<record id>`` (ids are unique per user, not globally).
+2. rows are keyed ``<user_id>/<record id>`` (ids are unique per user, not globally); each table with
+   vectors has a change log (``<table>_log``) that other processes' vector caches refresh from.
 """
 
 AGENTS_GROUP = "agents"
@@ -53,6 +54,8 @@ class TableLayout:
         statements = [f"CREATE TABLE IF NOT EXISTS {t} ({', '.join(cols)})"]
         if self.table is Table.RECALL:  # date search; other tables are never searched by time
             statements.append(f"CREATE INDEX IF NOT EXISTS {t}_created ON {t} (created_at, id)")
+        if self.has_vectors:  # which rows each write changed: other processes refresh their cached vectors from it
+            statements.append(f"CREATE TABLE IF NOT EXISTS {t}_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, ids TEXT NOT NULL)")
         if self.fts:
             statements += [
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5("
