@@ -370,3 +370,32 @@ def test_configure_asks_the_seed_question_for_archival_and_recall(pg_uri: str) -
     assert asked.count(seed) == 2  # once for archival, once for recall
     assert config.archival_storage.type == config.recall_storage.type == "postgres"
     assert config.archival_storage.settings == {"uri": pg_uri}
+
+
+def test_a_failed_statement_never_poisons_the_pooled_connections(backend, store) -> None:
+    """A write the server refuses (here a NUL byte, which the core itself refuses earlier) fails in one line; every
+    connection of the pool stays usable for the writes that follow."""
+    from memgpt.storage.codec import encode
+
+    connector = store.connector(Table.RECALL)
+    bad = encode(Table.RECALL, make_record(Table.RECALL, 2, with_embedding=False, text="nul \x00 here"))
+    for _ in range(POOL_SIZE + MAX_OVERFLOW):
+        with pytest.raises(StorageError) as raised:
+            connector.upsert([bad])
+        assert "\n" not in str(raised.value)
+    for i in range(2 * (POOL_SIZE + MAX_OVERFLOW)):
+        connector.upsert([encode(Table.RECALL, make_record(Table.RECALL, 100 + i, with_embedding=False))])
+    assert open_collection(backend, store, Table.RECALL, Where.of(user_id="user-1")).count() == 2 * (POOL_SIZE + MAX_OVERFLOW)
+
+
+@pytest.mark.parametrize("password", ["Xk7@9qZ", "Xk7/9qZ", "Xk7?9qZ", "Xk7#9qZ"])
+def test_a_password_with_an_unencoded_reserved_character_is_refused_without_showing_it(password: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalize_uri(f"postgresql+pg8000://memgpt:{password}@localhost:8888/memgpt")
+    message = str(raised.value)
+    assert "percent-encode" in message and password not in message
+    assert "Xk7" not in message and "9qZ" not in message
+    encoded = normalize_uri("postgresql+pg8000://memgpt:p%40ss@localhost:8888/memgpt")  # encoded: handled
+    from sqlalchemy.engine import make_url
+
+    assert make_url(encoded).password == "p@ss"

@@ -47,21 +47,24 @@ def test_backends_lists_only_local_on_a_bare_install() -> None:
 
 
 def test_storage_status_reports_the_local_store_and_counts(memgpt_home: Path) -> None:
-    invoke("configure", "--defaults")
+    invoke("configure", "--defaults", "--user-id", "me")
     with open_storage() as storage:
         storage.collection(Table.ARCHIVAL, scope(agent_id="a")).insert(
-            [make_record(Table.ARCHIVAL, i, owner="a") for i in range(3)]
+            [make_record(Table.ARCHIVAL, i, owner="a", user="me") for i in range(3)]
         )
         storage.collection(Table.RECALL, scope(agent_id="a")).insert(
-            [Message(id="m1", role="user", text="hi", user_id="u", agent_id="a")]
+            [Message(id="m1", role="user", text="hi", user_id="me", agent_id="a")]
+            + [Message(id="m1", role="user", text="hi", user_id="someone-else", agent_id="a")]
         )
     result = invoke("storage", "status")
     assert result.exit_code == 0
-    assert f"archival: local at {memgpt_home} (ok)" in result.output
+    assert f"archival: local at {memgpt_home} (ok)" in result.output and "records of: me" in result.output
     report = json.loads(invoke("storage", "status", "--json").output)
     counts = {t["table"]: t["count"] for t in report["tables"]}
-    assert counts == {"archival": 3, "recall": 1, "source_passages": 0, "sources": 0, "agents": 0}
-    assert report["config_exists"] is True
+    assert counts == {"archival": 3, "recall": 1, "source_passages": 0, "sources": 0, "agents": 0}  # the user's own
+    assert report["config_exists"] is True and report["ok"] is True and report["problems"] == []
+    everyone = json.loads(invoke("storage", "status", "--json", "--all-users").output)
+    assert {t["table"]: t["count"] for t in everyone["tables"]}["recall"] == 2
 
 
 def test_storage_status_before_configure_says_so(memgpt_home: Path) -> None:

@@ -21,6 +21,7 @@ def normalize_uri(uri: str) -> str:
     text = uri.strip()
     if not text:
         raise ConfigError(f"postgres needs a connection string such as {EXAMPLE_URI}")
+    _refuse_reserved_in_userinfo(text)
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
@@ -34,6 +35,21 @@ def normalize_uri(uri: str) -> str:
     if not url.host or not url.database:
         raise ConfigError(f"postgres connection string {mask_uri(text)!r} needs a host and a database name")
     return url.set(drivername="postgresql+pg8000").render_as_string(hide_password=False)
+
+
+def _refuse_reserved_in_userinfo(text: str) -> None:
+    """A password holding ``@``, ``/``, ``?`` or ``#`` unencoded splits the URI in the wrong place (and part of it
+    would then show as the host): refuse it, showing none of it."""
+    _, scheme_sep, rest = text.partition("://")
+    if not scheme_sep or "@" not in rest:
+        return
+    userinfo = rest.rsplit("@", 1)[0]
+    user, _, password = userinfo.partition(":")
+    if any(ch in userinfo for ch in "@/?#") or (not password and ":" not in userinfo and "@" in user):
+        raise ConfigError(
+            "the user name or password in the postgres connection string holds a reserved character (@ / ? #) "
+            "that is not percent-encoded; encode it (@ as %40, / as %2F, ? as %3F, # as %23, : as %3A) and try again"
+        )
 
 
 class PostgresBackend(Backend):

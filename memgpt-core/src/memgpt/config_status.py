@@ -21,15 +21,18 @@ def _probe(collection: Any) -> None:
         collection.search(np.ones(spec.dim, dtype=np.float32), k=1)
 
 
-def storage_status(config: MemGPTConfig) -> dict[str, Any]:
+def storage_status(config: MemGPTConfig, all_users: bool = False) -> dict[str, Any]:
     """A JSON-ready report; never raises for an unreachable or broken backend.
 
-    ``ok`` is false when a location does not answer, a table cannot be
-    counted or searched, or a store reports damage (``problems``).
+    Counts are the configured user's records (every user's with
+    ``all_users``). ``ok`` is false when a location does not answer, a table
+    cannot be counted or searched, or a store reports damage (``problems``).
     """
+    scope = Where.everything() if all_users else Where.of(user_id=config.user_id)
     report: dict[str, Any] = {
         "config": str(config.path),
         "config_exists": bool(config.path and config.path.is_file()),
+        "user": None if all_users else config.user_id,
         "locations": [],
         "tables": [],
         "problems": [],
@@ -59,7 +62,7 @@ def storage_status(config: MemGPTConfig) -> dict[str, Any]:
             error = None
             if healthy[role]:
                 try:
-                    collection = storage.collection(table, Where.everything())
+                    collection = storage.collection(table, scope)
                     count = collection.count()
                     if count:
                         _probe(collection)

@@ -13,14 +13,19 @@ def storage_group() -> None:
 
 
 @storage_group.command("status")
+@click.option("--all-users", is_flag=True, help="Count every user's records, not only yours.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def status_command(as_json: bool) -> None:
-    """Show what is configured, whether it answers, and how many records each table holds."""
+def status_command(all_users: bool, as_json: bool) -> None:
+    """Show what is configured, whether it answers, how many of your records each table holds, and any damage found.
+
+    Exits 1 when a location does not answer, a table cannot be read or
+    searched, or a file or collection is damaged.
+    """
     from memgpt.config import MemGPTConfig
     from memgpt.config_status import storage_status
 
     config = MemGPTConfig.load()
-    report = storage_status(config)
+    report = storage_status(config, all_users=all_users)
     if as_json:
         echo_json(report)
         if not report["ok"]:
@@ -31,6 +36,7 @@ def status_command(as_json: bool) -> None:
         state = "ok" if location["ok"] else f"ERROR: {location['message']}"
         click.echo(f"{location['role']}: {location['backend']} at {location['location']} ({state})")
     rows = [[t["table"], t["role"], t["backend"], t["count"] if t["count"] is not None else "-"] for t in report["tables"]]
+    click.echo(f"records of: {report['user'] or 'every user'}")
     echo_table(["table", "role", "backend", "records"], rows)
     for table in report["tables"]:
         if table["error"]:

@@ -98,7 +98,8 @@ def run_workers(
     base = {"module": type(backend).__module__, "class": type(backend).__qualname__, "settings": settings, "table": table.value}
     jobs = [("writer", {**base, "who": f"w{n}", "count": count}) for n in range(writers)]
     jobs += [("reader", {**base, "rounds": rounds}) for _ in range(readers)]
-    env = {k: v for k, v in os.environ.items()}
+    # the workers import the backend class as this process does (a test module's class too: the same sys.path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "memgpt.testing.processes", role, json.dumps(spec)],
