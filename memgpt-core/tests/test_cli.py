@@ -53,8 +53,7 @@ def test_storage_status_reports_the_local_store_and_counts(memgpt_home: Path) ->
             [make_record(Table.ARCHIVAL, i, owner="a", user="me") for i in range(3)]
         )
         storage.collection(Table.RECALL, scope(agent_id="a")).insert(
-            [Message(id="m1", role="user", text="hi", user_id="me", agent_id="a")]
-            + [Message(id="m1", role="user", text="hi", user_id="someone-else", agent_id="a")]
+            [Message(id="m1", role="user", text="hi", user_id=user, agent_id="a") for user in ("me", "someone-else")]
         )
     result = invoke("storage", "status")
     assert result.exit_code == 0
