@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import os
 
-from memgpt.storage.helpers import chunked, like_pattern, page_by_time, vector_from_base64, vector_to_base64
+import numpy as np
+import pytest
+
+from memgpt.errors import StorageError
+from memgpt.storage.helpers import chunked, engine_errors, like_pattern, page_by_time, vector_from_base64, vector_to_base64
 
 
 def test_vectors_survive_base64_bit_exactly() -> None:
@@ -27,3 +31,35 @@ def test_page_by_time_orders_by_time_then_id_and_bounds_memory() -> None:
 
 def test_chunked() -> None:
     assert [list(c) for c in chunked([1, 2, 3, 4, 5], 2)] == [[1, 2], [3, 4], [5]]
+
+
+class BoundMessage(Exception):
+    """Like chromadb's errors: ``message`` is a method, not text."""
+
+    def message(self) -> str:
+        return "the collection is gone"
+
+
+def test_an_engine_error_is_one_line_with_its_message_even_when_message_is_a_method() -> None:
+    with pytest.raises(StorageError) as raised:
+        with engine_errors("Chroma", "/data/chroma"):
+            raise BoundMessage("ignored")
+    assert str(raised.value) == "Chroma at /data/chroma: the collection is gone"
+
+
+def test_what_native_engine_code_prints_stays_off_the_terminal(capfd: pytest.CaptureFixture[str]) -> None:
+    """A Rust panic or log line written straight to file descriptor 2 during a call never reaches the user."""
+    with engine_errors("LanceDB", "/data/lance", native=True):
+        os.write(2, b"[WARN lance::io] a log line nobody asked for\n")
+    with pytest.raises(StorageError) as raised:
+        with engine_errors("Chroma", "/data/chroma", native=True):
+            os.write(2, b"thread 'tokio-rt-worker' panicked at rust/log/src/sqlite_log.rs:263:18:\n")
+            raise RuntimeError("Error executing plan")
+    assert "Error executing plan" in str(raised.value) and "the engine said: thread 'tokio-rt-worker' panicked" in str(
+        raised.value
+    )
+    assert "\n" not in str(raised.value)
+    out, err = capfd.readouterr()
+    assert err == "" and out == ""
+    os.write(2, b"after\n")  # and descriptor 2 is the terminal's again
+    assert capfd.readouterr().err == "after\n"

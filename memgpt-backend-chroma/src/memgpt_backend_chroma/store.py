@@ -35,7 +35,7 @@ def _classify(where: str) -> Callable[[str], MemGPTError | None]:
 
 def translated(where: str) -> Any:
     """Chroma's exceptions (ValueError, its own, httpx) as one-line memgpt errors."""
-    return engine_errors("Chroma", where, _classify(where))
+    return engine_errors("Chroma", where, _classify(where), native=True)
 
 
 def open_store(settings: dict[str, str]) -> ChromaStore:

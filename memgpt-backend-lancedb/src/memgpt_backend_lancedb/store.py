@@ -26,7 +26,7 @@ from memgpt.storage.helpers import engine_errors
 
 def translated(where: str) -> Any:
     """LanceDB's exceptions (ValueError, OSError, RuntimeError, its own) as one-line memgpt errors."""
-    return engine_errors("LanceDB", where)
+    return engine_errors("LanceDB", where, native=True)
 
 
 WRITE_LOCK = ".memgpt-write.lock"

@@ -21,7 +21,7 @@ from typing import Any
 
 from memgpt.catalog import Catalog, Collections, embedding_of_agent
 from memgpt.embeddings.provider import Embedder, open_embedder
-from memgpt.errors import MemGPTError
+from memgpt.errors import MemGPTError, StorageError
 from memgpt.kinds import Table
 from memgpt.records import AgentState, Message, Passage, utcnow
 from memgpt.sources.chunking import chunk_text
@@ -121,8 +121,18 @@ class AgentMemory:
             )
             for text, vector in zip(texts, vectors, strict=True)
         ]
-        self.archival.insert(passages)
-        self._cache.clear()
+        try:
+            self.archival.insert(passages)
+        except StorageError:
+            # Engines that commit record by record (Qdrant's local mode) may have kept part of the batch; these ids
+            # are new, so taking them out again makes the failed insert all or nothing, and a retry no duplicate.
+            try:
+                self.archival.delete([p.id for p in passages])
+            except MemGPTError:
+                pass  # the engine still cannot write (a full disk): nothing more to do here
+            raise
+        finally:
+            self._cache.clear()
         return passages
 
     def _source_passages(self):

@@ -36,6 +36,11 @@ class MemGPTGroup(click.Group):
             if isinstance(argument, str) and _has_surrogates(argument):
                 click.echo(f"Error: argument {number} is not valid UTF-8 text; pass text in UTF-8", err=True)
                 sys.exit(2)
+        import os
+        import warnings
+
+        if not os.environ.get(DEBUG_VARIABLE):  # a library's Python warnings are not the user's business
+            warnings.simplefilter("ignore")
         if not standalone_mode:
             return super().main(arguments, prog_name, complete_var, standalone_mode, **extra)
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import heapq
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -87,26 +89,92 @@ def engine_message(exc: BaseException) -> str:
     return message if isinstance(message, str) and message else str(exc)
 
 
+class _NativeStderr:
+    """Holds back what native engine code writes on the process's stderr (file descriptor 2) during a call.
+
+    Engines written in Rust or C++ print panics and log lines straight to the
+    terminal, past Python. While a call runs, descriptor 2 points at a
+    scratch file; what landed there is then dropped, or, when the call
+    failed, its first line is added to the one-line error.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: int | None = None
+        self._sink: Any = None
+
+    def enter(self) -> None:
+        with self._lock:
+            self._depth += 1
+            if self._depth > 1:
+                return
+            try:
+                if self._sink is None:
+                    import tempfile
+
+                    self._sink = tempfile.TemporaryFile()
+                os.ftruncate(self._sink.fileno(), 0)
+                os.lseek(self._sink.fileno(), 0, os.SEEK_SET)
+                sys.stderr.flush()
+                self._saved = os.dup(2)
+                os.dup2(self._sink.fileno(), 2)
+            except (OSError, ValueError, AttributeError):  # no descriptor 2 to borrow (an embedded interpreter)
+                self._saved = None
+
+    def leave(self) -> str:
+        with self._lock:
+            self._depth -= 1
+            if self._depth > 0 or self._saved is None:
+                return ""
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            self._saved = None
+            os.lseek(self._sink.fileno(), 0, os.SEEK_SET)
+            return os.read(self._sink.fileno(), 4096).decode("utf-8", "replace")
+
+
+_NATIVE_STDERR = _NativeStderr()
+
+
 @contextmanager
 def engine_errors(
     engine: str,
     where: str,
     classify: Callable[[str], MemGPTError | None] = lambda message: None,
     secrets: Iterable[str | None] = (),
+    native: bool = False,
 ) -> Iterator[None]:
     """Turn whatever an engine's client raises into a one-line, secret-free memgpt error.
 
     ``classify`` maps the (scrubbed, one-line) message to a more specific
     error, e.g. :class:`~memgpt.errors.StorageUnavailable`; anything else
-    becomes ``StorageError("<engine> at <where>: <message>")``.
+    becomes ``StorageError("<engine> at <where>: <message>")``. With
+    ``native``, whatever the engine's native code prints on stderr meanwhile
+    (panics, log lines) is kept off the terminal (see :class:`_NativeStderr`).
     """
+    if native:
+        _NATIVE_STDERR.enter()
+    printed = ""
     try:
         yield
     except MemGPTError:
         raise
     except Exception as exc:  # clients raise their own types, OS, HTTP and gRPC errors
+        if native:
+            printed, native = _NATIVE_STDERR.leave(), False
         message = scrub(" ".join(engine_message(exc).split()) or type(exc).__name__, secrets)
-        raise classify(message) or StorageError(f"{engine} at {where}: {message[:300]}") from None
+        said = next((line.strip() for line in printed.splitlines() if "panicked" in line or "rror" in line), "")
+        if said:
+            message += f" (the engine said: {scrub(said, secrets)[:200]})"
+        raise classify(message) or StorageError(f"{engine} at {where}: {message[:400]}") from None
+    finally:
+        if native:
+            _NATIVE_STDERR.leave()
 
 
 class SharedClients(Generic[T]):
