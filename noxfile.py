@@ -152,6 +152,20 @@ def lint(session: nox.Session) -> None:
     session.run("python", "packages/versioning.py", "--check")
 
 
+@nox.session(python="3.11")
+def faults(session: nox.Session) -> None:
+    """The fault matrix (integration/faults.py): kills, processes, two users, damage, full disks, hostile input.
+
+    Every scenario on every backend; prints one table, writes it to integration/results/faults.md and fails when any
+    record is lost, duplicated or leaked, or anything prints a traceback. Arguments after ``--`` go to the script
+    (``--backends``, ``--scenarios``, ``--trials``).
+    """
+    _install_everything(session)
+    session.run("python", "-c", CHECK_LOCAL_CORE, str(CORE.resolve()))
+    out = Path(session.create_tmp()) / "faults.md"
+    session.run("python", str(ROOT / "integration" / "faults.py"), "--out", str(out), *session.posargs)
+
+
 @nox.session(python="3.11", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks of every backend side by side (benchmarks/): ``nox -s bench -- --size 100000``.
@@ -168,7 +182,7 @@ def bench(session: nox.Session) -> None:
 # How long each session took in earlier runs here (written by ``all``), and a guess for a first run:
 # ``all`` starts the longest first so that the last one to finish is not a long one started late.
 DURATIONS = ROOT / ".nox" / "durations.json"
-FIRST_GUESS_MINUTES = {"integration": 8, "install": 8, "memgpt-backend-milvus": 5}
+FIRST_GUESS_MINUTES = {"faults": 20, "integration": 8, "install": 8, "memgpt-backend-milvus": 5}
 
 
 def _groups() -> list[str]:

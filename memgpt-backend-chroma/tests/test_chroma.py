@@ -11,7 +11,7 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
 from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record
-from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
+from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_chroma.connector import regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend
 
@@ -127,17 +127,13 @@ def test_counts_and_ordered_searches_page_through_many_key_pages(tmp_path: Path,
 
 def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
     """0.4 keyed records by bare record ids and left no key marker: opening its collections re-keys them by user, once."""
+
+    def as_written_by_0_4(store) -> None:
+        for collection in store.client.list_collections():
+            collection.modify(metadata={**(collection.metadata or {}), "memgpt_keys": "0.4"})
+
+    def marked(store) -> None:
+        assert {c.metadata.get("memgpt_keys") for c in store.client.list_collections()} == {"user/id"}
+
     backend = ChromaBackend()
-    settings = backend.settings_from_uri(str(tmp_path / "chroma"))
-    store = backend.open(settings)
-    written = legacy_records(backend.tables())
-    for table, records in written.items():
-        write_legacy_rows(store.connector(table), records)
-    for collection in store.client.list_collections():  # what 0.4 left: no marker
-        collection.modify(metadata={**(collection.metadata or {}), "memgpt_keys": "0.4"})
-    store.close()
-    for _ in range(2):  # and opened again: nothing moves twice
-        upgraded = backend.open(settings)
-        assert_upgraded(backend, upgraded, written)
-        assert {c.metadata.get("memgpt_keys") for c in upgraded.client.list_collections()} == {"user/id"}
-        upgraded.close()
+    upgrade_round_trip(backend, backend.settings_from_uri(str(tmp_path / "chroma")), as_written_by_0_4, marked)

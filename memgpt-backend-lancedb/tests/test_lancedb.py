@@ -13,7 +13,7 @@ from memgpt.records import Message
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors
-from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
+from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_lancedb import connector as lancedb_connector
 from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where
 from memgpt_backend_lancedb.plugin import LanceDBBackend
@@ -138,18 +138,14 @@ def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> N
     """0.4 keyed rows by bare record ids and had no key marker: opening its tables re-keys them by user, once."""
     import warnings
 
+    def as_written_by_0_4(store) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # replace_field_metadata is deprecated, and the one way to remove a key
+            for name in store.table_names():
+                store.db.open_table(name).replace_field_metadata("id", {})
+
+    def marked(store) -> None:
+        assert all(b"memgpt_keys" in store.db.open_table(n).schema.field("id").metadata for n in store.table_names())
+
     backend = LanceDBBackend()
-    store = backend.open({"uri": str(tmp_path / "db")})
-    written = legacy_records(backend.tables())
-    for table, records in written.items():
-        write_legacy_rows(store.connector(table), records)
-    with warnings.catch_warnings():  # what 0.4 left: no marker on the id field
-        warnings.simplefilter("ignore")
-        for name in store.table_names():
-            store.db.open_table(name).replace_field_metadata("id", {})
-    store.close()
-    for _ in range(2):  # and opened again: nothing moves twice
-        upgraded = backend.open({"uri": str(tmp_path / "db")})
-        assert_upgraded(backend, upgraded, written)
-        assert all(b"memgpt_keys" in upgraded.db.open_table(n).schema.field("id").metadata for n in upgraded.table_names())
-        upgraded.close()
+    upgrade_round_trip(backend, {"uri": str(tmp_path / "db")}, as_written_by_0_4, marked)

@@ -18,7 +18,7 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
-from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
+from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_milvus.connector import milvus_expr
 from memgpt_backend_milvus.plugin import MilvusBackend
 
@@ -196,20 +196,14 @@ def test_configure_asks_the_seed_question(memgpt_home: Path) -> None:
 
 def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
     """0.4 keyed entities by bare record ids and left no key marker: opening its collections re-keys them by user, once."""
+
+    def as_written_by_0_4(store) -> None:
+        for name in store.client.list_collections():
+            store.client.alter_collection_properties(name, properties={"memgpt_keys": "0.4"})
+
+    def marked(store) -> None:
+        properties = [store.client.describe_collection(n)["properties"] for n in store.client.list_collections()]
+        assert {p["memgpt_keys"] for p in properties} == {"user/id"}
+
     backend = MilvusBackend()
-    settings = backend.settings_from_uri(str(tmp_path / "m.db"))
-    store = backend.open(settings)
-    written = legacy_records(backend.tables())
-    for table, records in written.items():
-        write_legacy_rows(store.connector(table), records)
-    for name in store.client.list_collections():  # what 0.4 left: no marker
-        store.client.alter_collection_properties(name, properties={"memgpt_keys": "0.4"})
-    store.close()
-    for _ in range(2):  # and opened again: nothing moves twice
-        upgraded = backend.open(settings)
-        assert_upgraded(backend, upgraded, written)
-        markers = {
-            upgraded.client.describe_collection(n)["properties"]["memgpt_keys"] for n in upgraded.client.list_collections()
-        }
-        assert markers == {"user/id"}
-        upgraded.close()
+    upgrade_round_trip(backend, backend.settings_from_uri(str(tmp_path / "m.db")), as_written_by_0_4, marked)

@@ -21,7 +21,7 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
-from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
+from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_qdrant.connector import qdrant_filter
 from memgpt_backend_qdrant.plugin import QdrantBackend
 
@@ -228,18 +228,14 @@ def test_local_folder_round_trip_through_the_cli_across_processes(tmp_path: Path
 
 def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
     """0.4 keyed points by bare record ids and left no key marker: opening its collections re-keys them by user, once."""
+
+    def as_written_by_0_4(store) -> None:
+        for collection in store.client.get_collections().collections:
+            store.client.update_collection(collection.name, metadata={"memgpt_keys": "0.4"})
+
+    def marked(store) -> None:
+        names = [c.name for c in store.client.get_collections().collections]
+        assert {store.client.get_collection(n).config.metadata["memgpt_keys"] for n in names} == {"user/id"}
+
     backend = QdrantBackend()
-    settings = backend.settings_from_uri(str(tmp_path / "qdrant"))
-    store = backend.open(settings)
-    written = legacy_records(backend.tables())
-    for table, records in written.items():
-        write_legacy_rows(store.connector(table), records)
-    for collection in store.client.get_collections().collections:  # what 0.4 left: no marker
-        store.client.update_collection(collection.name, metadata={"memgpt_keys": "0.4"})
-    store.close()
-    for _ in range(2):  # and opened again: nothing moves twice
-        upgraded = backend.open(settings)
-        assert_upgraded(backend, upgraded, written)
-        names = [c.name for c in upgraded.client.get_collections().collections]
-        assert {upgraded.client.get_collection(n).config.metadata["memgpt_keys"] for n in names} == {"user/id"}
-        upgraded.close()
+    upgrade_round_trip(backend, backend.settings_from_uri(str(tmp_path / "qdrant")), as_written_by_0_4, marked)

@@ -22,7 +22,15 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import fetch_page, split_by_embedding, upgrade_row_keys, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    fetch_page,
+    split_by_embedding,
+    upgrade_collections,
+    vector_from_base64,
+    vector_to_base64,
+)
 from memgpt.storage.where import Where
 from memgpt_backend_chroma.store import ChromaStore
 
@@ -35,9 +43,6 @@ _FULL = ["documents", "metadatas"]
 EXACT_VECTOR = "memgpt_vector"
 """Metadata key holding the record's embedding as exact little-endian float32 bytes (base64)."""
 _RUST_REGEX_META = set("\\.+*?()|[]{}^$#&-~")
-KEYS_MARKER = "memgpt_keys"
-"""Collection metadata set once its records are keyed ``<user_id>/<record id>`` (memgpt 0.4's were bare record ids)."""
-KEYS_BY_USER = "user/id"
 
 
 EF_SEARCH = 1_000
@@ -93,12 +98,13 @@ class ChromaConnector(Connector):
         if int(hnsw.get("ef_search") or 0) < EF_SEARCH:  # made by an earlier release: search is mutable
             self.vectors.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
         self.plain = client.get_or_create_collection(f"{self.name}_plain", embedding_function=None)
-        unmarked = [c for c in self._collections() if (c.metadata or {}).get(KEYS_MARKER) != KEYS_BY_USER]
-        if unmarked:
-            if any(c.count() for c in unmarked):
-                upgrade_row_keys(self)  # written by memgpt 0.4: re-key every record by user, then mark
-            for collection in unmarked:
-                collection.modify(metadata={**(collection.metadata or {}), KEYS_MARKER: KEYS_BY_USER})
+        upgrade_collections(  # written by memgpt 0.4: re-key every record by user, then mark (in the metadata)
+            self,
+            self._collections(),
+            marked=lambda c: (c.metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER,
+            holds_rows=lambda c: c.count() > 0,
+            mark=lambda c: c.modify(metadata={**(c.metadata or {}), KEYS_MARKER: KEYS_BY_USER}),
+        )
 
     def _collections(self) -> tuple[Any, Any]:
         return self.vectors, self.plain

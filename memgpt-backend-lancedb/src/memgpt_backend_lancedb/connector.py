@@ -32,7 +32,7 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, fetch_page, like_pattern, split_by_embedding, time_bounds
+from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, fetch_page, like_pattern, split_by_embedding, time_bounds
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
@@ -57,9 +57,6 @@ def _transient(message: str) -> bool:
     return any(marker in lowered for marker in _TRANSIENT)
 
 
-KEYS_MARKER = "memgpt_keys"
-"""Metadata of a table's ``id`` field, set once its rows are keyed ``<user_id>/<record id>`` (memgpt 0.4's were not)."""
-KEYS_BY_USER = "user/id"
 LEGACY_ROWS = "NOT starts_with(id, concat(user_id, '/'))"
 """The rows of a table written by memgpt 0.4: keyed by the bare record id."""
 _FTS_QUERY = re.compile(r"[\w\s]+")

@@ -24,7 +24,15 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import chunked, fetch_page, split_by_embedding, time_bounds, upgrade_row_keys
+from memgpt.storage.helpers import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    chunked,
+    fetch_page,
+    split_by_embedding,
+    time_bounds,
+    upgrade_collections,
+)
 from memgpt.storage.where import Where
 from memgpt_backend_milvus.store import MilvusStore
 
@@ -38,9 +46,6 @@ PAGE = 1_000
 QUERY_WINDOW = 16_384
 """The most entities one Milvus query returns (its ``limit + offset`` maximum)."""
 STRONG = "Strong"
-KEYS_MARKER = "memgpt_keys"
-"""Collection property set once its entities are keyed ``<user_id>/<record id>`` (memgpt 0.4's were bare record ids)."""
-KEYS_BY_USER = "user/id"
 
 
 def literal(value: str) -> str:
@@ -95,19 +100,17 @@ class MilvusConnector(Connector):
         self._upgrade_keys()
 
     def _upgrade_keys(self) -> None:
-        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them; once per collection."""
+        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them (in their properties)."""
         with self.store.errors():
-            unmarked = [
-                name
-                for name, _ in self._collections()
-                if (self.client.describe_collection(name).get("properties") or {}).get(KEYS_MARKER) != KEYS_BY_USER
-            ]
-            if not unmarked:
-                return
-            if any(self._count_expr(name, 'id != ""') for name in unmarked):
-                upgrade_row_keys(self)
-            for name in unmarked:
-                self.client.alter_collection_properties(name, properties={KEYS_MARKER: KEYS_BY_USER})
+            upgrade_collections(
+                self,
+                [name for name, _ in self._collections()],
+                marked=lambda name: (
+                    (self.client.describe_collection(name).get("properties") or {}).get(KEYS_MARKER) == KEYS_BY_USER
+                ),
+                holds_rows=lambda name: self._count_expr(name, 'id != ""') > 0,
+                mark=lambda name: self.client.alter_collection_properties(name, properties={KEYS_MARKER: KEYS_BY_USER}),
+            )
 
     # -- collections --------------------------------------------------------------------------
     def _create(self, name: str, dim: int, properties: dict[str, str]) -> None:

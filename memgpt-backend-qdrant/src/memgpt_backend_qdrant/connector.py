@@ -24,10 +24,12 @@ from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.helpers import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
     chunked,
     fetch_page,
     split_by_embedding,
-    upgrade_row_keys,
+    upgrade_collections,
     vector_from_base64,
     vector_to_base64,
 )
@@ -36,9 +38,6 @@ from memgpt_backend_qdrant.store import QdrantStore
 
 VECTOR = "embedding"
 POINT_NAMESPACE = uuid.UUID("6b1d9a5e-2f0c-4d4e-9a57-6d656d677074")
-KEYS_MARKER = "memgpt_keys"
-"""Collection metadata set once its points are keyed ``<user_id>/<record id>`` (memgpt 0.4's were bare record ids)."""
-KEYS_BY_USER = "user/id"
 WRITE_BATCH = 512
 PAGE = 1_000
 
@@ -73,19 +72,15 @@ class QdrantConnector(Connector):
         self._upgrade_keys()
 
     def _upgrade_keys(self) -> None:
-        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them; once per collection."""
+        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them (in their metadata)."""
         with self.store.errors():
-            unmarked = [
-                name
-                for name, _ in self._collections()
-                if (self.client.get_collection(name).config.metadata or {}).get(KEYS_MARKER) != KEYS_BY_USER
-            ]
-            if not unmarked:
-                return
-            if any(self.client.count(name, exact=True).count for name in unmarked):
-                upgrade_row_keys(self)
-            for name in unmarked:
-                self.client.update_collection(name, metadata={KEYS_MARKER: KEYS_BY_USER})
+            upgrade_collections(
+                self,
+                [name for name, _ in self._collections()],
+                marked=lambda name: (self.client.get_collection(name).config.metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER,
+                holds_rows=lambda name: self.client.count(name, exact=True).count > 0,
+                mark=lambda name: self.client.update_collection(name, metadata={KEYS_MARKER: KEYS_BY_USER}),
+            )
 
     # -- collections -------------------------------------------------------------------------
     def _exists(self, name: str) -> bool:

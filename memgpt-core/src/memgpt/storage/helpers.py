@@ -255,6 +255,36 @@ def upgrade_row_keys(connector: Any, batch_size: int = 1_000) -> int:
     return moved
 
 
+KEYS_MARKER = "memgpt_keys"
+"""The metadata key (collection metadata, properties...) saying that a collection's rows are keyed by user."""
+KEYS_BY_USER = "user/id"
+"""Its value: rows keyed ``<user_id>/<record id>`` (memgpt 0.4 wrote bare record ids and no marker)."""
+
+
+def upgrade_collections(
+    connector: Any,
+    collections: Iterable[T],
+    marked: Callable[[T], bool],
+    holds_rows: Callable[[T], bool],
+    mark: Callable[[T], None],
+) -> None:
+    """Re-key, once, an engine's collections written by memgpt 0.4, for engines whose collections carry metadata.
+
+    ``marked(c)`` tells whether collection ``c`` carries :data:`KEYS_MARKER`,
+    ``holds_rows(c)`` whether it holds anything, ``mark(c)`` sets the marker.
+    Collections without the marker that hold rows are upgraded with
+    :func:`upgrade_row_keys`, then every unmarked one is marked (a new, empty
+    collection only needs the marker).
+    """
+    unmarked = [c for c in collections if not marked(c)]
+    if not unmarked:
+        return
+    if any(holds_rows(c) for c in unmarked):
+        upgrade_row_keys(connector)
+    for collection in unmarked:
+        mark(collection)
+
+
 def _same_row(a: Row, b: Row) -> bool:
     if (a.id, a.fields, a.text, a.created_at, a.payload) != (b.id, b.fields, b.text, b.created_at, b.payload):
         return False

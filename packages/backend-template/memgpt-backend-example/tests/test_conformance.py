@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from memgpt.testing import BackendConformance
-from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
+from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_example.plugin import ExampleBackend
 
 
@@ -24,18 +24,12 @@ class TestExampleBackend(BackendConformance):
 
 def test_files_written_by_memgpt_0_4_are_upgraded(tmp_path: Path) -> None:
     """Rows keyed by bare record ids (memgpt 0.4) are re-keyed by user when a connector first opens the file."""
+
+    def as_written_by_0_4(store) -> None:
+        for path in store.folder.glob("*.json"):
+            data = json.loads(path.read_text())
+            del data["memgpt_keys"]
+            path.write_text(json.dumps(data))
+
     backend = ExampleBackend()
-    settings = backend.settings_from_uri(str(tmp_path / "store"))
-    store = backend.open(settings)
-    written = legacy_records(backend.tables())
-    for table, records in written.items():
-        write_legacy_rows(store.connector(table), records)
-    store.close()
-    for path in (tmp_path / "store").glob("*.json"):  # what 0.4 left: no "keys"
-        data = json.loads(path.read_text())
-        del data["keys"]
-        path.write_text(json.dumps(data))
-    for _ in range(2):
-        upgraded = backend.open(settings)
-        assert_upgraded(backend, upgraded, written)
-        upgraded.close()
+    upgrade_round_trip(backend, backend.settings_from_uri(str(tmp_path / "store")), as_written_by_0_4)

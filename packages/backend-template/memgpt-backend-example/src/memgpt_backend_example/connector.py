@@ -18,12 +18,9 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import fetch_page, upgrade_row_keys, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, fetch_page, upgrade_row_keys, vector_from_base64, vector_to_base64
 from memgpt.storage.where import Where
 from memgpt_backend_example.store import ExampleStore
-
-KEYS = "user/id"
-"""The key format of the rows in a file: ``Row.id`` is ``<user_id>/<record id>`` (memgpt 0.4 wrote bare ids, no "keys")."""
 
 
 class ExampleConnector(Connector):
@@ -34,16 +31,16 @@ class ExampleConnector(Connector):
         self.table = table
         self.path = store.folder / f"{table.value}.json"
         with store.lock:  # a file written by memgpt 0.4: re-key its rows by user (the core's helper), then mark it
-            if self.path.exists() and self._load().get("keys") != KEYS:
+            if self.path.exists() and self._load().get(KEYS_MARKER) != KEYS_BY_USER:
                 upgrade_row_keys(self)
-                self._save({**self._load(), "keys": KEYS})
+                self._save({**self._load(), KEYS_MARKER: KEYS_BY_USER})
 
-    # -- the file: {"keys": "user/id", "spec": {...} or null, "rows": {id: row}} -------------------------------
+    # -- the file: {"memgpt_keys": "user/id", "spec": {...} or null, "rows": {id: row}} -------------------------
     def _load(self) -> dict:
         try:
             return json.loads(self.path.read_text())
         except FileNotFoundError:
-            return {"keys": KEYS, "spec": None, "rows": {}}
+            return {KEYS_MARKER: KEYS_BY_USER, "spec": None, "rows": {}}
 
     def _save(self, data: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
