@@ -63,3 +63,11 @@ def test_what_native_engine_code_prints_stays_off_the_terminal(capfd: pytest.Cap
     assert err == "" and out == ""
     os.write(2, b"after\n")  # and descriptor 2 is the terminal's again
     assert capfd.readouterr().err == "after\n"
+
+
+def test_a_write_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path) -> None:
+    from memgpt.files import require_free_space
+
+    require_free_space(tmp_path, 1_000, "a small write")  # room for it: nothing happens
+    with pytest.raises(StorageError, match=r"the disk is full: writing 9 records needs about .* MB free; nothing was written"):
+        require_free_space(tmp_path, 10**18, "writing 9 records")

@@ -84,7 +84,7 @@ def _classify(where: str) -> Callable[[str], MemGPTError | None]:
 
 def translated(where: str) -> Any:
     """pymilvus' exceptions as one-line memgpt errors."""
-    return engine_errors("Milvus", where, _classify(where))
+    return engine_errors("Milvus", where, _classify(where), native=True)  # Milvus Lite's server thread logs on stderr
 
 
 def _connect(uri: str) -> Any:

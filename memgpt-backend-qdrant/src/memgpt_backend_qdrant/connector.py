@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from qdrant_client import models
 
+from memgpt.files import require_free_space
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
@@ -45,6 +47,15 @@ PAGE = 1_000
 def point_id(record_id: str) -> str:
     """The stable UUID of a record id (Qdrant point ids must be integers or UUIDs)."""
     return str(uuid.uuid5(POINT_NAMESPACE, record_id))
+
+
+def _bytes_needed(rows: Sequence[Row]) -> int:
+    """A generous estimate of what local mode writes for ``rows`` (pickled points: each vector twice, the texts twice)."""
+    per_row = [
+        2 * (len(r.payload) + 2 * len(r.text or "") + (0 if r.embedding is None else 15 * r.embedding.shape[0]) + 512)
+        for r in rows
+    ]
+    return sum(per_row) + (256 << 10)  # and room for the journal of its SQLite file
 
 
 def qdrant_filter(where: Where, extra: Sequence[models.Condition] = ()) -> models.Filter | None:
@@ -170,6 +181,8 @@ class QdrantConnector(Connector):
     # -- writes ----------------------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
         with_vectors, without = split_by_embedding(rows)
+        if self.store.mode == "local":  # local mode commits point by point: a full disk must not cut a batch in two
+            require_free_space(Path(self.store.where), _bytes_needed(rows), f"writing {len(rows)} records to Qdrant")
         with self.store.errors():
             for name, group, vectors in (
                 (self.name, with_vectors, True),

@@ -88,3 +88,24 @@ def describe_os_error(exc: OSError) -> str:
         errno.EFBIG: "the file is larger than this process may write",
     }
     return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def require_free_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse, before anything is written, a write of about ``needed`` bytes that the disk under ``folder`` cannot hold.
+
+    For engines that commit record by record (a full disk would leave part of
+    a batch behind): with the store's lock held, no other memgpt process can
+    take the space meanwhile.
+    """
+    from memgpt.errors import StorageError
+
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return  # nothing to measure: the write itself will say what is wrong
+    free = stats.f_bavail * stats.f_frsize
+    if free < needed:
+        raise StorageError(
+            f"the disk is full: {what} needs about {needed / 1e6:.1f} MB and {folder} has {free / 1e6:.1f} MB free; "
+            "nothing was written"
+        )
