@@ -78,12 +78,22 @@ class Target:
 
 
 # -- running memgpt as a user does ------------------------------------------------------------------
-def cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+COMMAND_TIMEOUT = 180.0
+"""A command still running after this long is a hang: killed, and counted as a failed operation."""
+
+
+def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
     full.update({"MEMGPT_HOME": str(home), **(env or {})})
-    return subprocess.run(
-        [sys.executable, "-m", "memgpt", *args], capture_output=True, text=True, env=full, timeout=timeout, cwd=home
-    )
+    return run([sys.executable, "-m", "memgpt", *args], env=full, cwd=home)
+
+
+def run(argv: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` with output captured; a process that hangs is killed and reported as exit 124 ("hung")."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, **kwargs)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", f"Error: hung for {COMMAND_TIMEOUT:.0f} s and was killed")
 
 
 OWN_LINES = ("Skipped ", "Warning: ")
@@ -104,7 +114,10 @@ def judge(cell: Cell, result: subprocess.CompletedProcess[str], should_succeed: 
     elif len(lines) - (1 if result.returncode and len(errors) == 1 else 0) > 0:
         cell.stray += 1
         cell.notes.append(f"stray output from {what or 'a command'}: {lines[0][:160]}")
-    if result.returncode != 0 and should_succeed:
+    if result.returncode == 124:  # a hang is never what should happen
+        cell.failed += 1
+        cell.notes.append(f"{what or 'a command'} hung")
+    elif result.returncode != 0 and should_succeed:
         cell.failed += 1
         cell.notes.append(f"{what or 'a command'} failed: {result.stderr.strip()[-200:]}")
     return result.returncode == 0
@@ -271,18 +284,20 @@ def two_users(target: Target, work: Path, trials: int) -> Cell:
         uri = target.location(work / f"shared-{trial}")
         homes = {user: configured_home(work, f"{user}-{trial}", target, uri, user=user) for user in ("alice", "bob")}
         secret = {"alice": "alice's private apricot", "bob": "bob's private blueberry"}
-        for user, home in homes.items():
+        from memgpt.client import MemGPTClient
+        from memgpt.testing.migration import in_home
+
+        for user, home in homes.items():  # each fills their memories (the same names), in this process: faster
             docs = work / f"{user}-docs-{trial}"
             docs.mkdir(exist_ok=True)
             (docs / "notes.md").write_text(f"{secret[user]} is written in these notes.")
-            for args in (
-                ["load", "directory", "--name", "notes", "--input-dir", str(docs)],
-                ["create", "agent", "--name", "sam"],
-                ["attach", "--agent", "sam", "--data-source", "notes"],
-                ["archival", "insert", "--agent", "sam", f"{secret[user]} is remembered by sam."],
-                ["recall", "append", "--agent", "sam", f"{secret[user]} was said to sam."],
-            ):
-                judge(cell, cli(home, *args), what=f"{user}: {args[0]}")
+            with in_home(home), MemGPTClient() as client:
+                client.load("notes", [docs / "notes.md"])
+                client.create_agent("sam")
+                client.attach("sam", "notes")
+                memory = client.memory("sam")
+                memory.insert_archival(f"{secret[user]} is remembered by sam.")
+                memory.append_message("user", f"{secret[user]} was said to sam.")
         alice_before = records(homes["alice"])
         bob = homes["bob"]
         seen = [
@@ -411,9 +426,9 @@ def full_disk(target: Target, work: Path, trials: int) -> Cell:
                 with open(ballast, "wb") as handle:
                     handle.truncate(0)
                     handle.write(b"\0" * max(0, stats.f_bavail * stats.f_frsize - HEADROOM))
-            text = "words " * 4_000
+            text = "words " * 12_000
             stored = refused = 0
-            for _ in range(60):
+            for _ in range(40):
                 args = ["archival", "insert", "--agent", "sam", text, "--json"]
                 if mounted:
                     result = cli(home, *args)
@@ -421,9 +436,7 @@ def full_disk(target: Target, work: Path, trials: int) -> Cell:
                     limit = (_largest_file(Path(location)) or home).stat().st_size + 200_000
                     full = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
                     full["MEMGPT_HOME"] = str(home)
-                    result = subprocess.run(
-                        [sys.executable, "-c", LIMITED, str(limit), *args], capture_output=True, text=True, env=full, cwd=home
-                    )
+                    result = run([sys.executable, "-c", LIMITED, str(limit), *args], env=full, cwd=home)
                 judge(cell, result, should_succeed=False, what="insert on a full disk")
                 if result.returncode == 0:
                     stored += len(json.loads(result.stdout))
@@ -478,7 +491,10 @@ def hostile(target: Target, work: Path, trials: int) -> Cell:
         env = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
         env["MEMGPT_HOME"] = str(home)
         raw = subprocess.run(
-            [sys.executable, "-m", "memgpt", "create", "agent", "--name", b"\xff\xfe"], capture_output=True, env=env
+            [sys.executable, "-m", "memgpt", "create", "agent", "--name", b"\xff\xfe"],
+            capture_output=True,
+            env=env,
+            timeout=COMMAND_TIMEOUT,
         )
         if TRACEBACK.encode() in raw.stderr:
             cell.tracebacks += 1

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from memgpt.files import require_free_space
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
@@ -25,6 +27,7 @@ from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.helpers import (
     KEYS_BY_USER,
     KEYS_MARKER,
+    approximate_bytes,
     fetch_page,
     split_by_embedding,
     upgrade_collections,
@@ -45,6 +48,8 @@ EXACT_VECTOR = "memgpt_vector"
 _RUST_REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
+FREE_SPACE_MARGIN = 8 << 20
+"""Bytes a Chroma folder's disk must keep free beyond a write (its log and index files grow as it compacts)."""
 EF_SEARCH = 1_000
 """Candidates Chroma's HNSW index examines per query. Chroma's default (100) is no more than the
 archival top-k, and misses true neighbours (results then differ from every exact backend, even
@@ -183,6 +188,8 @@ class ChromaConnector(Connector):
     def upsert(self, rows: Sequence[Row]) -> None:
         size = max(1, self.store.max_batch)
         with_vectors, without = split_by_embedding(rows)
+        if self.store.lock is not None:  # a folder (not a server): Chroma was seen to hang on a full disk, so never let it
+            require_free_space(Path(self.store.where), 4 * approximate_bytes(rows) + FREE_SPACE_MARGIN, "writing to Chroma")
         with self.store.errors():
             for start in range(0, len(with_vectors), size):
                 chunk = with_vectors[start : start + size]

@@ -58,6 +58,13 @@ def page_by_time(keys: Iterable[tuple[int, str, T]], offset: int, limit: int) ->
     return heapq.nsmallest(offset + limit, keys, key=lambda k: (k[0], k[1]))[offset:]
 
 
+def approximate_bytes(rows: Sequence[Row]) -> int:
+    """About how many bytes ``rows`` hold (texts as UTF-8 at worst, payloads, vectors): for free-space checks."""
+    return sum(
+        4 * len(r.text or "") + len(r.payload) + len(r.id) + (0 if r.embedding is None else 4 * r.embedding.shape[0]) for r in rows
+    )
+
+
 def split_by_embedding(rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
     """(rows with an embedding, rows without): engines that need a vector on every record store them apart."""
     return [r for r in rows if r.embedding is not None], [r for r in rows if r.embedding is None]
