@@ -61,7 +61,8 @@ def page_by_time(keys: Iterable[tuple[int, str, T]], offset: int, limit: int) ->
 def approximate_bytes(rows: Sequence[Row]) -> int:
     """About how many bytes ``rows`` hold (texts as UTF-8 at worst, payloads, vectors): for free-space checks."""
     return sum(
-        4 * len(r.text or "") + len(r.payload) + len(r.id) + (0 if r.embedding is None else 4 * r.embedding.shape[0]) for r in rows
+        4 * len(r.text or "") + len(r.payload) + len(r.id) + (0 if r.embedding is None else 4 * r.embedding.shape[0])
+        for r in rows
     )
 
 
