@@ -156,8 +156,8 @@ def lint(session: nox.Session) -> None:
 def faults(session: nox.Session) -> None:
     """The fault matrix (integration/faults.py): kills, processes, two users, damage, full disks, hostile input.
 
-    Every scenario on every backend; prints one table, writes it to integration/results/faults.md and fails when any
-    record is lost, duplicated or leaked, or anything prints a traceback. Arguments after ``--`` go to the script
+    Every scenario on every backend; prints one table (kept in the session's tmp folder: ``python
+    integration/faults.py`` alone writes integration/results/faults.md) and fails when any record is lost, duplicated or leaked, or anything prints a traceback. Arguments after ``--`` go to the script
     (``--backends``, ``--scenarios``, ``--trials``).
     """
     _install_everything(session)
