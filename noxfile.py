@@ -103,7 +103,7 @@ def integration(session: nox.Session) -> None:
 WHEELHOUSE = ROOT / "dist" / "wheels"
 TEMPLATE = ROOT / "packages" / "backend-template" / "memgpt-backend-example"
 BUILT = [*DISTRIBUTIONS, ROOT / "packages" / "pymemgpt", TEMPLATE]
-INSTALL_TARGETS = ["core", "postgres", "chroma", "qdrant", "milvus", "lancedb", "all", "template"]
+INSTALL_TARGETS = ["core", "postgres", "chroma", "qdrant", "milvus", "lancedb", "local", "all", "template"]
 
 
 @nox.session(python="3.11")

@@ -3,7 +3,7 @@
     python packages/install_check.py TARGET WHEELHOUSE
 
 TARGET is ``core`` (bare pymemgpt), a backend extra (``postgres``, ``chroma``,
-``qdrant``, ``milvus``, ``lancedb``), ``all``, or ``template`` (the third-party
+``qdrant``, ``milvus``, ``lancedb``), ``local`` (the local embedding model), ``all``, or ``template`` (the third-party
 example next to the bare core). Run by ``nox -s install``; exits non-zero with
 a message on the first failed check. Uses only the standard library and the
 installed ``memgpt`` command, like a user would.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,18 @@ import zipfile
 from pathlib import Path
 
 FIRST_PARTY = ("postgres", "chroma", "qdrant", "milvus", "lancedb")
-CLIENT_LIBRARIES = ("chromadb", "lancedb", "qdrant_client", "pymilvus", "sqlalchemy", "pg8000", "milvus_lite")
+EMBEDDINGS = ("local",)
+CLIENT_LIBRARIES = (
+    "chromadb",
+    "lancedb",
+    "qdrant_client",
+    "pymilvus",
+    "sqlalchemy",
+    "pg8000",
+    "milvus_lite",
+    "model2vec",
+    "tokenizers",
+)
 BIN = Path(sys.executable).parent
 
 
@@ -29,8 +41,8 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def memgpt(*args: str, home: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MEMGPT_LOAD_PLUGINS", "MEMGPT_CONFIG_PATH")}
+def memgpt(*args: str, home: Path, ok: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MEMGPT_LOAD_PLUGINS", "MEMGPT_CONFIG_PATH")} | (env or {})
     env["MEMGPT_HOME"] = str(home)
     result = subprocess.run([str(BIN / "memgpt"), *args], capture_output=True, text=True, env=env, cwd=home, timeout=600)
     if ok and result.returncode != 0:
@@ -132,6 +144,31 @@ def check_help_imports_no_client() -> None:
     print("ok: memgpt --help and memgpt backends import no backend client library")
 
 
+def check_local_embeddings(home: Path, work: Path, expected: str) -> None:
+    """A new home's ``configure --defaults`` picks ``expected`` embeddings; with ``local``, a search finds by meaning."""
+    memgpt("configure", "--defaults", home=home)
+    config = (home / "config").read_text()
+    if f"embedding_endpoint_type = {expected}" not in config:
+        fail(f"configure --defaults on a new home did not pick the {expected!r} embedding provider:\n{config}")
+    if expected != "local":
+        print(f"ok: a new home embeds with {expected!r}")
+        return
+    docs = work / "meaning"
+    docs.mkdir()
+    (docs / "tea.txt").write_text("Green tea should steep for two minutes in water heated to about eighty degrees.")
+    (docs / "car.txt").write_text("The car would not start because the battery was dead.")
+    (docs / "bank.txt").write_text("The bank approved our mortgage for the new house.")
+    offline = {"HF_HUB_OFFLINE": "1"}
+    memgpt("load", "directory", "--name", "meaning", "--input-dir", str(docs), home=home, env=offline)
+    memgpt("create", "agent", "--name", "meaning", home=home, env=offline)
+    memgpt("attach", "--agent", "meaning", "--data-source", "meaning", home=home, env=offline)
+    question = "Why did the vehicle fail to turn on this morning?"
+    found = json.loads(memgpt("archival", "search", "--agent", "meaning", question, "--json", home=home, env=offline).stdout)
+    if not found["results"] or "battery" not in found["results"][0]["text"]:
+        fail(f"the local model did not find the passage by meaning: {found}")
+    print("ok: a new home embeds with the packaged local model and finds a passage by meaning, offline")
+
+
 def check_template(home: Path, template: Path) -> None:
     check_backends(home, ["local", "example"])
     code = "from memgpt.configure import storage_choices; from memgpt.kinds import RecordKind; print(storage_choices(RecordKind.ARCHIVAL), storage_choices(RecordKind.RECALL))"
@@ -165,14 +202,17 @@ def main() -> None:
         if target == "template":
             check_template(home, root / "packages" / "backend-template" / "memgpt-backend-example")
             return
-        installed = set(FIRST_PARTY) if target == "all" else set() if target == "core" else {target}
+        installed = set(FIRST_PARTY) if target == "all" else set() if target in ("core", *EMBEDDINGS) else {target}
         check_backends(home, ["local", *installed])
         check_missing_backend_hint(home, installed)
+        check_local_embeddings(home, work, "local" if target in ("all", "local") else "hashing")
+        shutil.rmtree(home)
+        home.mkdir()
         if target == "all":
             check_help_imports_no_client()
             check_round_trip("lancedb", home, work)
         else:
-            check_round_trip("local" if target == "core" else target, home, work)
+            check_round_trip("local" if target in ("core", *EMBEDDINGS) else target, home, work)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OWN = r"(memgpt-core|memgpt-backend-[a-z0-9-]+|pymemgpt)"
+OWN = r"(memgpt-core|memgpt-backend-[a-z0-9-]+|memgpt-embeddings-[a-z0-9-]+|pymemgpt)"
 
 
 def files() -> list[Path]:

@@ -12,6 +12,7 @@ from memgpt.embeddings.batching import embed_texts
 from memgpt.embeddings.hashing import hash_vector
 from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedder
 from memgpt.errors import ConfigError, EmbeddingError, EmbeddingMismatch, EmbeddingUnavailable, UnknownBackend
+from memgpt.testing import EmbeddingProviderConformance
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +146,13 @@ def test_hook_register_embedding_providers() -> None:
     assert list(plugins.embedding_providers()) == ["hashing", "openai", "constant"]
     vectors = embed_texts(open_embedder(EmbeddingConfig("constant", "const-3", 3)), ["x", "y"])
     assert vectors.tolist() == [[1.0, 1.0, 1.0]] * 2
+
+
+class TestHashingConformance(EmbeddingProviderConformance):
+    """The built-in lexical hasher passes the provider conformance suite."""
+
+    @pytest.fixture
+    def provider(self) -> EmbeddingProvider:
+        from memgpt.default_plugins.embeddings import HashingProvider
+
+        return HashingProvider()

@@ -128,6 +128,22 @@ class MemGPTConfig:
 
     # -- reading ----------------------------------------------------------------------
     @classmethod
+    def fresh(cls, path: Path | None = None) -> MemGPTConfig:
+        """The defaults of a new home: embeddings from the preferred installed provider (``local`` when installed)."""
+        from memgpt.embeddings.provider import preferred_provider
+
+        config = cls(path=path)
+        try:
+            provider = preferred_provider()
+            config.embedding_endpoint_type = provider.name
+            config.embedding_model = provider.default_model
+            config.embedding_dim = provider.dimension(provider.default_model)
+            config.embedding_endpoint = provider.default_endpoint or ""
+        except Exception:  # a broken plugin must not stop the defaults: keep the built-in hashing embedder
+            config = cls(path=path)
+        return config
+
+    @classmethod
     def exists(cls, path: Path | None = None) -> bool:
         return (path or config_path()).is_file()
 
@@ -140,7 +156,7 @@ class MemGPTConfig:
             with open(path, encoding="utf-8") as handle:
                 parser.read_file(handle)
         except FileNotFoundError:
-            return cls(path=path)
+            return cls.fresh(path)
         except (configparser.Error, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}; fix it or run memgpt configure") from None
         except OSError as exc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from memgpt.config import STORAGE_ROLES, MemGPTConfig, StorageConfig
+from memgpt.embeddings.provider import preferred_provider
 from memgpt.environment import getenv
 from memgpt.errors import ConfigError, MemGPTError
 from memgpt.kinds import RecordKind
@@ -123,7 +124,7 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
         Question(
             "embedding_endpoint_type",
             "Select embedding provider:",
-            keep("embedding_endpoint_type", "hashing"),
+            keep("embedding_endpoint_type", preferred_provider().name),
             lambda answers: list(embedding_providers()),
         ),
         Question(

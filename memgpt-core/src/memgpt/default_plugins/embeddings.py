@@ -42,6 +42,7 @@ class OpenAICompatibleProvider(EmbeddingProvider):
     default_endpoint = "https://api.openai.com/v1"
     open_models = True
     batch_size = 96
+    default_priority = -10  # needs a key or a server
 
     def embedder(self, config: EmbeddingConfig) -> Embedder:
         from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedder

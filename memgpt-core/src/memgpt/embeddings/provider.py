@@ -69,6 +69,12 @@ class EmbeddingProvider(ABC):
     open_models: ClassVar[bool] = False
     """Whether models other than :attr:`models` are accepted (their dimension then comes from the config)."""
     batch_size: ClassVar[int] = 64
+    default_priority: ClassVar[int] = 0
+    """Which installed provider a new home starts with: the highest wins (``hashing`` is 0, the fallback).
+
+    A provider that works offline with no setup and searches by meaning should
+    rank above 0; one that needs a server, a key or a download should rank below.
+    """
 
     def dimension(self, model: str, configured: int | None = None) -> int:
         """The dimension of ``model``: known, or the configured one for an open model list."""
@@ -84,6 +90,14 @@ class EmbeddingProvider(ABC):
     @abstractmethod
     def embedder(self, config: EmbeddingConfig) -> Embedder:
         """Open an embedder for ``config`` (import client libraries here, not at module level)."""
+
+
+def preferred_provider() -> EmbeddingProvider:
+    """The installed provider a new home starts with: highest :attr:`~EmbeddingProvider.default_priority`."""
+    from memgpt.plugins import embedding_providers
+
+    installed = [info.item for info in embedding_providers().values()]
+    return max(installed, key=lambda provider: (provider.default_priority, provider.name == "hashing"))
 
 
 def open_embedder(config: EmbeddingConfig) -> Embedder:

@@ -1,4 +1,4 @@
-"""The storage conformance suite, for every backend (ours and third parties').
+"""The conformance suites, for every backend and embedding provider (ours and third parties').
 
 Subclass :class:`BackendConformance` in a test module of your package and
 provide two fixtures; pytest then runs every contract check against your
@@ -17,13 +17,15 @@ backend::
         def backend_settings(self, tmp_path):
             return MyBackend().settings_from_uri(str(tmp_path / "db"))
 
-Add ``-p memgpt.testing.pytest_plugin`` to your pytest options (or list it in
+Embedding providers subclass :class:`EmbeddingProviderConformance` the same
+way (a ``provider`` fixture). Add ``-p memgpt.testing.pytest_plugin`` to your pytest options (or list it in
 ``pytest_plugins``) so every test runs with a throw-away ``MEMGPT_HOME``.
 """
 
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
 from memgpt.testing.conformance import BackendConformance
 from memgpt.testing.data import BASE_TIME, DIM, MODEL, make_agent, make_record, make_source, owner_field, random_unit_vectors
+from memgpt.testing.embeddings import EmbeddingProviderConformance
 from memgpt.testing.servers import accepts_connections, free_port, running_server
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "DIM",
     "MODEL",
     "BackendConformance",
+    "EmbeddingProviderConformance",
     "accepts_connections",
     "answer_configure",
     "cli_round_trip",
