@@ -11,7 +11,6 @@ from memgpt.client import MemGPTClient
 from memgpt.config import MemGPTConfig
 from memgpt.embeddings import Embedder, EmbeddingConfig
 from memgpt.embeddings.hashing import hash_vector
-from memgpt.errors import EmbeddingMismatch
 from memgpt.kinds import Table
 from memgpt.sources.loader import NoFilesToLoad, collect_files, readers_by_extension
 from memgpt.storage import Where
@@ -22,7 +21,8 @@ class CountingEmbedder(Embedder):
 
     model, dim, batch_size = "lexical-hash-384", 384, 8
 
-    def __init__(self, fail_after_batches: int | None = None) -> None:
+    def __init__(self, fail_after_batches: int | None = None, model: str = "lexical-hash-384", dim: int = 384) -> None:
+        self.model, self.dim = model, dim
         self.texts: list[str] = []
         self.batches = 0
         self.fail_after_batches = fail_after_batches
@@ -135,17 +135,22 @@ def test_interrupted_load_runs_again_to_the_same_result(docs: Path, tmp_path: Pa
         assert report.passages_total == len(reference)
 
 
-def test_loading_with_another_model_is_refused_before_any_work(docs: Path) -> None:
+def test_loading_more_into_a_source_uses_its_own_model(docs: Path) -> None:
     files = sorted(docs.glob("*.md"))
     with client_with(CountingEmbedder()) as client:
-        client.load("docs", files)
+        client.load("docs", files[:1])
     config = MemGPTConfig.load()
     config.embedding_model, config.embedding_dim = "lexical-hash-1024", 1024
-    embedder = CountingEmbedder()
-    with MemGPTClient(config, embedder=embedder) as client, pytest.raises(EmbeddingMismatch) as raised:
-        client.load("docs", files)
-    assert "lexical-hash-384" in str(raised.value) and "lexical-hash-1024" in str(raised.value)
-    assert embedder.texts == []
+    configured = CountingEmbedder(
+        model="lexical-hash-1024", dim=1024
+    )  # the configured model's embedder: a new source uses it, the old one does not
+    with MemGPTClient(config, embedder=configured) as client:
+        report = client.load("docs", files)
+        assert report.passages_written > 0 and configured.texts == []
+        client.load("fresh", files[:1])
+        assert configured.texts
+        models = {s.source.name: (s.source.embedding_model, s.passages > 0) for s in client.list_sources()}
+    assert models == {"docs": ("lexical-hash-384", True), "fresh": ("lexical-hash-1024", True)}
 
 
 def test_the_source_records_its_model(docs: Path) -> None:

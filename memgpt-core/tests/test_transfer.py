@@ -18,7 +18,7 @@ from memgpt.cli import main
 from memgpt.config import MemGPTConfig
 from memgpt.kinds import Table
 from memgpt.paths import memgpt_home
-from memgpt.records import Passage
+from memgpt.records import EmbeddingSpec, Passage
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
 from memgpt.testing.migration import (
@@ -165,27 +165,25 @@ def test_a_damaged_migration_state_file_never_blocks_a_rerun(tmp_path: Path) -> 
     assert_same_snapshot(snapshot(config_at(target)), before)
 
 
-def test_target_with_other_embeddings_is_refused_before_anything_is_written(filled: dict[str, int], tmp_path: Path) -> None:
+def test_a_target_holding_another_model_keeps_it_and_takes_ours_beside_it(filled: dict[str, int], tmp_path: Path) -> None:
     target = tmp_path / "target"
     stranger = Passage(
         id="x", text="someone else's", user_id="u2", agent_id="a2", embedding=np.ones(8), embedding_model="other-8"
     )
     with Storage(config_at(target)) as storage:
         storage.collection(Table.ARCHIVAL, Where.everything()).insert([stranger])
-    code, out = run(*to_local(target), ok=False)
-    assert code == 1
-    line = out.strip().splitlines()[-1]
-    assert "8-d vectors of model 'other-8'" in line and "384-d vectors of model 'lexical-hash-384'" in line
-    assert "--re-embed" in line
-    assert {t.value: n for t, n in counts(config_at(target)).items()} == {
-        "sources": 0,
-        "agents": 0,
-        "source_passages": 0,
-        "archival": 1,
-        "recall": 0,
-    }
-    code, out = run(*to_local(target, "--dry-run"), ok=False)
-    assert code == 1 and "other-8" in out
+    me = MemGPTConfig.load().user_id
+    before, answers = snapshot(user_id=me), search_answers()
+    _, out = run(*to_local(target, "--json"))
+    report = json.loads(out)
+    assert all(entry["identical"] for entry in report["tables"].values())
+    assert report["tables"]["archival"]["target_count"] == filled["archival"]
+    with Storage(config_at(target)) as storage:
+        own = storage.collection(Table.ARCHIVAL, Where.everything())
+        assert own.embedding_spec == EmbeddingSpec("other-8", 8) and [p.id for p in own.iterate()] == ["x"]
+    run(*to_local(target, "--switch"))
+    assert_same_snapshot(snapshot(user_id=me), before)
+    assert search_answers() == answers
 
 
 def test_re_embed_copies_with_the_configured_model(filled: dict[str, int], tmp_path: Path) -> None:
@@ -227,7 +225,7 @@ def test_export_then_import_into_a_fresh_home_reproduces_everything(
     _, out = run("export", str(archive), "--json")
     manifest = json.loads(out)
     assert manifest == json.loads((archive / "manifest.json").read_text())
-    assert manifest["format"] == "memgpt-export" and manifest["format_version"] == 1
+    assert manifest["format"] == "memgpt-export" and manifest["format_version"] == 2
     for table, entry in manifest["tables"].items():
         lines = (archive / entry["records"]).read_text().splitlines()
         assert len(lines) == entry["count"] == filled[table]
@@ -331,7 +329,7 @@ def test_import_into_a_store_with_other_records_adds_them(filled: dict[str, int]
         (None, "has no manifest.json"),
         ("{not json", "is not valid JSON"),
         ('{"format": "zip"}', "is not a memgpt export"),
-        ('{"format": "memgpt-export", "format_version": 99}', "format version 99; this memgpt reads version 1"),
+        ('{"format": "memgpt-export", "format_version": 99}', "format version 99; this memgpt reads versions 1, 2"),
     ],
 )
 def test_import_rejects_what_is_not_an_export(filled: dict[str, int], tmp_path: Path, manifest: str | None, message: str) -> None:
@@ -367,17 +365,24 @@ def test_tampered_export_fails_verification_naming_the_collection(filled: dict[s
     assert all(n == 0 for n in counts().values())
 
 
-def test_import_refuses_vectors_of_another_model_before_writing(filled: dict[str, int], tmp_path: Path, monkeypatch) -> None:
+def test_import_into_a_home_of_another_model_puts_the_passages_beside_its_own(
+    filled: dict[str, int], tmp_path: Path, monkeypatch
+) -> None:
+    answers = search_answers()
     archive = tmp_path / "backup"
     run("export", str(archive))
     monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "other"))
     run("configure", "--defaults", "--embedding-model", "lexical-hash-1024", "--embedding-dim", "1024")
     run("create", "agent", "--name", "dora")
     run("archival", "insert", "--agent", "dora", "Dora keeps bees.")
-    before = snapshot()
-    code, out = run("import", str(archive), ok=False)
-    assert code == 1 and "1024-d vectors of model 'lexical-hash-1024'" in out and "nothing was imported" in out
-    assert_same_snapshot(snapshot(), before)
+    run("import", str(archive))
+    imported = {key: value for key, value in search_answers().items() if not key.startswith("dora/")}
+    assert imported == answers  # the imported agents search with their own model (384-d)
+    _, out = run("archival", "search", "--agent", "dora", "bees", "--json")
+    assert json.loads(out)["results"][0]["text"] == "Dora keeps bees."
+    _, out = run("storage", "status", "--json")
+    tables = {t["table"]: t["count"] for t in json.loads(out)["tables"]}
+    assert tables["archival"] == 1 and tables["archival (lexical-hash-384, 384-d)"] == filled["archival"]
 
 
 def test_the_backend_round_trip_passes_on_local(tmp_path: Path) -> None:

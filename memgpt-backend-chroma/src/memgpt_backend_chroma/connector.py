@@ -28,6 +28,7 @@ from memgpt.storage.helpers import (
     KEYS_BY_USER,
     KEYS_MARKER,
     approximate_bytes,
+    collection_name,
     fetch_page,
     split_by_embedding,
     upgrade_collections,
@@ -83,10 +84,10 @@ class ChromaConnector(Connector):
     capabilities = ALL_CAPABILITIES
     max_batch_size = 10_000
 
-    def __init__(self, store: ChromaStore, table: Table) -> None:
+    def __init__(self, store: ChromaStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.table = table
-        self.name = f"memgpt_{table.value}"
+        self.name = collection_name(table, shelf)
         with store.errors():
             self._open()
 

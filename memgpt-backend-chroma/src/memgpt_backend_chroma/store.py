@@ -84,10 +84,10 @@ class ChromaStore(ConnectorCache, Store):
     def errors(self) -> Any:
         return translated(self.where)
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_chroma.connector import ChromaConnector
 
-        return ChromaConnector(self, table)
+        return ChromaConnector(self, table, shelf)
 
     def ping(self) -> None:
         with self.errors():

@@ -32,7 +32,16 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, fetch_page, like_pattern, split_by_embedding, time_bounds
+from memgpt.storage.helpers import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    chunked,
+    collection_name,
+    fetch_page,
+    like_pattern,
+    split_by_embedding,
+    time_bounds,
+)
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
@@ -93,10 +102,10 @@ class LanceDBConnector(Connector):
     """Versions older than this are removed when optimizing. LanceDB folders are meant for one writing
     process; another process reading a version that is removed under it gets an error and retries."""
 
-    def __init__(self, store: LanceDBStore, table: Table) -> None:
+    def __init__(self, store: LanceDBStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.table = table
-        self.name = f"memgpt_{table.value}"
+        self.name = collection_name(table, shelf)
         self.plain_name = f"{self.name}_plain"
         self._writes: dict[str, int] = {}
         self._handles: dict[str, Any] = {}

@@ -60,10 +60,10 @@ class LanceDBStore(ConnectorCache, Store):
     def errors(self) -> Any:
         return translated(self.uri)
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_lancedb.connector import LanceDBConnector
 
-        return LanceDBConnector(self, table)
+        return LanceDBConnector(self, table, shelf)
 
     def table_names(self) -> set[str]:
         with self.errors():

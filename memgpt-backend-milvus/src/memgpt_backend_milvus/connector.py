@@ -28,6 +28,7 @@ from memgpt.storage.helpers import (
     KEYS_BY_USER,
     KEYS_MARKER,
     chunked,
+    collection_name,
     fetch_page,
     split_by_embedding,
     time_bounds,
@@ -85,11 +86,11 @@ class MilvusConnector(Connector):
     capabilities = ALL_CAPABILITIES
     max_batch_size = 10_000
 
-    def __init__(self, store: MilvusStore, table: Table) -> None:
+    def __init__(self, store: MilvusStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.client = store.client
         self.table = table
-        self.name = f"memgpt_{table.value}"
+        self.name = collection_name(table, shelf)
         self.plain_name = f"{self.name}_plain"
         self.fields = ["id", *table.filter_fields, "text_parts", "created_at", "payload_parts"]
         self._seen: set[str] = set()

@@ -147,10 +147,10 @@ class MilvusStore(ConnectorCache, Store):
     def errors(self) -> Any:
         return translated(self.uri)
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_milvus.connector import MilvusConnector
 
-        return MilvusConnector(self, table)
+        return MilvusConnector(self, table, shelf)
 
     def ping(self) -> None:
         with self.errors():

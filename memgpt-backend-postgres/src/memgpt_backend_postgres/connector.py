@@ -17,7 +17,7 @@ from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.helpers import like_pattern
 from memgpt.storage.where import Where
 from memgpt_backend_postgres import binary
-from memgpt_backend_postgres.schema import HNSW_MAX_DIM, LOCK_KEY, TABLE_NAMES, hnsw_index, value_columns
+from memgpt_backend_postgres.schema import HNSW_MAX_DIM, LOCK_KEY, hnsw_index, table_name, table_statements, value_columns
 from memgpt_backend_postgres.store import PostgresStore
 
 INDEX_AFTER_ROWS = 20_000
@@ -44,10 +44,19 @@ class PostgresConnector(Connector):
     capabilities = ALL_CAPABILITIES
     max_batch_size = 10_000
 
-    def __init__(self, store: PostgresStore, table: Table) -> None:
+    def __init__(self, store: PostgresStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.table = table
-        self.name = TABLE_NAMES[table]
+        self.shelf = shelf
+        self.name = table_name(table, shelf)
+        self.spec_key = f"{table.value}.{shelf}" if shelf else table.value
+        """This table's row in ``memgpt_collections``."""
+        self.index_name = hnsw_index(table, shelf)
+        if shelf:  # another embedding model's table: made on first use, like the schema's own
+            with store.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+                for statement in table_statements(table, shelf):
+                    conn.execute(text(statement))
         self.columns = value_columns(table)
         select = [("vector_send(embedding)" if c == "embedding" else c) for c in self.columns]
         self.select = ", ".join(select)
@@ -92,7 +101,7 @@ class PostgresConnector(Connector):
     def get_embedding_spec(self) -> EmbeddingSpec | None:
         with self.store.begin() as conn:
             row = conn.execute(
-                text("SELECT model, dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value}
+                text("SELECT model, dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.spec_key}
             ).first()
         return EmbeddingSpec(row[0], int(row[1])) if row else None
 
@@ -100,13 +109,13 @@ class PostgresConnector(Connector):
         with self.store.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             row = conn.execute(
-                text("SELECT model, dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value}
+                text("SELECT model, dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.spec_key}
             ).first()
             if row is not None:
                 return EmbeddingSpec(row[0], int(row[1]))
             conn.execute(
                 text("INSERT INTO memgpt_collections (table_name, model, dim) VALUES (:t, :m, :d)"),
-                {"t": self.table.value, "m": spec.model, "d": spec.dim},
+                {"t": self.spec_key, "m": spec.model, "d": spec.dim},
             )
             # Vectors at their real dimension; the HNSW index follows once the table is large (_index_when_large).
             conn.execute(text(f"ALTER TABLE {self.name} ALTER COLUMN embedding TYPE vector({int(spec.dim)})"))
@@ -116,11 +125,11 @@ class PostgresConnector(Connector):
         """Build the HNSW cosine index once the table holds INDEX_AFTER_ROWS vectors (at most once)."""
         if self._indexed or not self.table.has_vectors:
             return
-        exists = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(self.table)}).first()
+        exists = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": self.index_name}).first()
         if exists:
             self._indexed = True
             return
-        spec = conn.execute(text("SELECT dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value}).first()
+        spec = conn.execute(text("SELECT dim FROM memgpt_collections WHERE table_name = :t"), {"t": self.spec_key}).first()
         if spec is None or int(spec[0]) > HNSW_MAX_DIM:
             return
         vectors = conn.execute(
@@ -131,9 +140,7 @@ class PostgresConnector(Connector):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             conn.execute(
-                text(
-                    f"CREATE INDEX IF NOT EXISTS {hnsw_index(self.table)} ON {self.name} USING hnsw (embedding vector_cosine_ops)"
-                )
+                text(f"CREATE INDEX IF NOT EXISTS {self.index_name} ON {self.name} USING hnsw (embedding vector_cosine_ops)")
             )
             self._indexed = True
 
@@ -177,10 +184,10 @@ class PostgresConnector(Connector):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             conn.execute(text(f"TRUNCATE {self.name}"))
             if self.table.has_vectors:
-                conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index(self.table)}"))
+                conn.execute(text(f"DROP INDEX IF EXISTS {self.index_name}"))
                 self._indexed = False
                 conn.execute(text(f"ALTER TABLE {self.name} ALTER COLUMN embedding TYPE vector"))
-            conn.execute(text("DELETE FROM memgpt_collections WHERE table_name = :t"), {"t": self.table.value})
+            conn.execute(text("DELETE FROM memgpt_collections WHERE table_name = :t"), {"t": self.spec_key})
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
@@ -261,7 +268,7 @@ class PostgresConnector(Connector):
         now = time.monotonic()
         if not self._indexed and now - self._index_checked > INDEX_RECHECK_S:
             with self.store.begin() as conn:
-                found = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(self.table)})
+                found = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": self.index_name})
                 self._indexed = found.first() is not None
             self._index_checked = now
         return self._indexed

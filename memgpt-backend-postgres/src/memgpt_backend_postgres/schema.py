@@ -54,15 +54,27 @@ _TYPES = {
 }
 
 
+def table_name(table: Table, shelf: str = "") -> str:
+    """``memgpt_archival``, or ``memgpt_archival_m0123456789`` for a shelf (another embedding model's vectors)."""
+    return f"{TABLE_NAMES[table]}_{shelf}" if shelf else TABLE_NAMES[table]
+
+
+def table_statements(table: Table, shelf: str = "") -> list[str]:
+    """The table of ``table`` on ``shelf`` and its indexes (``IF NOT EXISTS``: safe to run again)."""
+    name = table_name(table, shelf)
+    columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in value_columns(table))
+    statements = [f"CREATE TABLE IF NOT EXISTS {name} ({columns})"]
+    for cols in INDEXES[table]:
+        statements.append(f"CREATE INDEX IF NOT EXISTS {name}_{'_'.join(cols)} ON {name} ({', '.join(cols)})")
+    return statements
+
+
 def create_statements() -> list[str]:
     statements = [
         "CREATE TABLE IF NOT EXISTS memgpt_collections (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",
     ]
-    for table, name in TABLE_NAMES.items():
-        columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in value_columns(table))
-        statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-        for cols in INDEXES[table]:
-            statements.append(f"CREATE INDEX IF NOT EXISTS {name}_{'_'.join(cols)} ON {name} ({', '.join(cols)})")
+    for table in TABLE_NAMES:
+        statements += table_statements(table)
     return statements
 
 
@@ -73,5 +85,5 @@ def upgrade_statements(version: int) -> list[str]:
     return []
 
 
-def hnsw_index(table: Table) -> str:
-    return f"{TABLE_NAMES[table]}_embedding_hnsw"
+def hnsw_index(table: Table, shelf: str = "") -> str:
+    return f"{table_name(table, shelf)}_embedding_hnsw"

@@ -135,10 +135,10 @@ class PostgresStore(ConnectorCache, Store):
                 conn.execute(text("INSERT INTO memgpt_schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
         ENGINES.ready.add(self.uri)
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_postgres.connector import PostgresConnector
 
-        return PostgresConnector(self, table)
+        return PostgresConnector(self, table, shelf)
 
     def ping(self) -> None:
         with self.begin() as conn:

@@ -29,6 +29,7 @@ from memgpt.storage.helpers import (
     KEYS_BY_USER,
     KEYS_MARKER,
     chunked,
+    collection_name,
     fetch_page,
     split_by_embedding,
     upgrade_collections,
@@ -74,11 +75,11 @@ class QdrantConnector(Connector):
     capabilities = ALL_CAPABILITIES
     max_batch_size = 10_000
 
-    def __init__(self, store: QdrantStore, table: Table) -> None:
+    def __init__(self, store: QdrantStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.client = store.client
         self.table = table
-        self.name = f"memgpt_{table.value}"
+        self.name = collection_name(table, shelf)
         self.plain_name = f"{self.name}_plain"
         self._upgrade_keys()
 

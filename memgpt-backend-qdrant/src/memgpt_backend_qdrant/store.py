@@ -108,10 +108,10 @@ class QdrantStore(ConnectorCache, Store):
     def errors(self) -> Any:
         return translated(self.where)
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_qdrant.connector import QdrantConnector
 
-        return QdrantConnector(self, table)
+        return QdrantConnector(self, table, shelf)
 
     def ping(self) -> None:
         with self.errors():

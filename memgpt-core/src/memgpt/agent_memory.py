@@ -19,11 +19,12 @@ import uuid
 from datetime import datetime, time, timezone
 from typing import Any
 
-from memgpt.catalog import Catalog, Collections, embedding_of_agent
-from memgpt.embeddings.provider import Embedder, open_embedder
+from memgpt.catalog import Catalog, Collections, embedding_of_agent, embedding_of_source, open_embedder_of, spec_of
+from memgpt.embeddings.batching import embed_texts
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.errors import MemGPTError, StorageError
 from memgpt.kinds import Table
-from memgpt.records import AgentState, Message, Passage, utcnow
+from memgpt.records import AgentState, Message, Passage, Source, utcnow
 from memgpt.sources.chunking import chunk_text
 from memgpt.storage.collection import Hit, best_first
 from memgpt.storage.where import Where
@@ -80,9 +81,9 @@ class AgentMemory:
         self.agent = agent
         self._embedder = embedder
         self._cache: dict[str, list[Hit]] = {}
-        scope = Where.of(user_id=agent.user_id, agent_id=agent.id)
-        self.archival = collections.collection(Table.ARCHIVAL, scope)
-        self.recall = collections.collection(Table.RECALL, scope)
+        self._catalog = Catalog(collections, agent.user_id)
+        self.archival = self._catalog.archival_of(agent, claim=True)
+        self.recall = collections.collection(Table.RECALL, Where.of(user_id=agent.user_id, agent_id=agent.id))
 
     @classmethod
     def of(cls, catalog: Catalog, agent_name: str) -> AgentMemory:
@@ -91,12 +92,12 @@ class AgentMemory:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = open_embedder(embedding_of_agent(self.agent))
+            self._embedder = open_embedder_of(
+                f"agent {self.agent.name!r}", embedding_of_agent(self.agent), "agent", self.agent.name
+            )
         return self._embedder
 
     def _embed(self, texts: list[str]) -> Any:
-        from memgpt.embeddings.batching import embed_texts
-
         return embed_texts(self.embedder, texts)
 
     # -- archival memory ----------------------------------------------------------------
@@ -135,9 +136,26 @@ class AgentMemory:
             self._cache.clear()
         return passages
 
-    def _source_passages(self):
-        sources = list(self.agent.attached_sources)
-        return self.collections.collection(Table.SOURCE_PASSAGES, Where.of(user_id=self.agent.user_id, source=sources))
+    def _search_sources(self, query: str, own_vector: Any) -> list[Hit]:
+        """Hits in the attached sources, each searched with the query embedded by that source's own model."""
+        by_model: dict[EmbeddingConfig, list[Source]] = {}
+        for name in self.agent.attached_sources:
+            source = self._catalog.find_source(name)
+            if source is not None:
+                by_model.setdefault(embedding_of_source(source), []).append(source)
+        own = embedding_of_agent(self.agent)
+        hits: list[Hit] = []
+        for config, sources in by_model.items():
+            if (config.provider, config.model, config.dim) == (own.provider, own.model, own.dim):
+                vector, model = own_vector, self.embedder.model
+            else:
+                names = ", ".join(repr(s.name) for s in sources)
+                embedder = open_embedder_of(f"data source {names}", config, "source", sources[0].name)
+                vector, model = embed_texts(embedder, [query])[0], embedder.model
+            scope = Where.of(user_id=self.agent.user_id, source=[s.name for s in sources])
+            collection = self.collections.collection(Table.SOURCE_PASSAGES, scope, spec_of(config))
+            hits += collection.search(vector, k=ARCHIVAL_TOP_K, model=model)
+        return hits
 
     def search_archival(self, query: str, count: int = PAGE_SIZE, start: int = 0) -> tuple[list[Hit], int]:
         """Hits ``start`` to ``start + count`` of the best matches in the agent's archival memory and attached sources.
@@ -151,7 +169,7 @@ class AgentMemory:
             vector = self._embed([query])[0]
             hits = self.archival.search(vector, k=ARCHIVAL_TOP_K, model=self.embedder.model)
             if self.agent.attached_sources:
-                hits += self._source_passages().search(vector, k=ARCHIVAL_TOP_K, model=self.embedder.model)
+                hits += self._search_sources(query, vector)
             hits = sorted(hits, key=best_first)[:ARCHIVAL_TOP_K]
             self._cache[query] = hits
         return hits[start : start + count], len(hits)

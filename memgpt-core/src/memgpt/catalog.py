@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from memgpt.embeddings.provider import EmbeddingConfig
-from memgpt.errors import AlreadyExists, EmbeddingMismatch, NotFound
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
+from memgpt.errors import AlreadyExists, ConfigError, EmbeddingMismatch, EmbeddingUnavailable, NotFound, UnknownBackend
 from memgpt.kinds import Table
 from memgpt.names import validate_name
-from memgpt.records import AgentState, Source, utcnow
+from memgpt.records import AgentState, EmbeddingSpec, Source, utcnow
 from memgpt.storage.collection import Collection
 from memgpt.storage.where import Where
 
@@ -24,7 +24,7 @@ from memgpt.storage.where import Where
 class Collections(Protocol):
     """Anything that hands out scoped collections (:class:`~memgpt.storage.Storage` does)."""
 
-    def collection(self, table: Table, scope: Where) -> Collection: ...
+    def collection(self, table: Table, scope: Where, spec: EmbeddingSpec | None = None, claim: bool = False) -> Collection: ...
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,63 @@ def agent_id_for(user_id: str, name: str) -> str:
 
 
 def embedding_of_agent(agent: AgentState) -> EmbeddingConfig:
-    """The agent's embedding config, with the configured endpoint's credentials when it is the same endpoint.
+    """The agent's embedding config, with the configured endpoint's credentials when it is the same endpoint."""
+    return _with_credentials(EmbeddingConfig.from_dict(agent.embedding_config))
 
-    Agent records keep endpoints without credentials; the credential (a
-    password or key in the configured URL) comes back from the config file
-    at use, never from the record.
+
+def embedding_of_source(source: Source) -> EmbeddingConfig:
+    """The embedding config a data source was loaded with (its passages and every later load use it).
+
+    Sources made before the config was recorded (memgpt 0.3 exports) name only
+    their model: the provider is the installed one that knows that model.
     """
-    config = EmbeddingConfig.from_dict(agent.embedding_config)
+    recorded = source.metadata.get("embedding") if isinstance(source.metadata, dict) else None
+    if isinstance(recorded, dict) and recorded.get("provider"):
+        config = EmbeddingConfig.from_dict(recorded)
+        return _with_credentials(replace(config, model=source.embedding_model, dim=source.embedding_dim))
+    from memgpt.plugins import embedding_providers
+
+    provider = next(
+        (name for name, info in embedding_providers().items() if source.embedding_model in info.item.models), "hashing"
+    )
+    return EmbeddingConfig(provider, source.embedding_model, source.embedding_dim)
+
+
+def shell_word(text: str) -> str:
+    """``text`` quoted for a shell when it needs it (a name in a suggested command)."""
+    import shlex
+
+    return shlex.quote(text)
+
+
+def open_embedder_of(what: str, config: EmbeddingConfig, kind: str, name: str) -> Embedder:
+    """The embedder of ``what`` (an agent, a data source) with its own model, or one line naming the re-embed command.
+
+    Records keep the model they were made with; when that model cannot be used
+    here (its provider is not installed, its files are missing), the way out is
+    to re-embed them with the configured model.
+    """
+    try:
+        return open_embedder(config)
+    except (UnknownBackend, EmbeddingUnavailable, EmbeddingMismatch, ConfigError) as exc:
+        raise EmbeddingUnavailable(
+            f"{what} is embedded with {config.provider}:{config.model} ({config.dim}-d), which cannot be used here "
+            f"({str(exc).rstrip('.')}); re-embed it with the configured model: memgpt reembed {kind} {shell_word(name)}"
+        ) from None
+
+
+def spec_of(config: EmbeddingConfig) -> EmbeddingSpec:
+    """The embedding spec (model and dimension) that records embedded with ``config`` carry."""
+    return EmbeddingSpec(config.model, config.dim)
+
+
+def _with_credentials(config: EmbeddingConfig) -> EmbeddingConfig:
+    """``config`` with the configured endpoint's credentials when it is the same endpoint.
+
+    Agent and source records keep endpoints without credentials; the
+    credential (a password or key in the configured URL) comes back from the
+    config file at use, never from the record.
+    """
     if not config.endpoint:
         return config
     from memgpt.config import MemGPTConfig
@@ -154,8 +204,9 @@ class Catalog:
         """Delete an agent with its archival and recall memory; returns what was deleted."""
         agent = self.get_agent(name_or_id)
         scope = Where.of(user_id=self.user_id, agent_id=agent.id)
+        spec = spec_of(embedding_of_agent(agent))
         deleted = {
-            "archival": self.collections.collection(Table.ARCHIVAL, scope).delete_where(Where.everything()),
+            "archival": self.collections.collection(Table.ARCHIVAL, scope, spec).delete_where(Where.everything()),
             "recall": self.collections.collection(Table.RECALL, scope).delete_where(Where.everything()),
         }
         self._agents().delete([agent.id])
@@ -163,7 +214,7 @@ class Catalog:
 
     # -- sources ------------------------------------------------------------------------
     def find_source(self, name: str) -> Source | None:
-        return self._sources().get(name)
+        return self._sources().get(validate_name(name, "source name"))
 
     def get_source(self, name: str) -> Source:
         source = self.find_source(name)
@@ -171,63 +222,72 @@ class Catalog:
             raise NotFound(f"no data source named {name!r}; memgpt list sources shows them")
         return source
 
-    def ensure_source(self, name: str, embedding: EmbeddingConfig, description: str | None = None) -> Source:
-        """The source called ``name``, created if new; refuses one embedded with another model."""
+    def new_source(self, name: str, embedding: EmbeddingConfig, description: str | None = None) -> Source:
+        """A source record for ``name`` embedded with ``embedding``, checked but not stored (see :meth:`add_source`)."""
         validate_name(name, "source name")
-        source = self.find_source(name)
-        if source is None:
-            source = Source(
-                name=name,
-                user_id=self.user_id,
-                embedding_model=embedding.model,
-                embedding_dim=embedding.dim,
-                description=description,
-                metadata={"embedding": embedding.to_dict()},
-            )
-            self._sources().insert([source])
-            return source
-        if (source.embedding_model, source.embedding_dim) != (embedding.model, embedding.dim):
-            raise EmbeddingMismatch(
-                f"data source {name!r} holds passages embedded with {source.embedding_model!r} "
-                f"({source.embedding_dim}-d); the configured model is {embedding.model!r} ({embedding.dim}-d): "
-                "load into a new source, or delete this one first"
-            )
+        return Source(
+            name=name,
+            user_id=self.user_id,
+            embedding_model=embedding.model,
+            embedding_dim=embedding.dim,
+            description=description,
+            metadata={"embedding": embedding.to_dict()},
+        )
+
+    def add_source(self, source: Source) -> Source:
+        """Enter ``source`` in the catalog (replacing one of the same name)."""
+        self._sources().insert([source])
         return source
 
+    def ensure_source(self, name: str, embedding: EmbeddingConfig, description: str | None = None) -> Source:
+        """The source called ``name``, created with ``embedding`` if new.
+
+        A source keeps the model it was created with: loading more into it
+        embeds with that model (:func:`embedding_of_source`), whatever is
+        configured now.
+        """
+        return self.find_source(name) or self.add_source(self.new_source(name, embedding, description))
+
+    def source_passages(self, source: Source, claim: bool = False) -> Collection:
+        """The passages of ``source``, on the shelf of its embedding model."""
+        scope = Where.of(user_id=self.user_id, source=source.name)
+        return self.collections.collection(Table.SOURCE_PASSAGES, scope, spec_of(embedding_of_source(source)), claim)
+
+    def archival_of(self, agent: AgentState, claim: bool = False) -> Collection:
+        """The agent's own archival passages, on the shelf of its embedding model."""
+        scope = Where.of(user_id=agent.user_id, agent_id=agent.id)
+        return self.collections.collection(Table.ARCHIVAL, scope, spec_of(embedding_of_agent(agent)), claim)
+
     def source_passage_count(self, name: str) -> int:
-        return self.collections.collection(Table.SOURCE_PASSAGES, Where.of(user_id=self.user_id, source=name)).count()
+        return self.source_passages(self.get_source(name)).count()
 
     def list_sources(self) -> list[SourceSummary]:
         agents = self.list_agents()
         summaries = []
         for source in sorted(self._sources().iterate(), key=lambda s: s.name):
             attached = tuple(a.name for a in agents if source.name in a.attached_sources)
-            summaries.append(SourceSummary(source, self.source_passage_count(source.name), attached))
+            summaries.append(SourceSummary(source, self.source_passages(source).count(), attached))
         return summaries
 
     def delete_source(self, name: str) -> int:
         """Detach the source from every agent, delete its passages and its entry; returns passages deleted."""
-        self.get_source(name)
+        source = self.get_source(name)
         for agent in self.list_agents():
             if name in agent.attached_sources:
                 self.save_agent(replace(agent, attached_sources=tuple(s for s in agent.attached_sources if s != name)))
-        passages = self.collections.collection(Table.SOURCE_PASSAGES, Where.of(user_id=self.user_id, source=name))
-        deleted = passages.delete_where(Where.everything())
+        deleted = self.source_passages(source).delete_where(Where.everything())
         self._sources().delete([name])
         return deleted
 
     # -- attachments ----------------------------------------------------------------------
     def attach(self, agent_name: str, source_name: str) -> AgentState:
-        """Make ``agent_name``'s archival search cover ``source_name`` (no passage is copied)."""
+        """Make ``agent_name``'s archival search cover ``source_name`` (no passage is copied).
+
+        The source may be embedded with another model than the agent: its
+        passages are searched with a query embedded by the source's own model.
+        """
         agent = self.get_agent(agent_name)
         source = self.get_source(source_name)
-        embedding = embedding_of_agent(agent)
-        if (source.embedding_model, source.embedding_dim) != (embedding.model, embedding.dim):
-            raise EmbeddingMismatch(
-                f"cannot attach data source {source.name!r} (embedded with {source.embedding_model!r}, "
-                f"{source.embedding_dim}-d) to agent {agent.name!r}, which embeds with {embedding.model!r} "
-                f"({embedding.dim}-d); load the source again with the agent's model"
-            )
         if source.name in agent.attached_sources:
             return agent
         return self.save_agent(replace(agent, attached_sources=(*agent.attached_sources, source.name)))

@@ -8,10 +8,10 @@ import numpy as np
 
 from memgpt.config import MemGPTConfig
 from memgpt.errors import MemGPTError
-from memgpt.kinds import Table
 from memgpt.storage.configured import ROLE_OF_TABLE, Storage
 from memgpt.storage.connector import Capability
 from memgpt.storage.where import Where
+from memgpt.transfer.units import ORDER, Unit, units
 
 
 def _probe(collection: Any) -> None:
@@ -55,21 +55,25 @@ def storage_status(config: MemGPTConfig, all_users: bool = False) -> dict[str, A
                 seen[id(location)] = entry
             healthy[role] = entry["ok"]
             report["locations"].append(entry)
-        for table in Table:
-            role = ROLE_OF_TABLE[table]
+        try:
+            found = units(storage, scope) if all(healthy.values()) else [Unit(table) for table in ORDER]
+        except MemGPTError:  # the catalog cannot be read: its table reports the error below
+            found = [Unit(table) for table in ORDER]
+        for unit in found:
+            role = ROLE_OF_TABLE[unit.table]
             location = storage.locations[role]
             count: int | None = None
             error = None
             if healthy[role]:
                 try:
-                    collection = storage.collection(table, scope)
+                    collection = unit.collection(storage, scope)
                     count = collection.count()
                     if count:
                         _probe(collection)
                 except MemGPTError as exc:
                     error = str(exc)
             report["tables"].append(
-                {"table": table.value, "role": role, "backend": location.backend.name, "count": count, "error": error}
+                {"table": unit.label, "role": role, "backend": location.backend.name, "count": count, "error": error}
             )
         checked: set[int] = set()
         for role, location in storage.locations.items():

@@ -120,7 +120,16 @@ def version() -> None:
     click.echo(__version__)
 
 
-from memgpt.cli import agents_cmd, backends_cmd, configure_cmd, load_cmd, memory_cmd, storage_cmd, transfer_cmd  # noqa: E402
+from memgpt.cli import (  # noqa: E402
+    agents_cmd,
+    backends_cmd,
+    configure_cmd,
+    load_cmd,
+    memory_cmd,
+    reembed_cmd,
+    storage_cmd,
+    transfer_cmd,
+)
 
 for command in (
     configure_cmd.configure_command,
@@ -134,6 +143,7 @@ for command in (
     memory_cmd.archival_group,
     memory_cmd.recall_group,
     storage_cmd.storage_group,
+    reembed_cmd.reembed_group,
     transfer_cmd.migrate_command,
     transfer_cmd.export_command,
     transfer_cmd.import_command,

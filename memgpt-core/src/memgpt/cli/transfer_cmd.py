@@ -118,7 +118,7 @@ def migrate_command(
     echo_table(
         ["collection", "records", "copied", "checksum", "verified"],
         [
-            [r.table.value, r.source.count, "stays" if r.stays else r.copied]
+            [r.unit.label, r.source.count, "stays" if r.stays else r.copied]
             + (["-", "-"] if r.stays else [r.source.hexdigest[:16], "identical"])
             for r in report.results
         ],

@@ -49,9 +49,10 @@ class LocalConnector(Connector):
     capabilities = ALL_CAPABILITIES
     max_batch_size = 10_000
 
-    def __init__(self, store: LocalStore, table: Table) -> None:
+    def __init__(self, store: LocalStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.table = table
+        self.shelf = shelf
         self.layout = LAYOUTS[table]
         self._select = self.layout.select_columns()
         self._upsert = self.layout.upsert_sql()
@@ -78,10 +79,10 @@ class LocalConnector(Connector):
         keys = where.get(self.layout.partition_field)
         if keys is not None and self.layout.partition_field == "id":
             keys = {split_key(key)[1] for key in keys}
-        names = sorted(keys) if keys is not None else self.store.partition_keys(self.layout.group)
+        names = sorted(keys) if keys is not None else self.store.partition_keys(self.layout.group, self.shelf)
         found = []
         for key in names:
-            db = self.store.partition(self.layout.group, key, create=False)
+            db = self.store.partition(self.layout.group, key, create=False, shelf=self.shelf)
             if db is not None:
                 found.append((key, db))
         return found
@@ -116,10 +117,10 @@ class LocalConnector(Connector):
 
     # -- embedding spec -------------------------------------------------------------------
     def get_embedding_spec(self) -> EmbeddingSpec | None:
-        return self.store.get_spec(self.table)
+        return self.store.get_spec(self.table, self.shelf)
 
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
-        return self.store.ensure_spec(self.table, spec)
+        return self.store.ensure_spec(self.table, spec, self.shelf)
 
     # -- writes ---------------------------------------------------------------------------
     def _params(self, row: Row) -> tuple[Any, ...]:
@@ -145,7 +146,7 @@ class LocalConnector(Connector):
             self._upsert_partition(key, group)
 
     def _upsert_partition(self, key: str, group: list[Row]) -> None:
-        db = self.store.partition(self.layout.group, key, create=True)
+        db = self.store.partition(self.layout.group, key, create=True, shelf=self.shelf)
         assert db is not None
         rowids: dict[str, int] = {}
         try:
@@ -155,7 +156,7 @@ class LocalConnector(Connector):
                 if key in self._indexes:  # the cached index learns the rowids of what it gains
                     rowids = self._rowids(conn, [r.id for r in group if r.embedding is not None])
         except BaseException:
-            self.store.discard_if_unused(self.layout.group, key)  # a first write that failed leaves no empty file
+            self.store.discard_if_unused(self.layout.group, key, self.shelf)  # a first write that failed leaves no empty file
             raise
         self._index_after_upsert(key, group, rowids)
 
@@ -217,7 +218,7 @@ class LocalConnector(Connector):
                 self._log_change(conn, EVERYTHING)
             with self._lock:
                 self._indexes.pop(key, None)
-        self.store.forget_spec(self.table)
+        self.store.forget_spec(self.table, self.shelf)
 
     # -- reads ----------------------------------------------------------------------------
     def _query(self, db: Database, sql: str, params: Sequence[Any]) -> list[Row]:

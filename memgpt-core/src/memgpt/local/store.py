@@ -30,25 +30,25 @@ class LocalStore(Store):
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.RLock()
-        self._partitions: dict[tuple[str, str], Database] = {}
+        self._partitions: dict[tuple[str, str, str], Database] = {}
         self._registry: Database | None = None
-        self._connectors: dict[Table, Connector] = {}
+        self._connectors: dict[tuple[Table, str], Connector] = {}
         self.refs = 0
 
     def __repr__(self) -> str:
         return f"<LocalStore {self.root}>"
 
     # -- partitions -------------------------------------------------------------------
-    def partition_path(self, group: str, key: str) -> Path:
-        file = "memory.sqlite" if group == "agents" else "source.sqlite"
-        return self.root / group / folder_name(key) / file
+    def partition_path(self, group: str, key: str, shelf: str = "") -> Path:
+        """The file of one agent or source: ``memory.sqlite``/``source.sqlite``, or ``memory.<shelf>.sqlite`` for a shelf."""
+        return self.root / group / folder_name(key) / _file_name(group, shelf)
 
-    def partition(self, group: str, key: str, create: bool) -> Database | None:
-        """The database of one agent or source; ``None`` if absent and ``create`` is false."""
+    def partition(self, group: str, key: str, create: bool, shelf: str = "") -> Database | None:
+        """The database of one agent or source on ``shelf``; ``None`` if absent and ``create`` is false."""
         with self._lock:
-            db = self._partitions.get((group, key))
+            db = self._partitions.get((group, key, shelf))
             if db is None:
-                path = self.partition_path(group, key)
+                path = self.partition_path(group, key, shelf)
                 if not create and not path.exists():
                     return None
                 schema = [s for layout in GROUP_TABLES[group] for s in layout.create_sql()]
@@ -59,25 +59,25 @@ class LocalStore(Store):
                     if not existed:  # a file this call created and could not set up (a full disk): leave nothing
                         _remove_file_and_empty_folder(path)
                     raise
-                self._partitions[(group, key)] = db
+                self._partitions[(group, key, shelf)] = db
             return db
 
-    def discard_if_unused(self, group: str, key: str) -> None:
+    def discard_if_unused(self, group: str, key: str, shelf: str = "") -> None:
         """Remove a partition file this process created and never committed to (its first write failed)."""
         with self._lock:
-            db = self._partitions.get((group, key))
+            db = self._partitions.get((group, key, shelf))
             if db is None or not db.created or db.committed:
                 return
             if not db.holds_nothing([layout.sql_name for layout in GROUP_TABLES[group]]):
                 return
             db.close()
-            del self._partitions[(group, key)]
+            del self._partitions[(group, key, shelf)]
             _remove_file_and_empty_folder(db.path)
 
-    def partition_keys(self, group: str) -> list[str]:
-        """Every agent id or source name with a partition file, sorted."""
+    def partition_keys(self, group: str, shelf: str = "") -> list[str]:
+        """Every agent id or source name with a partition file on ``shelf``, sorted."""
         folder = self.root / group
-        file = "memory.sqlite" if group == "agents" else "source.sqlite"
+        file = _file_name(group, shelf)
         try:
             entries = list(os.scandir(folder))
         except FileNotFoundError:
@@ -95,54 +95,69 @@ class LocalStore(Store):
                 self._registry = Database(path, list(REGISTRY_SQL), create=True)
             return self._registry
 
-    def get_spec(self, table: Table) -> EmbeddingSpec | None:
+    def get_spec(self, table: Table, shelf: str = "") -> EmbeddingSpec | None:
         db = self._registry_db(create=False)
         if db is None:
             return None
         with db.using() as conn:
-            row = conn.execute("SELECT model, dim FROM embedding_specs WHERE table_name = ?", (table.value,)).fetchone()
+            row = conn.execute(
+                "SELECT model, dim FROM embedding_specs WHERE table_name = ?", (_spec_key(table, shelf),)
+            ).fetchone()
         return EmbeddingSpec(row[0], int(row[1])) if row else None
 
-    def ensure_spec(self, table: Table, spec: EmbeddingSpec) -> EmbeddingSpec:
+    def ensure_spec(self, table: Table, spec: EmbeddingSpec, shelf: str = "") -> EmbeddingSpec:
         db = self._registry_db(create=True)
         assert db is not None
+        key = _spec_key(table, shelf)
         with db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO embedding_specs (table_name, model, dim) VALUES (?, ?, ?)",
-                (table.value, spec.model, spec.dim),
+                "INSERT OR IGNORE INTO embedding_specs (table_name, model, dim) VALUES (?, ?, ?)", (key, spec.model, spec.dim)
             )
-            row = conn.execute("SELECT model, dim FROM embedding_specs WHERE table_name = ?", (table.value,)).fetchone()
+            row = conn.execute("SELECT model, dim FROM embedding_specs WHERE table_name = ?", (key,)).fetchone()
         return EmbeddingSpec(row[0], int(row[1]))
 
-    def forget_spec(self, table: Table) -> None:
+    def forget_spec(self, table: Table, shelf: str = "") -> None:
         db = self._registry_db(create=False)
         if db is not None:
             with db.write() as conn:
-                conn.execute("DELETE FROM embedding_specs WHERE table_name = ?", (table.value,))
+                conn.execute("DELETE FROM embedding_specs WHERE table_name = ?", (_spec_key(table, shelf),))
 
     # -- Store --------------------------------------------------------------------------
-    def connector(self, table: Table) -> Connector:
+    def connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt.local.connector import LocalConnector
 
         with self._lock:
-            connector = self._connectors.get(table)
+            connector = self._connectors.get((table, shelf))
             if connector is None:
-                connector = self._connectors[table] = LocalConnector(self, table)
+                connector = self._connectors[(table, shelf)] = LocalConnector(self, table, shelf)
             return connector
+
+    def _shelves(self, group: str) -> list[str]:
+        """Every shelf with at least one file in ``group`` ("" first)."""
+        found = {""}
+        prefix = _file_name(group, "").removesuffix(".sqlite") + "."
+        for path in (self.root / group).glob(f"*/{prefix}*.sqlite"):
+            found.add(path.name.removeprefix(prefix).removesuffix(".sqlite"))
+        return sorted(found)
 
     def problems(self) -> list[str]:
         """Every SQLite file of this folder checked (``PRAGMA quick_check``): one line per damaged file."""
         found: list[str] = []
-        files = [(None, None, self.root / REGISTRY_FILE)]
-        files += [(group, key, self.partition_path(group, key)) for group in GROUP_TABLES for key in self.partition_keys(group)]
-        for group, key, path in files:
+        files: list[tuple[str | None, str, str, Path]] = [(None, "", "", self.root / REGISTRY_FILE)]
+        files += [
+            (group, key, shelf, self.partition_path(group, key, shelf))
+            for group in GROUP_TABLES
+            for shelf in self._shelves(group)
+            for key in self.partition_keys(group, shelf)
+        ]
+        for group, key, shelf, path in files:
             if not path.exists():
                 continue
             try:
                 if group is None:
                     db = self._registry_db(create=False)
                 else:
-                    db = self.partition(group, key, create=False)
+                    db = self.partition(group, key, create=False, shelf=shelf)
                 problem = db.check() if db is not None else None
             except StorageError as exc:
                 found.append(str(exc))
@@ -174,6 +189,15 @@ class LocalStore(Store):
                 self._registry.close()
                 self._registry = None
             self._connectors.clear()
+
+
+def _file_name(group: str, shelf: str) -> str:
+    stem = "memory" if group == "agents" else "source"
+    return f"{stem}.{shelf}.sqlite" if shelf else f"{stem}.sqlite"
+
+
+def _spec_key(table: Table, shelf: str) -> str:
+    return f"{table.value}.{shelf}" if shelf else table.value
 
 
 def _remove_file_and_empty_folder(path: Path) -> None:

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memgpt.catalog import Catalog
+from memgpt.catalog import Catalog, embedding_of_source, open_embedder_of
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
 from memgpt.errors import MemGPTError
-from memgpt.kinds import Table
 from memgpt.records import Passage, printable_path, text_problem, utcnow
 from memgpt.sources.chunking import chunk_text
 from memgpt.sources.readers import Reader, Section, UnreadableFile
@@ -138,26 +137,34 @@ class SourceLoader:
         progress: Progress | None = None,
     ) -> None:
         self.catalog = catalog
-        self.embedding = embedding
-        self.source = catalog.ensure_source(source, embedding)  # refuses another model before any work
+        existing = catalog.find_source(source)
+        self.source_existed = existing is not None
+        self.created = existing is None
+        """Whether this load creates the source: it is entered in the catalog only once a passage is stored."""
+        self.source = existing or catalog.new_source(source, embedding)
+        self.embedding = embedding if existing is None else embedding_of_source(existing)
+        """A source keeps its own model: loading more into it embeds with that, whatever is configured now."""
         self.readers = readers_by_extension(readers)
-        self.chunk_size = chunk_size or embedding.chunk_size
+        self.chunk_size = chunk_size or self.embedding.chunk_size
         self.chunk_overlap = chunk_overlap
         if not 0 <= chunk_overlap < self.chunk_size:
             raise MemGPTError(f"chunk overlap must be at least 0 and smaller than the chunk size ({self.chunk_size})")
         self.options = dict(options or {})
-        self._embedder = embedder
+        same = embedder is not None and (embedder.model, embedder.dim) == (self.embedding.model, self.embedding.dim)
+        self._embedder = embedder if same else None  # a caller's embedder of the configured model, not the source's
         self.progress = progress or Progress()
-        self.passages = catalog.collections.collection(
-            Table.SOURCE_PASSAGES, Where.of(user_id=catalog.user_id, source=self.source.name)
-        )
+        self.passages = catalog.source_passages(self.source)
         self._queue: list[Passage] = []
         self._waiting: list[_PendingFile] = []
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = open_embedder(self.embedding)
+            if self.source_existed:
+                what = f"data source {self.source.name!r}"
+                self._embedder = open_embedder_of(what, self.embedding, "source", self.source.name)
+            else:
+                self._embedder = open_embedder(self.embedding)
         return self._embedder
 
     def load(self, files: Sequence[Path]) -> LoadReport:
@@ -247,6 +254,10 @@ class SourceLoader:
             for passage, vector in zip(self._queue, vectors, strict=True):
                 passage.embedding = vector
                 passage.embedding_model = self.embedder.model
+            if self.created:  # the first passages of a new source: enter it, and claim its model's shelf
+                self.catalog.add_source(self.source)
+                self.passages = self.catalog.source_passages(self.source, claim=True)
+                self.created = False
             report.passages_written += self.passages.insert(self._queue)
         for pending in self._waiting:  # old passages go only once the new ones are written
             if pending.stale:

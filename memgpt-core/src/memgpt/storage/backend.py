@@ -71,8 +71,17 @@ class Store(ABC):
     """False for in-memory locations: nothing survives :meth:`close`."""
 
     @abstractmethod
-    def connector(self, table: Table) -> Connector:
-        """The connector for ``table``; only called for tables of kinds the backend declares."""
+    def connector(self, table: Table, shelf: str = "") -> Connector:
+        """The connector for ``table`` on ``shelf``; only called for tables of kinds the backend declares.
+
+        A *shelf* keeps vectors of another embedding model beside a table's own:
+        ``""`` is the table itself, any other value (a short lowercase
+        identifier, see :func:`memgpt.storage.shelves.shelf_of`) names a
+        separate collection with the same schema and its own embedding spec,
+        created when first written (name it with
+        :func:`memgpt.storage.helpers.collection_name`). The core only asks
+        for shelves of ``archival`` and ``source_passages``.
+        """
 
     def ping(self) -> None:
         """Raise :class:`~memgpt.errors.StorageError` if the location does not answer."""
@@ -97,16 +106,16 @@ class Store(ABC):
 
 
 class ConnectorCache:
-    """Mixin for stores: ``connector(table)`` builds each table's connector once, with ``new_connector``."""
+    """Mixin for stores: ``connector(table, shelf)`` builds each connector once, with ``new_connector``."""
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         raise NotImplementedError
 
-    def connector(self, table: Table) -> Connector:
-        cache: dict[Table, Connector] = self.__dict__.setdefault("_connector_cache", {})
-        connector = cache.get(table)
+    def connector(self, table: Table, shelf: str = "") -> Connector:
+        cache: dict[tuple[Table, str], Connector] = self.__dict__.setdefault("_connector_cache", {})
+        connector = cache.get((table, shelf))
         if connector is None:
-            connector = cache[table] = self.new_connector(table)
+            connector = cache[(table, shelf)] = self.new_connector(table, shelf)
         return connector
 
     def forget_connectors(self) -> None:

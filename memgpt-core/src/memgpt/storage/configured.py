@@ -21,8 +21,10 @@ from memgpt.environment import getenv
 from memgpt.errors import UnsupportedRecordKind
 from memgpt.kinds import RecordKind, Table
 from memgpt.plugins import get_backend
+from memgpt.records import EmbeddingSpec
 from memgpt.storage.backend import Backend, Settings, Store
 from memgpt.storage.collection import Collection
+from memgpt.storage.shelves import resolve_shelf
 from memgpt.storage.where import Where
 
 CATALOG = "catalog"
@@ -46,10 +48,25 @@ def effective_settings(backend: Backend, saved: Settings) -> dict[str, str]:
     return settings
 
 
-def open_collection(backend: Backend, store: Store, table: Table, scope: Where, location: str = "") -> Collection:
-    """A scoped :class:`Collection` of ``table`` in an opened store of ``backend``."""
+def open_collection(
+    backend: Backend,
+    store: Store,
+    table: Table,
+    scope: Where,
+    location: str = "",
+    spec: EmbeddingSpec | None = None,
+    claim: bool = False,
+) -> Collection:
+    """A scoped :class:`Collection` of ``table`` in an opened store of ``backend``.
+
+    ``spec``: the embedding model of the records in ``scope`` (an agent's or a
+    source's); the collection is then the shelf holding that model's vectors
+    (see :mod:`memgpt.storage.shelves`), claimed for it when ``claim``.
+    """
     backend.require(table)
-    return Collection(store.connector(table), scope=scope, backend=backend.name, location=location or "?")
+    shelf = resolve_shelf(store, table, spec, claim=claim)
+    connector = store.connector(table, shelf) if shelf else store.connector(table)
+    return Collection(connector, scope=scope, backend=backend.name, location=location or "?")
 
 
 @dataclass
@@ -101,10 +118,13 @@ class Storage:
     def location(self, table: Table) -> Location:
         return self.locations[ROLE_OF_TABLE[table]]
 
-    def collection(self, table: Table, scope: Where) -> Collection:
-        """The collection of ``table`` limited to ``scope`` (``Where.everything()`` for all records)."""
+    def collection(self, table: Table, scope: Where, spec: EmbeddingSpec | None = None, claim: bool = False) -> Collection:
+        """The collection of ``table`` limited to ``scope`` (``Where.everything()`` for all records).
+
+        ``spec`` picks the shelf of that embedding model (see :func:`open_collection`).
+        """
         location = self.location(table)
-        return open_collection(location.backend, location.open(), table, scope, location.description)
+        return open_collection(location.backend, location.open(), table, scope, location.description, spec, claim)
 
     def close(self) -> None:
         closed: set[int] = set()

@@ -19,11 +19,17 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from memgpt.errors import MemGPTError, StorageError
+from memgpt.kinds import Table
 from memgpt.secrets import scrub
 from memgpt.storage.codec import Row, has_user_key, rekeyed, vector_from_bytes, vector_to_bytes
 from memgpt.storage.where import Where
 
 T = TypeVar("T")
+
+
+def collection_name(table: Table, shelf: str = "", prefix: str = "memgpt_") -> str:
+    """The engine-side name of ``table`` on ``shelf``: ``memgpt_archival``, ``memgpt_archival_m0123456789``."""
+    return f"{prefix}{table.value}_{shelf}" if shelf else f"{prefix}{table.value}"
 
 
 def vector_to_base64(vector: np.ndarray) -> str:

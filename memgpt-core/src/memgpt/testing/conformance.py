@@ -28,11 +28,14 @@ from memgpt.storage.backend import Backend, Question, Store
 from memgpt.storage.collection import Collection
 from memgpt.storage.configured import open_collection
 from memgpt.storage.connector import Capability
+from memgpt.storage.shelves import SHELVED_TABLES, shelf_of
 from memgpt.storage.where import Where
 from memgpt.testing.data import (
     BASE_TIME,
     DIM,
     MODEL,
+    OTHER_DIM,
+    OTHER_MODEL,
     OTHER_USER,
     USER,
     make_agent,
@@ -43,6 +46,7 @@ from memgpt.testing.data import (
 )
 
 VECTOR_TABLES = (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL)
+SUITE_SPECS = (EmbeddingSpec(MODEL, DIM), EmbeddingSpec(OTHER_MODEL, OTHER_DIM))
 CATALOG_TABLES = (Table.AGENTS, Table.SOURCES)
 
 # Names that would break a filter expression if a backend pasted them into one.
@@ -118,9 +122,9 @@ class StoreCollections:
         self.store = store
         self._local = None if RecordKind.AGENTS in backend.kinds else open_local_store(memgpt_home())
 
-    def collection(self, table: Table, scope: Where) -> Collection:
+    def collection(self, table: Table, scope: Where, spec: EmbeddingSpec | None = None, claim: bool = False) -> Collection:
         if table.kind in self.backend.kinds:
-            return open_collection(self.backend, self.store, table, scope)
+            return open_collection(self.backend, self.store, table, scope, spec=spec, claim=claim)
         if table in CATALOG_TABLES and self._local is not None:
             from memgpt.default_plugins.local_backend import LocalBackend
 
@@ -159,6 +163,9 @@ class BackendConformance:
         store = opener.open()
         for table in backend.tables():
             open_collection(backend, store, table, Where.everything()).drop()
+            if table in SHELVED_TABLES:  # the shelves the suite's tests make, left by an earlier test on this server
+                for spec in SUITE_SPECS:
+                    Collection(store.connector(table, shelf_of(spec)), scope=Where.everything()).drop()
         return store
 
     @pytest.fixture
@@ -849,6 +856,70 @@ class BackendConformance:
         assert coll.embedding_spec is not None and coll.embedding_spec.dim == DIM * 2
 
     # == persistence =========================================================================
+    # -- several embedding models side by side (shelves) -----------------------------------------
+    @pytest.fixture(params=SHELVED_TABLES, ids=lambda t: t.value)
+    def shelved_table(self, request: pytest.FixtureRequest, backend: Backend) -> Table:
+        """Each table whose records may be embedded with several models (archival and source passages)."""
+        table: Table = request.param
+        if table.kind not in backend.kinds:
+            pytest.skip(f"backend {backend.name!r} does not declare {table.kind.value!r}")
+        return table
+
+    def _two_models(self, backend: Backend, store: Store, table: Table) -> tuple[Collection, Collection, list, list]:
+        first, second = SUITE_SPECS
+        old = open_collection(backend, store, table, _scope(table, "owner-old", USER), spec=first, claim=True)
+        new = open_collection(backend, store, table, _scope(table, "owner-new", USER), spec=second, claim=True)
+        old_records = [make_record(table, i, owner="owner-old") for i in range(4)]
+        vectors = random_unit_vectors(3, OTHER_DIM, seed=7)
+        new_records = [make_record(table, i, owner="owner-new", vector=vectors[i], model=OTHER_MODEL) for i in range(3)]
+        old.insert(old_records)
+        new.insert(new_records)
+        return old, new, old_records, new_records
+
+    def test_two_models_side_by_side(self, backend: Backend, store: Store, shelved_table: Table) -> None:
+        table = shelved_table
+        old, new, old_records, new_records = self._two_models(backend, store, table)
+        assert (old.count(), new.count()) == (4, 3)
+        assert old.embedding_spec == SUITE_SPECS[0] and new.embedding_spec == SUITE_SPECS[1]
+        hits = new.search(new_records[1].embedding, k=10, model=OTHER_MODEL)
+        assert hits[0].record.id == new_records[1].id and {h.record.id for h in hits} == set(_ids(new_records))
+        hits = old.search(old_records[2].embedding, k=10, model=MODEL)
+        assert hits[0].record.id == old_records[2].id and {h.record.id for h in hits} == set(_ids(old_records))
+        own = open_collection(backend, store, table, Where.everything())  # the table's own collection: the first model
+        assert own.embedding_spec == SUITE_SPECS[0] and sorted(_ids(list(own.iterate()))) == sorted(_ids(old_records))
+        with pytest.raises(EmbeddingMismatch):  # a shelf still holds one model
+            new.insert([make_record(table, 9, owner="owner-new")])
+        assert new.delete([new_records[0].id]) == 1
+        assert (old.count(), new.count()) == (4, 2)
+        assert new.delete_where(Where.everything()) == 2 and old.count() == 4
+
+    def test_the_first_model_written_owns_the_table(self, backend: Backend, store: Store, shelved_table: Table) -> None:
+        table = shelved_table
+        first, second = SUITE_SPECS
+        reading = open_collection(backend, store, table, Where.of(user_id=USER), spec=second)  # a read claims nothing
+        assert reading.count() == 0
+        writer = open_collection(backend, store, table, _scope(table, "owner-new", USER), spec=second, claim=True)
+        vector = random_unit_vectors(1, OTHER_DIM, seed=3)[0]
+        writer.insert([make_record(table, 0, owner="owner-new", vector=vector, model=OTHER_MODEL)])
+        assert open_collection(backend, store, table, Where.everything()).embedding_spec == second
+        later = open_collection(backend, store, table, _scope(table, "owner-old", USER), spec=first, claim=True)
+        later.insert([make_record(table, 0, owner="owner-old")])
+        assert later.count() == 1 and writer.count() == 1 and later.embedding_spec == first
+
+    def test_shelves_survive_close_and_reopen(
+        self, backend: Backend, opener: StoreOpener, store: Store, shelved_table: Table
+    ) -> None:
+        if not store.persistent:
+            pytest.skip("this location is not persistent (in-memory)")
+        table = shelved_table
+        _, _, old_records, new_records = self._two_models(backend, store, table)
+        opener.close(store)
+        reopened = opener.open()
+        new = open_collection(backend, reopened, table, Where.of(user_id=USER), spec=SUITE_SPECS[1])
+        old = open_collection(backend, reopened, table, Where.of(user_id=USER), spec=SUITE_SPECS[0])
+        assert sorted(_ids(list(new.iterate()))) == sorted(_ids(new_records))
+        assert sorted(_ids(list(old.iterate()))) == sorted(_ids(old_records))
+
     def test_records_survive_close_and_reopen(self, backend: Backend, opener: StoreOpener, store: Store) -> None:
         if not store.persistent:
             pytest.skip("this location is not persistent (in-memory)")
@@ -988,18 +1059,48 @@ class BackendConformance:
         assert deleted == {"archival": 1, "recall": 1}
         assert bob.archival.count() == 1 and bob.recall.count() == 1 and client.catalog.source_passage_count("docs") == 3
 
-    def test_attaching_a_source_of_another_model_is_refused(self, client: Any, tmp_path: Any) -> None:
-        from memgpt.config import MemGPTConfig
-        from memgpt.errors import EmbeddingMismatch
+    def test_a_model_change_never_blocks(self, client: Any, tmp_path: Any) -> None:
+        """After the configured model changes, sources and agents keep theirs; new ones take the new one, side by side.
 
-        client.load("docs", self._docs(tmp_path))
-        config = MemGPTConfig.load()
-        config.embedding_model, config.embedding_dim = "lexical-hash-1024", 1024
-        client.config = config
-        client.create_agent("wide")
-        with pytest.raises(EmbeddingMismatch, match=r"lexical-hash-384.*lexical-hash-1024"):
-            client.attach("wide", "docs")
-        assert client.get_agent("wide").attached_sources == ()
+        An agent searches each attached source with a query embedded by that source's own model.
+        """
+        from dataclasses import replace
+
+        from memgpt.config import MemGPTConfig
+
+        before = replace(MemGPTConfig.load(), embedding_endpoint_type="hashing")
+        before.embedding_model, before.embedding_dim, before.embedding_chunk_size = "lexical-hash-384", 384, 40
+        client.config = before
+        client.load("old-docs", self._docs(tmp_path))
+        client.create_agent("old")
+        client.memory("old").insert_archival("the old agent remembers that the user likes oolong")
+
+        after = replace(before, embedding_model="lexical-hash-1024", embedding_dim=1024)
+        client.config = after
+        more = tmp_path / "more"
+        more.mkdir()
+        (more / "ferries.md").write_text("The ferry crosses the lake twice a day in summer.")
+        assert client.load("new-docs", [more / "ferries.md"]).passages_written == 1  # a new source: the new model
+        (more / "boats.md").write_text("Sailing boats race around the island every August.")
+        assert client.load("old-docs", [more / "boats.md"]).passages_written == 1  # an old source: its own model
+        models = {s.source.name: (s.source.embedding_model, s.passages) for s in client.list_sources()}
+        assert models == {"old-docs": ("lexical-hash-384", 4), "new-docs": ("lexical-hash-1024", 1)}
+
+        client.create_agent("new")
+        client.attach("new", "old-docs")
+        client.attach("new", "new-docs")
+        new = client.memory("new")
+        new.insert_archival("the new agent remembers the ferry timetable")
+        hits, _ = new.search_archival("ferry lake summer", count=10)
+        assert hits[0].record.text.startswith("The ferry crosses the lake")
+        hits, _ = new.search_archival("night train station", count=10)
+        assert hits[0].record.text.startswith("The night train") and hits[0].record.source == "old-docs"
+        old_hits, _ = client.memory("old").search_archival("oolong", count=10)
+        assert "oolong" in old_hits[0].record.text
+
+        assert client.delete_source("old-docs") == 4
+        assert client.catalog.source_passage_count("new-docs") == 1
+        assert client.memory("old").archival.count() == 1 and new.archival.count() == 1
 
     def test_memory_functions_page_like_memgpt(self, client: Any) -> None:
         client.create_agent("pager")

@@ -15,6 +15,9 @@ DIM = 16
 """Embedding dimension used by the suite."""
 MODEL = "conformance-embedding-v1"
 """Embedding model name used by the suite."""
+OTHER_MODEL = "conformance-embedding-v2"
+OTHER_DIM = 24
+"""A second model, for stores holding vectors of two models side by side (shelves)."""
 BASE_TIME = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 USER = "user-1"
 """The user records are made for unless a test says otherwise."""

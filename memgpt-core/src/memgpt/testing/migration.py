@@ -159,9 +159,13 @@ def _users(user_id: str | None) -> Where:
 def counts(config: MemGPTConfig | None = None, user_id: str | None = None) -> dict[Table, int]:
     """How many records each table holds in the configured storage (of ``user_id``, or of everyone)."""
     from memgpt.storage.configured import Storage
+    from memgpt.transfer.units import units
 
+    found = dict.fromkeys(TABLES, 0)
     with Storage(config or MemGPTConfig.load()) as storage:
-        return {table: storage.collection(table, _users(user_id)).count() for table in TABLES}
+        for unit in units(storage, _users(user_id)):  # each table, and each embedding model's shelf of it
+            found[unit.table] += unit.collection(storage, _users(user_id)).count()
+    return found
 
 
 def snapshot(config: MemGPTConfig | None = None, user_id: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
@@ -173,13 +177,14 @@ def snapshot(config: MemGPTConfig | None = None, user_id: str | None = None) -> 
     exactly when every id, text, metadata, time, scope and vector is.
     """
     from memgpt.storage.configured import Storage
+    from memgpt.transfer.units import units
 
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {table.value: {} for table in TABLES}
     with Storage(config or MemGPTConfig.load()) as storage:
-        for table in TABLES:
-            records = out.setdefault(table.value, {})
-            for record in storage.collection(table, _users(user_id)).iterate():
-                assert record.id not in records, f"{table.value}: two users hold id {record.id!r}; snapshot one user"
+        for unit in units(storage, _users(user_id)):  # each table, and each embedding model's shelf of it
+            records = out[unit.table.value]
+            for record in unit.collection(storage, _users(user_id)).iterate():
+                assert record.id not in records, f"{unit.label}: two users hold id {record.id!r}; snapshot one user"
                 records[record.id] = record.to_dict()
     return out
 

@@ -1,15 +1,19 @@
 """``memgpt export`` / ``memgpt import``: memories as files, independent of any backend.
 
-Format (version 1), one folder::
+Format (version 2), one folder::
 
-    manifest.json             {"format": "memgpt-export", "format_version": 1, "memgpt_version": ...,
-                               "created_at": ISO time, "tables": {TABLE: {"count": N, "checksum": HEX,
-                               "embedding": {"model": M, "dim": D} or null, "records": FILE, "vectors": FILE or null}}}
-    <table>.jsonl             one record per line: its fields but the embedding (``canonical_fields``), and
-                              "vector": the record's row in <table>.vectors.npy, or null
-    <table>.vectors.npy       float32 matrix, one row per record with an embedding (numpy.load reads it)
+    manifest.json             {"format": "memgpt-export", "format_version": 2, "memgpt_version": ...,
+                               "created_at": ISO time, "users": [...], "tables": {KEY: {"table": TABLE,
+                               "count": N, "checksum": HEX, "embedding": {"model": M, "dim": D} or null,
+                               "records": FILE, "vectors": FILE or null}}}
+    <key>.jsonl               one record per line: its fields but the embedding (``canonical_fields``), and
+                              "vector": the record's row in <key>.vectors.npy, or null
+    <key>.vectors.npy         float32 matrix, one row per record with an embedding (numpy.load reads it)
 
-TABLE is archival, recall, source_passages, sources or agents. Checksums are
+TABLE is archival, recall, source_passages, sources or agents. KEY is TABLE,
+or ``TABLE@SHELF`` for passages of another embedding model than the table's
+own (see :mod:`memgpt.transfer.units`); version 1 had one entry per table,
+keyed by TABLE, and is read as well. Checksums are
 those of :mod:`memgpt.transfer.checksum`. Export and import stream: memory
 stays bounded whatever the size. ``docs/migration.md`` is the user-facing
 description of the format.
@@ -31,13 +35,16 @@ from memgpt._version import __version__
 from memgpt.errors import AlreadyExists, EmbeddingMismatch, MemGPTError
 from memgpt.files import open_private, private_dirs, write_private
 from memgpt.kinds import Table
+from memgpt.records import EmbeddingSpec
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
 from memgpt.transfer.checksum import Digest, canonical_fields
-from memgpt.transfer.migrate import ORDER, VerificationFailed
+from memgpt.transfer.migrate import VerificationFailed
+from memgpt.transfer.units import ORDER, Unit, units
 
 FORMAT = "memgpt-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS_VERSIONS = (1, 2)
 BATCH = 1_000
 
 
@@ -79,12 +86,14 @@ def export_storage(
         "tables": {},
     }
     users: set[str] = set()
-    for table in ORDER:
-        collection = storage.collection(table, user_scope(user_id))
+    scope = user_scope(user_id)
+    for unit in units(storage, scope):
+        table = unit.table
+        collection = unit.collection(storage, scope)
         total = collection.count()
         spec = collection.embedding_spec if table.has_vectors else None
         digest, vectors, written = Digest(), 0, 0
-        records_file, raw_file = folder / f"{table.value}.jsonl", folder / f"{table.value}.vectors.f32"
+        records_file, raw_file = folder / f"{unit.key}.jsonl", folder / f"{unit.key}.vectors.f32"
         with open_private(records_file, "w", encoding="utf-8") as lines, open_private(raw_file, "wb") as raw:
             for batch in collection.batches(batch_size=BATCH):
                 digest.add(batch)
@@ -103,12 +112,13 @@ def export_storage(
                     progress(table, written, total)
         vectors_name = None
         if vectors:
-            vectors_name = f"{table.value}.vectors.npy"
+            vectors_name = f"{unit.key}.vectors.npy"
             with open_private(folder / vectors_name, "wb") as npy, open(raw_file, "rb") as raw:
                 _write_npy_header(npy, vectors, spec.dim if spec else raw_file.stat().st_size // 4 // vectors)
                 shutil.copyfileobj(raw, npy)
         raw_file.unlink()
-        manifest["tables"][table.value] = {
+        manifest["tables"][unit.key] = {
+            "table": table.value,
             "count": digest.count,
             "checksum": digest.hexdigest,
             "embedding": None if spec is None else {"model": spec.model, "dim": spec.dim},
@@ -129,11 +139,33 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ArchiveError(f"{folder}/manifest.json is not valid JSON ({exc})") from None
     if manifest.get("format") != FORMAT:
         raise ArchiveError(f"{folder} is not a memgpt export (format {manifest.get('format')!r})")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READS_VERSIONS:
         raise ArchiveError(
-            f"{folder} has export format version {manifest.get('format_version')}; this memgpt reads version {FORMAT_VERSION}"
+            f"{folder} has export format version {manifest.get('format_version')}; this memgpt reads versions "
+            f"{', '.join(map(str, READS_VERSIONS))}"
         )
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or not all(isinstance(e, dict) for e in tables.values()):
+        raise ArchiveError(f"{folder}/manifest.json has no valid table list: not a (complete) memgpt export")
     return manifest
+
+
+def archive_units(manifest: dict[str, Any]) -> list[tuple[Unit, dict[str, Any]]]:
+    """The collections an export holds, in :data:`ORDER`, each with its manifest entry."""
+    found = []
+    for key, entry in manifest["tables"].items():
+        try:
+            table = Table(entry.get("table", key))
+        except ValueError:
+            raise ArchiveError(f"the export's manifest names an unknown table {key!r}") from None
+        embedding = entry.get("embedding")
+        spec = None
+        if key != table.value:  # a shelf: passages of another model than the table's own
+            if not isinstance(embedding, dict):
+                raise ArchiveError(f"the export's manifest entry {key!r} names no embedding model")
+            spec = EmbeddingSpec(str(embedding["model"]), int(embedding["dim"]))
+        found.append((Unit(table, spec), entry))
+    return sorted(found, key=lambda pair: (ORDER.index(pair[0].table), pair[0].spec is not None, pair[0].key))
 
 
 def _records(folder: Path, table: Table, entry: dict[str, Any]) -> Iterator[list[Any]]:
@@ -166,22 +198,29 @@ class ImportPlan:
     users: set[str] = field(default_factory=set)
 
 
+def _spec(entry: dict[str, Any]) -> EmbeddingSpec | None:
+    embedding = entry.get("embedding")
+    return EmbeddingSpec(str(embedding["model"]), int(embedding["dim"])) if isinstance(embedding, dict) else None
+
+
 def check_archive(
     folder: Path,
     manifest: dict[str, Any],
-    tables: list[Table],
+    found: list[tuple[Unit, dict[str, Any]]],
     storage: Storage | None = None,
     overwrite: bool = False,
     as_user: str | None = None,
     scope: Where | None = None,
 ) -> ImportPlan:
-    """Every file matches the manifest's count and checksum; with ``storage``, also that it holds no
-    vectors of another model and (unless ``overwrite``) none of the records it would write exist
-    already (the same user and id, after ``as_user`` rewrites the user). Writes nothing."""
+    """Every file matches the manifest's count and checksum; with ``storage``, also that its recall
+    messages carry no vectors of another model than the target's (passages of another model go to a
+    shelf of their own) and (unless ``overwrite``) none of the records it would write exist already
+    (the same user and id, after ``as_user`` rewrites the user). Writes nothing."""
     plan = ImportPlan()
-    for table in tables:
-        entry = manifest["tables"][table.value]
-        collection = storage.collection(table, Where.everything() if scope is None else scope) if storage is not None else None
+    for unit, entry in found:
+        table = unit.table
+        where = Where.everything() if scope is None else scope
+        collection = unit.target(storage, where, _spec(entry), claim=False) if storage is not None else None
         if collection is not None:
             wanted, held = entry.get("embedding"), collection.embedding_spec
             if wanted and held is not None and (wanted["model"], wanted["dim"]) != (held.model, held.dim):
@@ -227,7 +266,7 @@ def _check_agent_names(collection: Any, agents: list[Any]) -> None:
 def verify_archive(folder: Path) -> dict[str, Any]:
     """Check an export's files against its manifest (counts and checksums); returns the manifest."""
     manifest = read_manifest(folder)
-    check_archive(folder, manifest, [t for t in ORDER if t.value in manifest["tables"]])
+    check_archive(folder, manifest, archive_units(manifest))
     return manifest
 
 
@@ -257,7 +296,7 @@ def import_storage(
     written when a check fails.
     """
     manifest = read_manifest(folder)
-    tables = [t for t in ORDER if t.value in manifest["tables"]]
+    found = archive_units(manifest)
     keep = keep_user_ids or all_users
     if keep and not all_users:
         others = sorted(_exported_users(manifest) - {user_id})
@@ -273,32 +312,32 @@ def import_storage(
             f"{folder} holds the memories of {len(_exported_users(manifest))} users; nothing was imported: "
             "pass --all-users to restore each user's records as they are"
         )
-    plan = check_archive(folder, manifest, tables, storage, overwrite, as_user=as_user, scope=scope)
+    plan = check_archive(folder, manifest, found, storage, overwrite, as_user=as_user, scope=scope)
     if as_user is not None and len(plan.users) > 1:
         raise ArchiveError(f"{folder} holds records of users its manifest does not list; nothing was imported")
     if keep and not all_users and plan.users - {user_id}:
         raise ArchiveError(f"{folder} holds records of users its manifest does not list; nothing was imported")
 
-    def records(table: Table) -> Iterator[list[Any]]:
-        for batch in _records(folder, table, manifest["tables"][table.value]):
+    def records(unit: Unit, entry: dict[str, Any]) -> Iterator[list[Any]]:
+        for batch in _records(folder, unit.table, entry):
             yield batch if as_user is None else [replace(r, user_id=as_user) for r in batch]
 
-    for table in tables:
+    for unit, entry in found:
         written = 0
-        collection = storage.collection(table, scope)
-        for batch in records(table):
+        collection = unit.target(storage, scope, _spec(entry))
+        for batch in records(unit, entry):
             written += collection.insert(batch)
             if progress:
-                progress(table, written, manifest["tables"][table.value]["count"])
+                progress(unit.table, written, entry["count"])
     failures = []
-    for table in tables:  # read every imported record back from the target: bounded by the batch size
-        collection = storage.collection(table, scope)
+    for unit, entry in found:  # read every imported record back from the target: bounded by the batch size
+        collection = unit.target(storage, scope, _spec(entry))
         expected, stored = Digest(), Digest()
-        for batch in records(table):
+        for batch in records(unit, entry):
             expected.add(batch)
             stored.add(collection.find(batch))
         if (expected.count, expected.total) != (stored.count, stored.total):
-            failures.append(f"{table.value}: export {expected}, stored {stored}")
+            failures.append(f"{unit.label}: export {expected}, stored {stored}")
     if failures:
         raise VerificationFailed("the import differs from the export in " + "; ".join(failures))
     manifest["imported_users"] = sorted(plan.users) if as_user is None else [user_id]

@@ -27,9 +27,9 @@ from memgpt.paths import memgpt_home
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
-from memgpt.transfer.checksum import Digest, collection_digest, record_digest
+from memgpt.transfer.checksum import MODULUS, Digest, collection_digest, record_digest
+from memgpt.transfer.units import ORDER, Unit, units
 
-ORDER = (Table.SOURCES, Table.AGENTS, Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL)
 BATCH = 1_000
 
 
@@ -39,7 +39,9 @@ class VerificationFailed(MemGPTError):
 
 @dataclass
 class TableResult:
-    table: Table
+    """What happened to one collection (a table, or one embedding model's shelf of it)."""
+
+    unit: Unit
     source: Digest
     target: Digest | None = None
     copied: int = 0
@@ -49,6 +51,10 @@ class TableResult:
     """Records of the migrated users in the target that the source lacks and this migration did not copy."""
     stays: bool = False
     """Source and target are the same place: nothing to copy or verify."""
+
+    @property
+    def table(self) -> Table:
+        return self.unit.table
 
     @property
     def identical(self) -> bool:
@@ -66,7 +72,9 @@ class Report:
         return {
             "switched": self.switched,
             "tables": {
-                r.table.value: {
+                r.unit.key: {
+                    "table": r.table.value,
+                    "embedding": None if r.unit.spec is None else {"model": r.unit.spec.model, "dim": r.unit.spec.dim},
                     "source_count": r.source.count,
                     "source_checksum": r.source.hexdigest,
                     "target_count": None if r.target is None else r.target.count,
@@ -154,6 +162,7 @@ class Migration:
         self.user_id = user_id
         self.scope = Where.everything() if user_id is None else Where.of(user_id=user_id)
         self.source, self.target = Storage(source), Storage(target)
+        self._units: list[Unit] = []
         self.reembedder = Reembedder(source.embedding()) if reembed else None
         self.batch_size = batch_size
         key = json.dumps([self._where(self.source), self._where(self.target), reembed, user_id], sort_keys=True)
@@ -191,29 +200,41 @@ class Migration:
         except OSError:
             pass  # the state only saves work on a rerun: a migration without it is still correct
 
-    def _owned(self, table: Table, target: Any) -> bool:
+    def _owned(self, unit: Unit, target: Any) -> bool:
         """Whether the target collection was empty when this migration began (recorded at its first run)."""
         state = self._state()
         owned = state.get("owned")
         if not isinstance(owned, dict):
             owned = {}
-        if table.value not in owned:
-            owned[table.value] = target.count() == 0
+        if unit.key not in owned:
+            owned[unit.key] = target.count() == 0
             self._save_state({**state, "owned": owned})
-        return bool(owned[table.value])
+        return bool(owned[unit.key])
 
-    def _mark_done(self, table: Table) -> None:
+    def _mark_done(self, unit: Unit) -> None:
         """Record progress (what the last run has copied); informational, never a reason to skip."""
         state = self._state()
         done = state.get("done") if isinstance(state.get("done"), list) else []
-        self._save_state({**state, "done": sorted({*done, table.value})})
+        self._save_state({**state, "done": sorted({*done, unit.key})})
 
     def forget_state(self) -> None:
         self.state_path.unlink(missing_ok=True)
 
     # -- checks -------------------------------------------------------------------------------
-    def collections(self, table: Table) -> tuple[Any, Any]:
-        return self.source.collection(table, self.scope), self.target.collection(table, self.scope)
+    def units(self) -> list[Unit]:
+        """The collections to move: each table, and each embedding model's shelf (read from the source's catalog)."""
+        return units(self.source, self.scope)
+
+    def target_spec(self, unit: Unit, source: Any) -> EmbeddingSpec | None:
+        """The model of the vectors this collection's records carry in the target."""
+        if not unit.table.has_vectors:
+            return None
+        return self.reembedder.spec if self.reembedder else source.embedding_spec
+
+    def collections(self, unit: Unit, claim: bool = True) -> tuple[Any, Any]:
+        """The unit's collection at the source, and where its records go in the target (``claim``: about to write)."""
+        source = unit.collection(self.source, self.scope)
+        return source, unit.target(self.target, self.scope, self.target_spec(unit, source), claim)
 
     def stays(self, table: Table) -> bool:
         """Whether ``table`` is stored in the same place before and after (a role that does not move)."""
@@ -221,30 +242,34 @@ class Migration:
         return (source.backend.name, source.description) == (target.backend.name, target.description)
 
     def check_embeddings(self) -> None:
-        """Refuse, before anything is written, a target that holds vectors of another model or dimension."""
-        for table in (Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL):
-            source, target = self.collections(table)
-            if self.stays(table):
-                continue
-            wanted = self.reembedder.spec if self.reembedder else source.embedding_spec
-            held = target.embedding_spec
-            if wanted is not None and held is not None and wanted != held:
-                hint = "" if self.reembedder else "; pass --re-embed to re-embed with the configured model"
-                raise EmbeddingMismatch(
-                    f"the target {table.value!r} collection ({target.backend}: {target.location}) holds {held}, "
-                    f"the copy would bring {wanted}{hint}"
-                )
+        """Refuse, before anything is written, a target whose recall collection holds vectors of another model.
+
+        Archival and data-source passages never clash: another model's vectors go to a shelf of their own.
+        """
+        unit = Unit(Table.RECALL)
+        if self.stays(unit.table):
+            return
+        source = unit.collection(self.source, self.scope)
+        target = unit.collection(self.target, self.scope)
+        wanted, held = self.target_spec(unit, source), target.embedding_spec
+        if wanted is not None and held is not None and wanted != held:
+            hint = "" if self.reembedder else "; pass --re-embed to re-embed with the configured model"
+            raise EmbeddingMismatch(
+                f"the target {unit.table.value!r} collection ({target.backend}: {target.location}) holds {held}, "
+                f"the copy would bring {wanted}{hint}"
+            )
 
     def plan(self) -> list[dict[str, Any]]:
         """What would move: per collection, where from, where to, how many records (and how many the target holds)."""
         self.check_embeddings()
         rows = []
-        for table in ORDER:
-            source, target = self.collections(table)
-            stays = self.stays(table)
+        for unit in self.units():
+            stays = self.stays(unit.table)
+            source = unit.collection(self.source, self.scope)
+            target = unit.collection(self.target, self.scope) if stays else self.collections(unit, claim=False)[1]
             rows.append(
                 {
-                    "table": table.value,
+                    "table": unit.label,
                     "records": source.count(),
                     "from": f"{source.backend}:{source.location}",
                     "to": f"{target.backend}:{target.location}",
@@ -264,26 +289,31 @@ class Migration:
         stored = {(r.user_id, r.id): record_digest(r, vectors) for r in target.find(batch)}
         return [r for r in batch if stored.get((r.user_id, r.id)) != record_digest(r, vectors)]
 
-    def _copy(self, table: Table, result: TableResult, progress: Callable[[Table, int, int], None] | None) -> None:
-        source, target = self.collections(table)
+    def _copy(self, result: TableResult, progress: Callable[[Table, int, int], None] | None) -> None:
+        unit = result.unit
+        source, target = self.collections(unit)
         total = source.count()
-        owned = self._owned(table, target)
+        owned = self._owned(unit, target)
         fresh = target.count() == 0  # nothing there yet: no need to compare before writing
         seen = 0
         for batch in source.batches(batch_size=self.batch_size):
             seen += len(batch)
             changed = batch if fresh else self._changed(batch, target)
             if changed:
-                result.copied += target.insert(self._transformed(table, changed))
+                result.copied += target.insert(self._transformed(unit.table, changed))
             if progress:
-                progress(table, seen, total)
-        if target.count() > total:  # records the source no longer holds (deleted since an interrupted run)
+                progress(unit.table, seen, total)
+        if target.count() > total and not self._shares_target(unit):  # records the source no longer holds
             extra = self._extra(source, target)
             if owned and extra:
                 result.removed += target.remove(extra)
             elif extra:
                 result.foreign = len(extra)
-        self._mark_done(table)
+        self._mark_done(unit)
+
+    def _shares_target(self, unit: Unit) -> bool:
+        """Whether other collections of the source go to the same target collection (re-embedding merges shelves)."""
+        return self.reembedder is not None and any(u.table is unit.table and u != unit for u in self._units)
 
     def _extra(self, source: Any, target: Any) -> list[Any]:
         """Records of the target that the source does not hold (streamed; only their ids are kept)."""
@@ -297,36 +327,55 @@ class Migration:
         """Copy what the target lacks or holds differently, then verify everything; raises VerificationFailed on any difference."""
         self.check_embeddings()
         report = Report()
-        for table in ORDER:
-            result = TableResult(table, Digest(), stays=self.stays(table))
+        self._units = self.units()
+        for unit in self._units:
+            result = TableResult(unit, Digest(), stays=self.stays(unit.table))
             if result.stays:
-                count = self.collections(table)[0].count()
+                count = unit.collection(self.source, self.scope).count()
                 result.source = result.target = Digest(count=count)
             else:
-                self._copy(table, result, progress)
+                self._copy(result, progress)
             report.results.append(result)
         self.verify(report)
         return report
 
     def verify(self, report: Report) -> None:
+        """Count and checksum every collection on both sides.
+
+        Collections re-embedded into one target collection (shelves of several
+        models, with ``--re-embed``) are compared together: the target must hold
+        exactly their union; each then reports its share as its target digest.
+        """
         vectors = self.reembedder is None
         failures = []
+        groups: dict[int, tuple[Any, list[TableResult]]] = {}
         for result in report.results:
             if result.stays:
                 continue
-            source, target = self.collections(result.table)
+            source, target = self.collections(result.unit)
             result.source = collection_digest(source, self.batch_size, vectors)
-            result.target = collection_digest(target, self.batch_size, vectors)
-            if not result.identical:
-                extra = f" ({result.foreign} of them not at the source)" if result.foreign else ""
-                failures.append(f"{result.table.value}: source {result.source}, target {result.target}{extra}")
+            groups.setdefault(id(target.connector), (target, []))[1].append(result)
+        for target, members in groups.values():
+            held = collection_digest(target, self.batch_size, vectors)
+            if len(members) == 1:
+                member = members[0]
+                member.target = held
+                if not member.identical:
+                    extra = f" ({member.foreign} of them not at the source)" if member.foreign else ""
+                    failures.append(f"{member.unit.label}: source {member.source}, target {member.target}{extra}")
+                continue
+            union = Digest(sum(m.source.count for m in members), sum(m.source.total for m in members) % MODULUS)
+            if (union.count, union.total) != (held.count, held.total):
+                failures.append(f"{members[0].table.value}: sources {union}, target {held}")
+            for member in members:
+                member.target = member.source if (union.count, union.total) == (held.count, held.total) else held
         if self.reembedder is not None:
-            for table in (Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL):
-                if self.stays(table):
+            for result in report.results:
+                if result.stays or not result.table.has_vectors:
                     continue
-                held = self.collections(table)[1].embedding_spec
+                held = self.collections(result.unit)[1].embedding_spec
                 if held is not None and held != self.reembedder.spec:
-                    failures.append(f"{table.value}: target holds {held}, expected {self.reembedder.spec}")
+                    failures.append(f"{result.unit.label}: target holds {held}, expected {self.reembedder.spec}")
         if failures:
             raise VerificationFailed(
                 "the copy differs from its source in "
@@ -337,4 +386,4 @@ class Migration:
         self.forget_state()
 
 
-__all__ = ["ORDER", "Migration", "Reembedder", "Report", "VerificationFailed", "target_config"]
+__all__ = ["ORDER", "Migration", "Reembedder", "Report", "TableResult", "VerificationFailed", "target_config"]

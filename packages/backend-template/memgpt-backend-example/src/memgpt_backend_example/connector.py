@@ -18,7 +18,15 @@ from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, fetch_page, upgrade_row_keys, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    collection_name,
+    fetch_page,
+    upgrade_row_keys,
+    vector_from_base64,
+    vector_to_base64,
+)
 from memgpt.storage.where import Where
 from memgpt_backend_example.store import ExampleStore
 
@@ -26,10 +34,11 @@ from memgpt_backend_example.store import ExampleStore
 class ExampleConnector(Connector):
     capabilities = ALL_CAPABILITIES  # declare fewer, and the core refuses those operations clearly
 
-    def __init__(self, store: ExampleStore, table: Table) -> None:
+    def __init__(self, store: ExampleStore, table: Table, shelf: str = "") -> None:
         self.store = store
         self.table = table
-        self.path = store.folder / f"{table.value}.json"
+        # A shelf holds another embedding model's vectors beside the table's own: here another file.
+        self.path = store.folder / f"{collection_name(table, shelf, prefix='')}.json"
         with store.lock:  # a file written by memgpt 0.4: re-key its rows by user (the core's helper), then mark it
             if self.path.exists() and self._load().get(KEYS_MARKER) != KEYS_BY_USER:
                 upgrade_row_keys(self)

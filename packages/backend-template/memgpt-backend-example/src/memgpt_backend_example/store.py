@@ -19,10 +19,10 @@ class ExampleStore(ConnectorCache, Store):
         # changes would overwrite another's. memgpt.locks waits for the holder, then fails in one clear line.
         self.lock = process_lock(folder / ".lock", f"example store {folder}")
 
-    def new_connector(self, table: Table) -> Connector:
+    def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_example.connector import ExampleConnector
 
-        return ExampleConnector(self, table)
+        return ExampleConnector(self, table, shelf)
 
     def ping(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,58 @@
+"""``memgpt reembed source|agent NAME``: move one data source or agent to the configured embedding model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from memgpt.cli.common import json_option, with_client
+from memgpt.cli.output import echo_json
+
+
+@click.group("reembed")
+def reembed_group() -> None:
+    """Embed one data source or agent again with the configured embedding model.
+
+    After `memgpt configure` changes the model, sources and agents keep the one
+    they were made with (and keep working while it is installed); this moves one
+    of them to the configured model. Safe to interrupt and run again.
+    """
+
+
+def _say(report: Any) -> None:
+    what = "data source" if report.kind == "source" else "agent"
+    if report.unchanged and not report.removed:
+        click.echo(f"The {what} {report.name!r} is already embedded with {report.after}: nothing to do.")
+        return
+    if report.unchanged:
+        click.echo(f"The {what} {report.name!r} was already switched to {report.after}; removed {report.removed} old passages.")
+        return
+    click.echo(
+        f"Re-embedded {report.passages} passages of {what} {report.name!r} with {report.after} "
+        f"(it was {report.before}); removed {report.removed} old passages."
+    )
+
+
+@reembed_group.command("source")
+@click.argument("name")
+@json_option
+@with_client
+def reembed_source_command(client, name, as_json) -> None:
+    """Embed every passage of data source NAME again with the configured model, and switch it to that model."""
+    from memgpt.reembed import reembed_source
+
+    report = reembed_source(client.catalog, name, client.embedding)
+    echo_json(report.to_dict()) if as_json else _say(report)
+
+
+@reembed_group.command("agent")
+@click.argument("name")
+@json_option
+@with_client
+def reembed_agent_command(client, name, as_json) -> None:
+    """Embed agent NAME's archival memory again with the configured model, and switch the agent to it."""
+    from memgpt.reembed import reembed_agent
+
+    report = reembed_agent(client.catalog, name, client.embedding)
+    echo_json(report.to_dict()) if as_json else _say(report)
