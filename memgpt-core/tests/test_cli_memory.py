@@ -32,17 +32,18 @@ def folder(tmp_path: Path) -> Path:
 def test_load_attach_search_list_delete(folder: Path) -> None:
     run("configure", "--defaults")
     out = run("load", "directory", "--name", "docs", "--input-dir", str(folder))
-    assert "Loaded 3 of 4 files into data source 'docs': 3 passages written" in out
-    assert "Skipped" in out and "broken.json" in out and "not valid JSON" in out
+    assert "Read 4 files of 4 (1 .html, 1 .json, 1 .jsonl, 1 .md); 1 file read as plain text" in out
+    assert "Data source 'docs' (new): 4 passages written" in out
     again = _json_part(run("load", "directory", "--name", "docs", "--input-dir", str(folder), "--json"))
-    assert again["unchanged"] == 3 and again["passages_written"] == 0
+    assert again["unchanged"] == 4 and again["passages_written"] == 0
+    assert [Path(f["file"]).name for f in again["as_text"]] == ["broken.json"] and "not valid JSON" in again["as_text"][0]["reason"]
 
     assert "Created agent 'sam'" in run("create", "agent", "--name", "sam")
     assert "now reads: docs" in run("attach", "--agent", "sam", "--data-source", "docs")
     found = json.loads(run("archival", "search", "--agent", "sam", "how hot for green tea", "--json"))
-    assert found["total"] == 3 and found["results"][0]["source"] == "docs"
+    assert found["total"] == 4 and found["results"][0]["source"] == "docs"
     assert "eighty degrees" in found["results"][0]["text"]
-    assert "Showing 3 of 3 results (page 0/0)" in run("archival", "search", "--agent", "sam", "green tea")
+    assert "Showing 4 of 4 results (page 0/0)" in run("archival", "search", "--agent", "sam", "green tea")
 
     run("archival", "insert", "--agent", "sam", "The user prefers oolong.")
     own = json.loads(run("archival", "list", "--agent", "sam", "--json"))
@@ -66,7 +67,7 @@ def test_load_attach_search_list_delete(folder: Path) -> None:
     assert sources == [
         {
             "name": "docs",
-            "passages": 3,
+            "passages": 4,
             "embedding_model": "lexical-hash-384",
             "embedding_dim": 384,
             "attached_agents": ["sam"],
@@ -79,7 +80,7 @@ def test_load_attach_search_list_delete(folder: Path) -> None:
 
     assert "Detached" in run("detach", "--agent", "sam", "--data-source", "docs")
     assert json.loads(run("archival", "search", "--agent", "sam", "green tea", "--json"))["total"] == 1
-    assert "Deleted data source 'docs' (3 passages)" in run("delete", "source", "docs")
+    assert "Deleted data source 'docs' (4 passages)" in run("delete", "source", "docs")
     assert json.loads(run("list", "sources", "--json")) == []
     assert "Deleted agent 'sam' (1 archival passages, 2 messages)" in run("delete", "agent", "sam")
     assert json.loads(run("list", "agents", "--json")) == []
@@ -109,7 +110,7 @@ def test_errors_are_one_line(args: list[str], message: str) -> None:
 
 def test_load_several_files_after_input_files(folder: Path) -> None:
     out = run("load", "directory", "--name", "two", "--input-files", str(folder / "tea.md"), str(folder / "faq.jsonl"))
-    assert "Loaded 2 of 2 files" in out
+    assert "Read 2 files of 2 (1 .jsonl, 1 .md)" in out
 
 
 def test_show_agent() -> None:

@@ -95,10 +95,12 @@ def test_a_bad_file_is_skipped_and_named_and_the_rest_of_the_load_lands(memgpt_h
     result = run_cli("load", "directory", "--name", "docs", "--input-dir", str(docs), "--json", env=env)
     assert TRACEBACK not in result.stderr, result.stderr
     report = json.loads(result.stdout)
-    failed = {Path(f["file"]).name: f["error"] for f in report["failed"]}
-    assert set(failed) == {"deep.json", "nul.txt", "latin1.txt"}, failed
-    assert "nested too deeply" in failed["deep.json"] and "NUL" in failed["nul.txt"] and "UTF-8" in failed["latin1.txt"]
-    assert report["files"] == 2 and report["passages_total"] == 2  # good.md and the file with the odd name
+    skipped = {Path(f["file"]).name: f["reason"] for f in report["skipped"]}
+    assert set(skipped) == {"nul.txt", "latin1.txt"} and report["failed"] == [], report
+    assert "NUL" in skipped["nul.txt"] and "UTF-8" in skipped["latin1.txt"]
+    as_text = {Path(f["file"]).name: f["reason"] for f in report["as_text"]}
+    assert list(as_text) == ["deep.json"] and "nested too deeply" in as_text["deep.json"]  # still text: loaded as such
+    assert report["files"] == 3 and report["kinds"] == {".json": 1, ".md": 1, ".txt": 1}
     ok("create", "agent", "--name", "sam", env=env)
     ok("attach", "--agent", "sam", "--data-source", "docs", env=env)
     found = json.loads(ok("archival", "search", "--agent", "sam", "file name", "--json", env=env))

@@ -111,13 +111,66 @@ def test_changed_file_replaces_its_passages_and_embeds_only_new_text(docs: Path)
     }
 
 
-def test_unreadable_file_is_reported_and_the_rest_loads(docs: Path) -> None:
+def test_a_file_its_reader_refuses_is_loaded_as_plain_text(docs: Path) -> None:
     bad = docs / "broken.json"
-    bad.write_text("{not json")
+    bad.write_text("{not json, but text all the same")
     with client_with(CountingEmbedder()) as client:
         report = client.load("docs", [*sorted(docs.glob("*.md")), bad])
-    assert report.files == 6 and [f for f, _ in report.failed] == [str(bad)]
-    assert "not valid JSON" in report.failed[0][1]
+        texts = [p.text for p in all_passages(client).values() if p.document_id == str(bad)]
+    assert report.files == 7 and report.failed == [] and [f for f, _ in report.as_text] == [str(bad)]
+    assert "not valid JSON" in report.as_text[0][1] and texts == ["{not json, but text all the same"]
+
+
+def test_every_text_file_loads_and_binaries_are_skipped_and_named(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    texts = {
+        "main.py": "def brew(tea):\n    return tea.steep(minutes=2)\n",
+        "Makefile": "all:\n\tpython main.py\n",
+        "README": "The project brews tea.",
+        "LICENSE": "Permission is granted to brew.",
+        "settings.toml": "[tea]\ntemperature = 80\n",
+        "table.csv": "tea,minutes\ngreen,2\n",
+        "page.html": "<p>Oolong likes hotter water.</p>",
+        "notes.utf16.txt": "UTF-16 with a byte order mark",
+    }
+    for name, text in texts.items():
+        encoding = "utf-16" if "utf16" in name else "utf-8"
+        (folder / name).write_bytes(text.encode(encoding))
+    (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (folder / "archive.bin").write_bytes(bytes(range(256)))
+    (folder / "old.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (folder / ".hidden").write_text("never loaded")
+    from memgpt.plugins import readers
+
+    known = readers_by_extension(r.item for r in readers().values())
+    files = collect_files(folder, [], False, None, known, any_file=True)
+    assert sorted(p.name for p in files) == sorted([*texts, "logo.png", "archive.bin", "old.txt"])
+    with client_with(CountingEmbedder()) as client:
+        report = client.load("project", files)
+        stored = {Path(p.document_id).name for p in all_passages(client, "project").values()}
+    assert stored == set(texts) and report.files == len(texts) and report.failed == []
+    assert report.kinds == {"(no extension)": 3, ".csv": 1, ".html": 1, ".py": 1, ".toml": 1, ".txt": 1}
+    skipped = {Path(f).name: why for f, why in report.skipped}
+    assert set(skipped) == {"logo.png", "archive.bin", "old.txt"}
+    assert "NUL" in skipped["logo.png"] and "UTF-8" in skipped["old.txt"]
+
+
+def test_a_load_that_stores_nothing_creates_no_source(tmp_path: Path) -> None:
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\x00\x00")
+    (tmp_path / "empty.txt").write_text("")
+    with client_with(CountingEmbedder()) as client:
+        report = client.load("nothing", [tmp_path / "image.png", tmp_path / "empty.txt"])
+        assert report.passages_total == 0 and not report.created
+        assert client.list_sources() == []
+
+
+def test_a_failed_first_write_leaves_no_empty_source(docs: Path) -> None:
+    interrupted = CountingEmbedder(fail_after_batches=0)
+    with client_with(interrupted) as client, pytest.raises(KeyboardInterrupt):
+        client.load("docs", sorted(docs.glob("*.md")))
+    with client_with(CountingEmbedder()) as client:
+        assert client.list_sources() == []
 
 
 def test_interrupted_load_runs_again_to_the_same_result(docs: Path, tmp_path: Path) -> None:

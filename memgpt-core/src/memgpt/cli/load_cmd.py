@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from memgpt.cli.common import json_option, with_client
-from memgpt.cli.output import echo_json
+from memgpt.cli.output import echo_json, plural
 
 
 @click.group("load")
@@ -45,19 +45,22 @@ def directory_command(
 ) -> None:
     """Read files, cut them into passages, embed them and store them in data source NAME.
 
-    Loading the same files again changes nothing; a changed file has its
-    passages replaced; an unreadable file is reported and skipped; an
-    interrupted load can be run again.
+    Every file that is text is loaded: prose, Markdown, HTML (its text),
+    JSON, PDF, and code, configuration, CSV or README files of any name;
+    binaries are skipped and named. Loading the same files again changes
+    nothing; a changed file has its passages replaced; an interrupted load can
+    be run again; a load that stores nothing creates no source.
     """
     from memgpt.plugins import readers
-    from memgpt.sources.loader import Progress, collect_files, readers_by_extension
+    from memgpt.sources.loader import Progress, collect_files, fallback_reader, readers_by_extension
 
     files_given = [*input_files, *more_files]
     if input_dir is None and not files_given:
         raise click.UsageError("give --input-dir DIR or --input-files FILE ...")
-    known = readers_by_extension(r.item for r in readers().values())
+    installed = [r.item for r in readers().values()]
+    known = readers_by_extension(installed)
     wanted = [e.strip() for e in extensions.split(",") if e.strip()] if extensions else None
-    files = collect_files(input_dir, files_given, recursive, wanted, known)
+    files = collect_files(input_dir, files_given, recursive, wanted, known, any_file=fallback_reader(installed) is not None)
     options = {"text_field": text_field} if text_field else {}
     show = sys.stderr.isatty() and not as_json
     embedded = [0]
@@ -80,13 +83,37 @@ def directory_command(
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(
-            f"Loaded {report.files} of {len(files)} files into data source {name!r}: "
-            f"{report.passages_written} passages written, {report.passages_removed} removed, "
-            f"{report.unchanged} files unchanged; the source now holds {report.passages_total} passages "
-            f"({client.embedding.model}, {client.embedding.dim}-d)."
-        )
-    for path, error in report.failed:
-        click.secho(f"Skipped {path}: {error}", fg="yellow", err=True)
-    if report.failed and report.files == 0:
+        click.echo(summary(report, len(files)))
+        shown = [*report.skipped, *report.failed]
+        for path, why in shown[:SHOW_SKIPPED]:
+            click.secho(f"Skipped {path}: {why}", fg="yellow", err=True)
+        if len(shown) > SHOW_SKIPPED:
+            click.secho(f"... and {len(shown) - SHOW_SKIPPED} more skipped files (--json lists them all)", fg="yellow", err=True)
+    if report.files == 0 and (report.failed or report.skipped):
         raise SystemExit(1)
+
+
+SHOW_SKIPPED = 20
+"""Skipped files named on the terminal; ``--json`` lists every one."""
+
+
+def summary(report, given: int) -> str:
+    """The load's outcome in one paragraph: files by kind, what was skipped, passages, the model."""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    parts = [f"Read {plural(report.files, 'file')} of {given}" + (f" ({kinds})" if kinds else "")]
+    if report.unchanged:
+        parts.append(f"{report.unchanged} unchanged since the last load")
+    if report.as_text:
+        parts.append(f"{plural(len(report.as_text), 'file')} read as plain text (its reader refused it: --json says why)")
+    if report.skipped:
+        parts.append(f"skipped {plural(len(report.skipped), 'file')} that {'is' if len(report.skipped) == 1 else 'are'} not text")
+    if report.failed:
+        parts.append(f"{plural(len(report.failed), 'file')} could not be read")
+    head = "; ".join(parts) + "."
+    if report.passages_total == 0 and not report.passages_removed:
+        return head + f" Nothing was stored: data source {report.source!r} {'was not created' if report.created is False else 'is empty'}."
+    return (
+        f"{head} Data source {report.source!r}{' (new)' if report.created else ''}: "
+        f"{plural(report.passages_written, 'passage')} written, {report.passages_removed} removed, "
+        f"{report.passages_total} in all, embedded with {report.embedding}."
+    )

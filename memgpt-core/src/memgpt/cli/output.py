@@ -21,3 +21,8 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 passage``, ``3 passages``; ``binary file`` becomes ``binary files``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -16,8 +16,9 @@ TEXT_FIELDS = ("text", "content", "body", "page_content")
 
 class TextReader(Reader):
     name = "text"
-    label = "Plain text"
+    label = "Plain text, and any other file that is text (code, config, README, Makefile...)"
     extensions = (".txt", ".text", ".log", ".rst", ".csv", ".tsv")
+    fallback = True
 
     def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
         return [Section(read_text_file(path))]

@@ -22,7 +22,7 @@ from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
 from memgpt.errors import MemGPTError
 from memgpt.records import Passage, printable_path, text_problem, utcnow
 from memgpt.sources.chunking import chunk_text
-from memgpt.sources.readers import Reader, Section, UnreadableFile
+from memgpt.sources.readers import BinaryFile, Reader, Section, UnreadableFile
 from memgpt.storage.where import Where
 
 FLUSH_PASSAGES = 2_048
@@ -35,26 +35,48 @@ class NoFilesToLoad(MemGPTError):
 
 @dataclass
 class LoadReport:
-    """What a load did."""
+    """What a load did: every file given is loaded (``files``, counted per ``kinds``), skipped or failed."""
 
     source: str
     files: int = 0
+    """Files read and stored (``unchanged`` of them were stored already)."""
     unchanged: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    """Files read, by kind: their extension (``.py``), or ``(no extension)`` for a README or Makefile."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """Files that are not text (binaries), with why."""
     failed: list[tuple[str, str]] = field(default_factory=list)
+    """Files that could not be read (unreadable, or refused by their reader and not text), with why."""
+    as_text: list[tuple[str, str]] = field(default_factory=list)
+    """Files their reader refused (with its reason) that were loaded whole as plain text instead."""
     passages_written: int = 0
     passages_removed: int = 0
     passages_total: int = 0
+    embedding: str = ""
+    """The model the source's passages are embedded with (a source keeps its own)."""
+    created: bool = False
+    """Whether this load created the source (a load that stores nothing creates none)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "files": self.files,
             "unchanged": self.unchanged,
+            "kinds": dict(sorted(self.kinds.items())),
+            "skipped": [{"file": f, "reason": e} for f, e in self.skipped],
             "failed": [{"file": f, "error": e} for f, e in self.failed],
+            "as_text": [{"file": f, "reason": e} for f, e in self.as_text],
             "passages_written": self.passages_written,
             "passages_removed": self.passages_removed,
             "passages_total": self.passages_total,
+            "embedding": self.embedding,
+            "created": self.created,
         }
+
+
+def kind_of(path: Path) -> str:
+    """How a load summary counts a file: its extension, or ``(no extension)``."""
+    return path.suffix.lower() or "(no extension)"
 
 
 @dataclass
@@ -73,17 +95,29 @@ def readers_by_extension(readers: Iterable[Reader]) -> dict[str, Reader]:
     return table
 
 
+def fallback_reader(readers: Iterable[Reader]) -> Reader | None:
+    """The reader that takes files no other reader claims (the built-in text reader), if one is installed."""
+    return next((reader for reader in readers if getattr(reader, "fallback", False)), None)
+
+
 def collect_files(
     input_dir: Path | None,
     input_files: Sequence[Path],
     recursive: bool,
     extensions: Sequence[str] | None,
     known: Mapping[str, Reader],
+    any_file: bool = False,
 ) -> list[Path]:
-    """The files to load, sorted: ``input_files`` as given, plus readable files of ``input_dir``."""
-    wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions} if extensions else set(known)
-    unknown = sorted(wanted - set(known))
-    if unknown:
+    """The files to load, sorted: ``input_files`` as given, plus the files of ``input_dir``.
+
+    Hidden files and folders (``.git``) are left out. ``any_file`` (a fallback
+    reader is installed): every file is taken, whatever its extension, and the
+    load tells text from binaries; otherwise only extensions in ``known``.
+    ``extensions`` limits either to those (``--extensions .py,.md``).
+    """
+    wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions} if extensions else None
+    unknown = sorted((wanted or set()) - set(known))
+    if unknown and not any_file:
         raise NoFilesToLoad(f"no installed reader handles {', '.join(unknown)} (readable: {', '.join(sorted(known))})")
     files: list[Path] = []
     for path in input_files:
@@ -98,14 +132,15 @@ def collect_files(
             p.resolve()
             for p in input_dir.glob(pattern)
             if p.is_file()
-            and p.suffix.lower() in wanted
+            and (p.suffix.lower() in wanted if wanted is not None else any_file or p.suffix.lower() in known)
             and not any(part.startswith(".") for part in p.relative_to(input_dir).parts)
         ]
         files.extend(sorted(found))
     unique = list(dict.fromkeys(files))
     if not unique:
         where = f"in {input_dir}" if input_dir is not None else "among the given files"
-        raise NoFilesToLoad(f"no files with extensions {', '.join(sorted(wanted))} {where}")
+        which = f"with extensions {', '.join(sorted(wanted))}" if wanted is not None else "to load"
+        raise NoFilesToLoad(f"no files {which} {where}" + ("" if recursive or input_dir is None else " (--recursive also reads its sub-folders)"))
     return unique
 
 
@@ -144,7 +179,9 @@ class SourceLoader:
         self.source = existing or catalog.new_source(source, embedding)
         self.embedding = embedding if existing is None else embedding_of_source(existing)
         """A source keeps its own model: loading more into it embeds with that, whatever is configured now."""
+        readers = list(readers)
         self.readers = readers_by_extension(readers)
+        self.fallback = fallback_reader(readers)
         self.chunk_size = chunk_size or self.embedding.chunk_size
         self.chunk_overlap = chunk_overlap
         if not 0 <= chunk_overlap < self.chunk_size:
@@ -168,10 +205,12 @@ class SourceLoader:
         return self._embedder
 
     def load(self, files: Sequence[Path]) -> LoadReport:
-        report = LoadReport(self.source.name)
+        report = LoadReport(self.source.name, embedding=str(self.embedding), created=self.created)
         for path in files:
             try:
                 self._load_file(path, report)
+            except BinaryFile as exc:
+                report.skipped.append((printable_path(path), str(exc)))
             except UnreadableFile as exc:
                 report.failed.append((printable_path(path), str(exc)))
             except OSError as exc:
@@ -179,14 +218,36 @@ class SourceLoader:
             self.progress.file_done(path)
         self._flush(report)
         report.passages_total = self.passages.count()
+        report.created = report.created and not self.created  # entered in the catalog only once a passage was stored
         return report
 
-    def _read(self, path: Path) -> tuple[Reader, list[Section]]:
-        """The file's sections, or :class:`UnreadableFile` naming it: whatever a reader raises, and texts no backend can hold."""
-        name = printable_path(path)
-        reader = self.readers.get(path.suffix.lower())
+    def _read(self, path: Path, report: LoadReport) -> tuple[Reader, list[Section]]:
+        """The file's sections, read by the reader of its extension, or else as plain text when it is text.
+
+        A file its reader refuses (a JSON file with no text field, a damaged
+        one) is still loaded whole as plain text if it is text; otherwise the
+        reader's one-line error stands.
+        """
+        reader = self.readers.get(path.suffix.lower()) or self.fallback
         if reader is None:
             raise UnreadableFile(f"no reader for {path.suffix or 'files without extension'}")
+        try:
+            return reader, self._read_with(reader, path)
+        except BinaryFile:
+            raise
+        except UnreadableFile as refused:
+            if self.fallback is None or reader is self.fallback:
+                raise
+            try:
+                sections = self._read_with(self.fallback, path)
+            except UnreadableFile:
+                raise refused from None
+            report.as_text.append((printable_path(path), str(refused)))
+            return self.fallback, sections
+
+    def _read_with(self, reader: Reader, path: Path) -> list[Section]:
+        """The file's sections, or :class:`UnreadableFile` naming it: whatever a reader raises, and texts no backend can hold."""
+        name = printable_path(path)
         try:
             sections = reader.read(path, self.options)
         except (UnreadableFile, OSError):
@@ -202,10 +263,18 @@ class SourceLoader:
             problem = text_problem(section.text) if isinstance(section.text, str) else "is not text"
             if problem:
                 raise UnreadableFile(f"{name} {problem}: not a text file")
-        return reader, sections
+        return sections
+
+    def _forget_new_source(self) -> None:
+        try:
+            if self.passages.count() == 0:
+                self.catalog.delete_source(self.source.name)
+        except MemGPTError:
+            pass  # the store refuses even that: the original error says why
 
     def _load_file(self, path: Path, report: LoadReport) -> None:
-        reader, sections = self._read(path)
+        reader, sections = self._read(path, report)
+        report.kinds[kind_of(path)] = report.kinds.get(kind_of(path), 0) + 1
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         document_id = printable_path(path)
         wanted: dict[str, Passage] = {}
@@ -257,8 +326,14 @@ class SourceLoader:
             if self.created:  # the first passages of a new source: enter it, and claim its model's shelf
                 self.catalog.add_source(self.source)
                 self.passages = self.catalog.source_passages(self.source, claim=True)
+                try:
+                    report.passages_written += self.passages.insert(self._queue)
+                except BaseException:  # nothing stored (a full disk, an interrupt): leave no empty source behind
+                    self._forget_new_source()
+                    raise
                 self.created = False
-            report.passages_written += self.passages.insert(self._queue)
+            else:
+                report.passages_written += self.passages.insert(self._queue)
         for pending in self._waiting:  # old passages go only once the new ones are written
             if pending.stale:
                 report.passages_removed += self.passages.delete(sorted(pending.stale))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memgpt.errors import MemGPTError
+from memgpt.records import printable_path
 
 
 class UnreadableFile(MemGPTError):
@@ -36,6 +37,12 @@ class Reader(ABC):
     label: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
     """Lower-case extensions with the dot, e.g. ``(".md", ".markdown")``."""
+    fallback: ClassVar[bool] = False
+    """Whether this reader also takes files whose extension no reader claims (code, ``README``, ``Makefile``...).
+
+    The built-in plain-text reader is the fallback: it loads any file that is
+    text and refuses binaries in one line (:func:`read_text_file`).
+    """
 
     @abstractmethod
     def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
@@ -45,18 +52,33 @@ class Reader(ABC):
         """
 
 
-def read_text_file(path: Path) -> str:
-    """A text file as str: UTF-8 (with or without BOM), else UTF-16 with a BOM; anything else is refused."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read {path}: {exc.strerror or exc}") from None
+class BinaryFile(UnreadableFile):
+    """A file that is not text (an image, an archive, a compiled file): skipped, not an error."""
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """``data`` as str: UTF-8 (with or without BOM), else UTF-16 with a BOM.
+
+    Raises :class:`BinaryFile` for what is not text: a NUL byte (what ``git``
+    and ``grep`` take for binary) or bytes that are not UTF-8.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             pass
+    if b"\x00" in data:
+        raise BinaryFile(f"{name} is binary (it holds NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{path} is not UTF-8 text (byte {exc.start})") from None
+        raise BinaryFile(f"{name} is not UTF-8 text (byte {exc.start} is not UTF-8); save it as UTF-8 to load it") from None
+
+
+def read_text_file(path: Path) -> str:
+    """A text file as str (see :func:`decode_text`); anything else is refused in one line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read {printable_path(path)}: {exc.strerror or exc}") from None
+    return decode_text(data, printable_path(path))
