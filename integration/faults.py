@@ -477,9 +477,9 @@ def hostile(target: Target, work: Path, trials: int) -> Cell:
         load = cli(home, "load", "directory", "--name", "docs", "--input-dir", str(docs), "--json")
         if judge(cell, load, what="the load"):
             report = json.loads(load.stdout)
-            cell.lost += max(0, 2 - report["passages_total"])  # good.md and the oddly named file land
-            if len(report["failed"]) != 3:
-                cell.notes.append(f"{len(report['failed'])} files refused, 3 expected")
+            cell.lost += max(0, 3 - report["files"])  # good.md, the oddly named file and deep.json (as plain text) land
+            if len(report["skipped"]) != 2 or report["failed"]:
+                cell.notes.append(f"{len(report['skipped'])} files skipped and {len(report['failed'])} refused, 2 and 0 expected")
         judge(cell, cli(home, "create", "agent", "--name", "sam"), what="create")
         for args in (
             ["create", "agent", "--name", "名" * 150],

@@ -36,7 +36,9 @@ def test_load_attach_search_list_delete(folder: Path) -> None:
     assert "Data source 'docs' (new): 4 passages written" in out
     again = _json_part(run("load", "directory", "--name", "docs", "--input-dir", str(folder), "--json"))
     assert again["unchanged"] == 4 and again["passages_written"] == 0
-    assert [Path(f["file"]).name for f in again["as_text"]] == ["broken.json"] and "not valid JSON" in again["as_text"][0]["reason"]
+    assert [Path(f["file"]).name for f in again["as_text"]] == ["broken.json"] and "not valid JSON" in again["as_text"][0][
+        "reason"
+    ]
 
     assert "Created agent 'sam'" in run("create", "agent", "--name", "sam")
     assert "now reads: docs" in run("attach", "--agent", "sam", "--data-source", "docs")

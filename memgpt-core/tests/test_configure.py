@@ -40,13 +40,13 @@ class ScriptedTerminal(TerminalAsker):
         self.keys = keys
         self.asked: list[tuple[str, str | None, list[str] | None]] = []
 
-    def ask(self, question, default, choices):
+    def ask(self, question, default, choices, check=None):
         self.asked.append((question.prompt, default, choices))
         keys = next((v for k, v in self.keys.items() if k in question.prompt), ENTER)
         with create_pipe_input() as pipe:
             pipe.send_text(keys)
             self.prompt_kwargs = {"input": pipe, "output": DummyOutput()}
-            return super().ask(question, default, choices)
+            return super().ask(question, default, choices, check)
 
 
 def invoke(*args: str):
@@ -221,7 +221,7 @@ def test_environment_variable_overrides_a_saved_answer(testdb, memgpt_home: Path
 
 def test_cancelled_prompt_saves_nothing(memgpt_home: Path) -> None:
     class Cancelling(TerminalAsker):
-        def ask(self, question, default, choices):
+        def ask(self, question, default, choices, check=None):
             with create_pipe_input() as pipe:
                 pipe.send_text("\x03")  # Ctrl-C
                 self.prompt_kwargs = {"input": pipe, "output": DummyOutput()}
@@ -344,3 +344,65 @@ def test_bad_embedding_flags_are_one_line(memgpt_home: Path, args: list[str], me
     result = CliRunner().invoke(main, ["configure", "--defaults", *args])
     assert result.exit_code == 1 and message in result.output
     assert not (memgpt_home / "config").exists()
+
+
+# -- configure validates as it asks -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--context-window", "-5"], "the context window must be at least 1, got -5 (--context-window)"),
+        (["--context-window", "0"], "the context window must be at least 1"),
+        (["--embedding-chunk-size", "0"], "the chunk size must be at least 1"),
+        (
+            ["--embedding-provider", "openai", "--embedding-model", "nomic-embed-text", "--embedding-dim", "-3"],
+            "the embedding dimension must be at least 1",
+        ),
+        (["--model-endpoint", "localhost:11434"], "is not a URL"),
+        (["--model-endpoint-type", "vllm"], "give the name of the model the server serves (--model)"),
+    ],
+)
+def test_invalid_answers_are_refused_in_one_line_and_nothing_is_saved(memgpt_home: Path, flags: list[str], says: str) -> None:
+    result = CliRunner().invoke(main, ["configure", "--defaults", *flags])
+    assert result.exit_code == 1 and says in result.output and "nothing was saved" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (memgpt_home / "config").exists()
+
+
+def test_a_wrong_dimension_typed_at_the_prompt_is_asked_again(memgpt_home: Path) -> None:
+    """The prompt shows why and asks again (here: 0 is refused, then 768 is typed over it)."""
+    terminal = ScriptedTerminal(
+        {
+            "dimension": "0" + ENTER + "\x7f" + "768" + ENTER,  # first: "embedding model" is in this prompt too
+            "embedding provider": DOWN + ENTER,  # hashing, openai: the open model list
+            "embedding model": "\x7f" * 40 + "nomic-embed-text" + ENTER,
+        }
+    )
+    config = run_configure(MemGPTConfig.load(), False, {}, terminal).config
+    assert (config.embedding_endpoint_type, config.embedding_model, config.embedding_dim) == ("openai", "nomic-embed-text", 768)
+
+
+def test_each_llm_provider_has_its_own_default_model(memgpt_home: Path) -> None:
+    invoke("configure", "--defaults", "--model-endpoint-type", "ollama")
+    config = MemGPTConfig.load()
+    assert (config.model, config.model_endpoint) == ("llama3.1", "http://localhost:11434")
+    invoke("configure", "--defaults", "--model-endpoint-type", "openai")
+    assert MemGPTConfig.load().model == "gpt-4"
+    invoke("configure", "--defaults", "--model-endpoint-type", "vllm", "--model", "mistral-7b")
+    assert MemGPTConfig.load().model == "mistral-7b"
+
+
+def test_configure_says_where_api_keys_are_read_from(memgpt_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("MEMGPT_EMBEDDING_API_KEY", raising=False)
+    result = invoke("configure", "--defaults", "--embedding-provider", "openai")
+    assert "LLM API key (openai): read from OPENAI_API_KEY (none is set now; never saved" in result.output
+    assert "embedding API key (openai): read from MEMGPT_EMBEDDING_API_KEY or OPENAI_API_KEY" in result.output
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-printed")
+    result = invoke("configure", "--defaults")
+    assert "OPENAI_API_KEY is set" in result.output and "sk-not-printed" not in result.output
+
+
+def test_backends_lists_each_uri_form_and_the_embedding_providers(memgpt_home: Path) -> None:
+    result = invoke("backends")
+    assert "local: a folder path or file:// URI (empty: $MEMGPT_HOME)" in result.output
+    assert "Embedding providers" in result.output and "hashing (the default of a new home)" in result.output

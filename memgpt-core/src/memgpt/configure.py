@@ -33,14 +33,23 @@ LLM_ENDPOINTS = {
     "webui": "http://localhost:5000",
 }
 ROLE_KIND = {"archival": RecordKind.ARCHIVAL, "recall": RecordKind.RECALL}
+LLM_MODELS = {"openai": "gpt-4", "azure": "gpt-4", "ollama": "llama3.1"}
+"""The default model per LLM provider; a local server without one here asks for the model it serves."""
+CONTEXT_WINDOWS = {"gpt-4": 8192, "gpt-4o": 128000, "gpt-4-turbo": 128000, "gpt-3.5-turbo": 16385, "llama3.1": 8192}
+LLM_KEYS = {"openai": ("OPENAI_API_KEY",), "azure": ("AZURE_OPENAI_KEY",)}
+"""Where each hosted LLM provider's key is read from (never written to the config file)."""
+
+
+Check = Callable[[str], str | None]
+"""Why an answer is not valid (one line), or ``None``."""
 
 
 class Asker(Protocol):
-    """Answers one question: returns the answer, given the default and the allowed choices."""
+    """Answers one question: returns the answer, given the default, the allowed choices and a check."""
 
     interactive: bool
 
-    def ask(self, question: Question, default: str | None, choices: list[str] | None) -> str: ...
+    def ask(self, question: Question, default: str | None, choices: list[str] | None, check: Check | None = None) -> str: ...
 
 
 class DefaultsAsker:
@@ -48,7 +57,7 @@ class DefaultsAsker:
 
     interactive = False
 
-    def ask(self, question: Question, default: str | None, choices: list[str] | None) -> str:
+    def ask(self, question: Question, default: str | None, choices: list[str] | None, check: Check | None = None) -> str:
         if default is None:
             raise ConfigError(f"no default for {question.prompt!r}; pass it on the command line")
         return default
@@ -62,17 +71,21 @@ class TerminalAsker:
     def __init__(self, **prompt_kwargs: Any) -> None:
         self.prompt_kwargs = prompt_kwargs
 
-    def ask(self, question: Question, default: str | None, choices: list[str] | None) -> str:
+    def ask(self, question: Question, default: str | None, choices: list[str] | None, check: Check | None = None) -> str:
         import questionary
+
+        def validate(text: str) -> bool | str:  # questionary shows the reason and asks again
+            problem = check(text.strip()) if check is not None else None
+            return True if problem is None else problem
 
         if choices:
             prompt = questionary.select(
                 question.prompt, choices=choices, default=default if default in choices else None, **self.prompt_kwargs
             )
         elif question.secret:
-            prompt = questionary.password(question.prompt, default=default or "", **self.prompt_kwargs)
+            prompt = questionary.password(question.prompt, default=default or "", validate=validate, **self.prompt_kwargs)
         else:
-            prompt = questionary.text(question.prompt, default=default or "", **self.prompt_kwargs)
+            prompt = questionary.text(question.prompt, default=default or "", validate=validate, **self.prompt_kwargs)
         answer = prompt.ask()
         if answer is None:
             raise ConfigError("configuration cancelled; nothing was saved")
@@ -117,10 +130,37 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
     def embedding_dim_default(answers: Mapping[str, str]) -> str:
         return str(current.embedding_dim) if same_provider(answers) else ""
 
+    def llm_model_default(answers: Mapping[str, str]) -> str:
+        if existing and answers["model_endpoint_type"] == current.model_endpoint_type:
+            return current.model
+        return LLM_MODELS.get(answers["model_endpoint_type"], "")
+
+    def dimension_problem(value: str, answers: Mapping[str, str]) -> str | None:
+        if not value.strip():
+            return f"embedding model {answers.get('embedding_model', '')!r} needs a dimension (the length of its vectors)"
+        problem = _positive_problem(value, "the embedding dimension")
+        if problem:
+            return problem
+        known = provider(answers).models.get(answers.get("embedding_model", ""))
+        if known is not None and int(value) != known:
+            return f"embedding model {answers['embedding_model']!r} makes {known}-d vectors, not {value}"
+        return None
+
     return [
         Question("model_endpoint_type", "Select LLM inference provider:", keep("model_endpoint_type", "openai"), LLM_PROVIDERS),
-        Question("model_endpoint", "Override default endpoint:", llm_endpoint_default),
-        Question("model", "Select default model (recommended: gpt-4):", keep("model", "gpt-4")),
+        Question("model_endpoint", "Override default endpoint:", llm_endpoint_default, validate=_url_problem),
+        Question(
+            "model",
+            "Select default model (recommended: gpt-4):",
+            llm_model_default,
+            validate=lambda value, answers: None if value.strip() else "give the name of the model the server serves",
+        ),
+        Question(
+            "context_window",
+            "Enter the model's context window (tokens):",
+            lambda answers: str(current.context_window) if existing else str(CONTEXT_WINDOWS.get(answers.get("model", ""), 8192)),
+            validate=lambda value, answers: _positive_problem(value, "the context window"),
+        ),
         Question(
             "embedding_endpoint_type",
             "Select embedding provider:",
@@ -132,6 +172,7 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
             "Override default embedding endpoint:",
             embedding_endpoint_default,
             when=lambda answers: provider(answers).default_endpoint is not None,
+            validate=_url_problem,
         ),
         Question("embedding_model", "Select embedding model:", embedding_model_default, embedding_model_choices),
         Question(
@@ -139,14 +180,41 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
             "Enter the embedding model's dimension:",
             embedding_dim_default,
             when=lambda answers: answers.get("embedding_model") not in provider(answers).models,
+            validate=dimension_problem,
         ),
         Question(
-            "embedding_chunk_size", "Enter the chunk size for loaded documents (tokens):", keep("embedding_chunk_size", "300")
+            "embedding_chunk_size",
+            "Enter the chunk size for loaded documents (tokens):",
+            keep("embedding_chunk_size", "300"),
+            validate=lambda value, answers: _positive_problem(value, "the chunk size"),
         ),
         Question("preset", "Select default preset:", keep("preset", "memgpt_chat")),
         Question("persona", "Select default persona:", keep("persona", "sam_pov")),
         Question("human", "Select default human:", keep("human", "cs_phd")),
     ]
+
+
+def _positive_problem(value: str, what: str) -> str | None:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return f"{what} must be a whole number, got {value!r}"
+    return None if number >= 1 else f"{what} must be at least 1, got {number}"
+
+
+def _url_problem(value: str, answers: Mapping[str, str]) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not value.strip():
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return f"{value!r} is not a URL; expected http(s)://host[:port][/path]"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{value!r} is not a URL; expected http(s)://host[:port][/path]"
+    return None
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -180,9 +248,13 @@ def _answer(question: Question, answers: dict[str, str], flags: Mapping[str, Any
     if flags.get(question.key) is not None:
         value = str(flags[question.key])
     else:
-        value = asker.ask(question, question.default_for(answers), choices)
+        value = asker.ask(question, question.default_for(answers), choices, lambda text: question.problem(text, answers))
     if choices is not None and value not in choices:
         raise ConfigError(f"{value!r} is not a valid answer to {question.prompt!r}; choose one of: {', '.join(choices)}")
+    problem = question.problem(value, answers)
+    if problem is not None:
+        flag = "--" + question.key.replace("_", "-")
+        raise ConfigError(f"{problem} ({flag}); nothing was saved")
     return value
 
 
@@ -229,9 +301,9 @@ def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any
     user_id = current.anon_clientid if flags.get("user_id") is None else validate_name(flags["user_id"], "user id")
     new = MemGPTConfig(path=current.path, _extra=current._extra, anon_clientid=user_id)
     for key, value in answers.items():
-        if key not in ("embedding_dim", "embedding_chunk_size"):
+        if key not in ("embedding_dim", "embedding_chunk_size", "context_window"):
             setattr(new, key, value)
-    new.context_window = int(flags["context_window"]) if flags.get("context_window") is not None else current.context_window
+    new.context_window = _positive_int(answers["context_window"], "context window")
     new.embedding_chunk_size = _positive_int(answers["embedding_chunk_size"], "embedding chunk size")
     chosen = get_embedding_provider(new.embedding_endpoint_type)
     if chosen.default_endpoint is None:
@@ -267,6 +339,26 @@ def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any
                 f"(to move it, keep the old setting and run: memgpt migrate --to-{role} {backend.name} --switch)"
             )
     return outcome
+
+
+def key_notes(config: MemGPTConfig) -> list[str]:
+    """Where the configured LLM and embedding provider read their API keys from, and whether one is set now."""
+
+    def where(variables: Sequence[str]) -> str:
+        found = next((name for name in variables if getenv(name)), None)
+        state = f"{found} is set" if found else "none is set now"
+        return f"read from {' or '.join(variables)} ({state}; never saved in the config file)"
+
+    notes = []
+    if config.model_endpoint_type in LLM_KEYS:
+        notes.append(f"LLM API key ({config.model_endpoint_type}): {where(LLM_KEYS[config.model_endpoint_type])}")
+    try:
+        provider = get_embedding_provider(config.embedding_endpoint_type)
+    except MemGPTError:
+        return notes
+    if provider.key_variables:
+        notes.append(f"embedding API key ({provider.name}): {where(provider.key_variables)}")
+    return notes
 
 
 def describe_storage(config: MemGPTConfig, role: str) -> str:

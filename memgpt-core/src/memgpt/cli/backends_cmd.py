@@ -10,8 +10,9 @@ from memgpt.cli.output import echo_json, echo_table
 @click.command("backends")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def backends_command(as_json: bool) -> None:
-    """List the installed storage backends and the record kinds each can hold."""
-    from memgpt.plugins import backends
+    """List the installed storage backends, the record kinds each can hold and the URI forms each takes; and the embedding providers."""
+    from memgpt.embeddings.provider import preferred_provider
+    from memgpt.plugins import backends, embedding_providers
 
     rows = []
     for name, info in backends().items():
@@ -32,6 +33,13 @@ def backends_command(as_json: bool) -> None:
         ["name", "distribution", "version", "record kinds", "description"],
         [[r["name"], r["distribution"], r["version"], ", ".join(r["kinds"]), r["label"]] for r in rows],
     )
+    click.echo("\nWhere each one is, as --archival-uri / --recall-uri (memgpt configure) take it:")
+    for row in rows:
+        click.echo(f"  {row['name']}: {row['uri'] or '(no settings)'}")
+    click.echo("\nEmbedding providers (memgpt configure --embedding-provider NAME):")
+    for name, info in embedding_providers().items():
+        first = " (the default of a new home)" if name == preferred_provider().name else ""
+        click.echo(f"  {name}{first}: {info.item.label}")
 
 
 @click.command("plugins")

@@ -53,7 +53,7 @@ def configure_command(defaults: bool, **flags: Any) -> None:
     default answers. Only installed backends are offered.
     """
     from memgpt.config import STORAGE_ROLES, MemGPTConfig
-    from memgpt.configure import DefaultsAsker, TerminalAsker, describe_storage, run_configure, validate_flags
+    from memgpt.configure import DefaultsAsker, TerminalAsker, describe_storage, key_notes, run_configure, validate_flags
     from memgpt.errors import ConfigError
 
     existing = MemGPTConfig.exists()
@@ -77,5 +77,10 @@ def configure_command(defaults: bool, **flags: Any) -> None:
     for warning in outcome.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     click.echo(f"Saved config to {path}")
+    config = outcome.config
+    click.echo(f"  LLM: {config.model_endpoint_type} {config.model} ({config.context_window} tokens)")
+    click.echo(f"  embeddings: {config.embedding()}")
+    for note in key_notes(config):
+        click.echo(f"  {note}")
     for role in STORAGE_ROLES:
-        click.echo(f"  {role} storage: {describe_storage(outcome.config, role)}")
+        click.echo(f"  {role} storage: {describe_storage(config, role)}")

@@ -111,7 +111,10 @@ def summary(report, given: int) -> str:
         parts.append(f"{plural(len(report.failed), 'file')} could not be read")
     head = "; ".join(parts) + "."
     if report.passages_total == 0 and not report.passages_removed:
-        return head + f" Nothing was stored: data source {report.source!r} {'was not created' if report.created is False else 'is empty'}."
+        return (
+            head
+            + f" Nothing was stored: data source {report.source!r} {'was not created' if report.created is False else 'is empty'}."
+        )
     return (
         f"{head} Data source {report.source!r}{' (new)' if report.created else ''}: "
         f"{plural(report.passages_written, 'passage')} written, {report.passages_removed} removed, "

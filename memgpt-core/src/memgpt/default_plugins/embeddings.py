@@ -12,6 +12,9 @@ from typing import ClassVar
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig, EmbeddingProvider
 from memgpt.hookspecs import hookimpl
 
+OPENAI_KEY_VARIABLES = ("MEMGPT_EMBEDDING_API_KEY", "OPENAI_API_KEY")
+"""Where the OpenAI-compatible provider reads its key (also from ``./.env``); never written to the config file."""
+
 
 class HashingProvider(EmbeddingProvider):
     """Offline lexical feature hashing: no network, no key, no download (see :mod:`memgpt.embeddings.hashing`)."""
@@ -43,6 +46,7 @@ class OpenAICompatibleProvider(EmbeddingProvider):
     open_models = True
     batch_size = 96
     default_priority = -10  # needs a key or a server
+    key_variables = OPENAI_KEY_VARIABLES
 
     def embedder(self, config: EmbeddingConfig) -> Embedder:
         from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedder

@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from memgpt.default_plugins.embeddings import OPENAI_KEY_VARIABLES
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.environment import getenv
 from memgpt.errors import EmbeddingError, EmbeddingMismatch, EmbeddingUnavailable
 from memgpt.secrets import scrub
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
-KEY_VARIABLES = ("MEMGPT_EMBEDDING_API_KEY", "OPENAI_API_KEY")
+KEY_VARIABLES = OPENAI_KEY_VARIABLES
 
 
 def api_key() -> str | None:

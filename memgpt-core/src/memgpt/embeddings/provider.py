@@ -69,6 +69,8 @@ class EmbeddingProvider(ABC):
     open_models: ClassVar[bool] = False
     """Whether models other than :attr:`models` are accepted (their dimension then comes from the config)."""
     batch_size: ClassVar[int] = 64
+    key_variables: ClassVar[tuple[str, ...]] = ()
+    """Environment variables the provider reads its API key from, first set wins (``memgpt configure`` names them)."""
     default_priority: ClassVar[int] = 0
     """Which installed provider a new home starts with: the highest wins (``hashing`` is 0, the fallback).
 

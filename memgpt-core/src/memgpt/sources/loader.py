@@ -140,7 +140,9 @@ def collect_files(
     if not unique:
         where = f"in {input_dir}" if input_dir is not None else "among the given files"
         which = f"with extensions {', '.join(sorted(wanted))}" if wanted is not None else "to load"
-        raise NoFilesToLoad(f"no files {which} {where}" + ("" if recursive or input_dir is None else " (--recursive also reads its sub-folders)"))
+        raise NoFilesToLoad(
+            f"no files {which} {where}" + ("" if recursive or input_dir is None else " (--recursive also reads its sub-folders)")
+        )
     return unique
 
 

@@ -44,9 +44,19 @@ class Question:
     env: str | None = None
     when: Callable[[Mapping[str, str]], bool] | None = None
     help: str = ""
+    validate: Callable[[str, Mapping[str, str]], str | None] | None = None
+    """Checks an answer (given the answers so far): ``None`` when fine, else a one-line reason.
+
+    On a terminal the question is asked again with the reason; an answer
+    given as a flag or taken by ``--defaults`` fails with it.
+    """
 
     def applies(self, answers: Mapping[str, str]) -> bool:
         return self.when is None or bool(self.when(answers))
+
+    def problem(self, value: str, answers: Mapping[str, str]) -> str | None:
+        """Why ``value`` is not a valid answer, or ``None``."""
+        return self.validate(value, answers) if self.validate is not None else None
 
     def default_for(self, answers: Mapping[str, str]) -> str | None:
         return self.default(answers) if callable(self.default) else self.default

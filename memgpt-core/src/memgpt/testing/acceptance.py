@@ -80,12 +80,12 @@ def answer_configure(answers: Mapping[str, str], flags: Mapping[str, Any] | None
     asked: list[str] = []
 
     class Scripted(DefaultsAsker):
-        def ask(self, question: Any, default: str | None, choices: list[str] | None) -> str:
+        def ask(self, question: Any, default: str | None, choices: list[str] | None, check: Any = None) -> str:
             asked.append(question.prompt)
             for prefix, answer in answers.items():
                 if question.prompt.startswith(prefix):
                     return answer
-            return super().ask(question, default, choices)
+            return super().ask(question, default, choices, check)
 
     return run_configure(MemGPTConfig.load(), False, dict(flags or {}), Scripted()).config, asked
 
