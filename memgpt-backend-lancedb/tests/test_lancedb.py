@@ -149,3 +149,14 @@ def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> N
 
     backend = LanceDBBackend()
     upgrade_round_trip(backend, {"uri": str(tmp_path / "db")}, as_written_by_0_4, marked)
+
+
+def test_a_table_left_half_created_by_a_killed_process_counts_as_absent(tmp_path: Path) -> None:
+    """kill -9 during create_table can leave a table folder with no version: listed, but not found when opened."""
+    (tmp_path / "db" / "memgpt_archival.lance" / "_versions").mkdir(parents=True)
+    backend = LanceDBBackend()
+    with backend.open(backend.settings_from_uri(str(tmp_path / "db"))) as store:
+        archival = open_collection(backend, store, Table.ARCHIVAL, Where.of(user_id="user-1"))
+        assert archival.embedding_spec is None and archival.count() == 0
+        archival.insert([make_record(Table.ARCHIVAL, 0)])
+        assert archival.count() == 1

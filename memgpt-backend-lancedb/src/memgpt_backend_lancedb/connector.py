@@ -123,11 +123,21 @@ class LanceDBConnector(Connector):
         return pa.schema(fields, metadata=metadata)
 
     def _open(self, name: str) -> Any | None:
-        """The table called ``name`` (a cached handle), or None when it does not exist."""
+        """The table called ``name`` (a cached handle), or None when it does not exist.
+
+        A process killed while creating a table can leave its folder without a
+        first version: listed, but "not found" when opened. Nothing was ever
+        stored in it, so it counts as absent (and creating it again succeeds).
+        """
         handle = self._handles.get(name)
         if handle is None and name in self.store.table_names():
             with self.store.errors():
-                handle = self.store.db.open_table(name)
+                try:
+                    handle = self.store.db.open_table(name)
+                except ValueError as exc:
+                    if "was not found" not in str(exc):
+                        raise
+                    return None
                 self._upgrade_keys(handle)
                 self._handles[name] = handle
         return handle
