@@ -239,3 +239,20 @@ def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path)
 
     backend = QdrantBackend()
     upgrade_round_trip(backend, backend.settings_from_uri(str(tmp_path / "qdrant")), as_written_by_0_4, marked)
+
+
+def test_a_large_local_collection_is_noted_once_in_our_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memgpt import notices
+    from memgpt_backend_qdrant import connector
+
+    monkeypatch.setattr(connector, "LOCAL_MODE_POINTS", 10)
+    notices.take()
+    backend = QdrantBackend()
+    with backend.open(backend.settings_from_uri(str(tmp_path / "qdrant"))) as store:
+        archival = open_collection(backend, store, Table.ARCHIVAL, Where.of(user_id="user-1"))
+        archival.insert([make_record(Table.ARCHIVAL, i) for i in range(8)])
+        assert notices.take() == []
+        archival.insert([make_record(Table.ARCHIVAL, i) for i in range(8, 16)])
+        archival.insert([make_record(Table.ARCHIVAL, i) for i in range(16, 24)])
+    [said] = notices.take()
+    assert "Qdrant's local mode" in said and "16 points" in said and "a Qdrant server is much faster" in said

@@ -32,7 +32,7 @@ def test_backends_lists_only_local_on_a_bare_install() -> None:
     result = invoke("backends")
     lines = result.output.splitlines()
     assert lines[0].split() == ["name", "distribution", "version", "record", "kinds", "description"]
-    assert [line.split()[0] for line in lines[2:]] == ["local"]
+    assert [line.split()[0] for line in lines[2 : lines.index("")]] == ["local"]
     rows = json.loads(invoke("backends", "--json").output)
     assert rows == [
         {
@@ -138,3 +138,33 @@ def test_catalog_stays_local_when_archival_backend_cannot_hold_it(memgpt_home: P
         assert storage.location(Table.AGENTS).backend.name == "local"
         assert storage.location(Table.ARCHIVAL).backend.name == "archival-only"
         assert storage.collection(Table.AGENTS, Where.everything()).count() == 0
+
+
+def test_notices_are_printed_once_after_the_command(tmp_path) -> None:
+    """What memgpt.notices collects reaches the terminal once, on stderr, after the command's own output."""
+    import subprocess
+    import sys
+
+    code = (
+        "from memgpt.notices import notice\n"
+        "from memgpt.cli import main\n"
+        "notice('k', 'something worth knowing')\n"
+        "notice('k', 'something worth knowing')\n"
+        "main(['version'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() and "Note" not in result.stdout
+    assert result.stderr.count("Note: something worth knowing") == 1
+
+
+def test_json_errors_go_to_stdout_as_json_with_a_non_zero_exit(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "memgpt", "show", "agent", "ghost", "--json"], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr == ""
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "error" and "no agent named 'ghost'" in error["message"] and error["exit_code"] == 1
+    result = subprocess.run([sys.executable, "-m", "memgpt", "show", "agent", "--json"], capture_output=True, text=True)
+    assert result.returncode == 2 and json.loads(result.stdout)["error"]["kind"] == "usage"

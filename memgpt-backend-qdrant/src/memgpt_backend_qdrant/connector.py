@@ -22,6 +22,7 @@ from qdrant_client import models
 
 from memgpt.files import require_free_space
 from memgpt.kinds import Table
+from memgpt.notices import notice
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
@@ -69,6 +70,10 @@ def qdrant_filter(where: Where, extra: Sequence[models.Condition] = ()) -> model
             must.append(models.FieldCondition(key=field, match=models.MatchAny(any=list(values))))
     must.extend(extra)
     return models.Filter(must=must) if must else None
+
+
+LOCAL_MODE_POINTS = 20_000
+"""Where qdrant-client starts warning that local mode is not meant for the collection's size."""
 
 
 class QdrantConnector(Connector):
@@ -199,6 +204,8 @@ class QdrantConnector(Connector):
                         for r in part
                     ]
                     self.client.upsert(name, points=points, wait=True)
+            if self.store.mode == "local":
+                self._note_size()
             # A record that gained or lost its embedding moves between the two collections.
             for moved, name in ((with_vectors, self.plain_name), (without, self.name)):
                 if moved and self._exists(name):
@@ -206,6 +213,17 @@ class QdrantConnector(Connector):
                         self.client.delete(
                             name, points_selector=models.PointIdsList(points=[point_id(r.id) for r in part]), wait=True
                         )
+
+    def _note_size(self) -> None:
+        """Past LOCAL_MODE_POINTS, say once (our words, not qdrant-client's warning on every command) that a server helps."""
+        points = self.client.count(self.name, exact=False).count if self._exists(self.name) else 0
+        if points > LOCAL_MODE_POINTS:
+            notice(
+                "qdrant-local-size",
+                f"Qdrant's local mode at {self.store.where} holds {points:,} points in {self.name}; past "
+                f"{LOCAL_MODE_POINTS:,} it searches every point (slow) and writes point by point: a Qdrant server is much "
+                "faster (memgpt migrate --to-archival qdrant --to-archival-uri http://HOST:6333 --switch)",
+            )
 
     def delete(self, where: Where) -> int:
         flt = qdrant_filter(where) or models.Filter(must=[])

@@ -43,18 +43,19 @@ class MemGPTGroup(click.Group):
             warnings.simplefilter("ignore")
         if not standalone_mode:
             return super().main(arguments, prog_name, complete_var, standalone_mode, **extra)
+        as_json = "--json" in arguments and "--" not in arguments[: arguments.index("--json")]
+        import atexit
+
+        atexit.register(_show_notices)
         try:
             result = super().main(arguments, prog_name, complete_var, False, **extra)
         except click.exceptions.UsageError as exc:  # one line, with where to look, instead of click's usage block
             command = exc.ctx.command_path if exc.ctx is not None else "memgpt"
-            click.echo(f"Error: {exc.format_message()} (see: {command} --help)", err=True)
-            sys.exit(exc.exit_code)
+            _fail(f"{exc.format_message()} (see: {command} --help)", exc.exit_code, as_json, "usage")
         except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
+            _fail(exc.format_message(), exc.exit_code, as_json, "error")
         except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            _fail("interrupted", 130, as_json, "interrupted", "Interrupted.")
         sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -78,6 +79,26 @@ class MemGPTGroup(click.Group):
             if os.environ.get(DEBUG_VARIABLE):
                 raise
             raise click.ClickException(_unexpected(exc)) from None
+
+
+def _show_notices() -> None:
+    """Each notice of this run (:mod:`memgpt.notices`), once, on stderr, after the command's own output."""
+    from memgpt.notices import take
+
+    for message in take():
+        click.secho(f"Note: {message}", fg="cyan", err=True)
+
+
+def _fail(message: str, code: int, as_json: bool, kind: str, plain: str | None = None) -> None:
+    """End the command: ``Error: <message>`` on stderr, or with ``--json`` a JSON object on stdout; exit ``code``."""
+    import json
+    import sys
+
+    if as_json:
+        click.echo(json.dumps({"error": {"message": message, "kind": kind, "exit_code": code}}, ensure_ascii=False))
+    else:
+        click.echo(plain or f"Error: {message}", err=True)
+    sys.exit(code)
 
 
 def _has_surrogates(text: str) -> bool:
@@ -115,9 +136,15 @@ def main() -> None:
 
 
 @main.command()
-def version() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def version(as_json: bool) -> None:
     """Print the memgpt version."""
-    click.echo(__version__)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"version": __version__}))
+    else:
+        click.echo(__version__)
 
 
 from memgpt.cli import (  # noqa: E402

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from memgpt.cli.common import agent_option, json_option, source_option, with_client
-from memgpt.cli.output import echo_json, echo_table
+from memgpt.cli.common import agent_option, confirm, json_option, name_argument, source_option, with_client, yes_option
+from memgpt.cli.output import echo_json, echo_table, plural
 
 
 @click.group("create")
@@ -14,17 +14,21 @@ def create_group() -> None:
 
 
 @create_group.command("agent")
-@click.option("--name", required=True, help="The agent's name (unique for you).")
+@name_argument("agent")
 @click.option("--persona", help="Persona (default: the configured one).")
 @click.option("--human", help="Human (default: the configured one).")
 @click.option("--preset", help="Preset (default: the configured one).")
+@click.option("--exist-ok", is_flag=True, help="If an agent of that name exists, keep it and succeed (for scripts run twice).")
 @json_option
 @with_client
-def create_agent_command(client, name, persona, human, preset, as_json) -> None:
+def create_agent_command(client, name, persona, human, preset, exist_ok, as_json) -> None:
     """Create agent NAME with the configured LLM, embedding model, persona and human."""
-    agent = client.create_agent(name, persona=persona, human=human, preset=preset)
+    existing = client.catalog.find_agent(name) if exist_ok else None
+    agent = existing or client.create_agent(name, persona=persona, human=human, preset=preset)
     if as_json:
-        echo_json(agent.to_dict())
+        echo_json({**agent.to_dict(), "created": existing is None})
+    elif existing is not None:
+        click.echo(f"Agent {agent.name!r} exists already (id {agent.id}, embeddings {agent.embedding_config['model']}): kept.")
     else:
         click.echo(f"Created agent {agent.name!r} (id {agent.id}, embeddings {agent.embedding_config['model']}).")
 
@@ -99,40 +103,64 @@ def delete_group() -> None:
 
 
 @delete_group.command("agent")
-@click.argument("name")
+@name_argument("agent")
+@yes_option
+@json_option
 @with_client
-def delete_agent_command(client, name) -> None:
-    """Delete agent NAME with its archival and recall memory."""
+def delete_agent_command(client, name, yes, as_json) -> None:
+    """Delete agent NAME with its archival and recall memory (asks first on a terminal; --yes does not)."""
+    agent = client.get_agent(name)
+    confirm(f"Delete agent {agent.name!r} with its archival and recall memory?", yes)
     deleted = client.delete_agent(name)
-    click.echo(f"Deleted agent {name!r} ({deleted['archival']} archival passages, {deleted['recall']} messages).")
+    if as_json:
+        echo_json({"agent": agent.name, "archival_passages": deleted["archival"], "recall_messages": deleted["recall"]})
+        return
+    click.echo(
+        f"Deleted agent {agent.name!r} ({plural(deleted['archival'], 'archival passage')}, {plural(deleted['recall'], 'message')})."
+    )
 
 
 @delete_group.command("source")
-@click.argument("name")
+@name_argument("data source")
+@yes_option
+@json_option
 @with_client
-def delete_source_command(client, name) -> None:
-    """Delete data source NAME: detach it from every agent and delete its passages."""
+def delete_source_command(client, name, yes, as_json) -> None:
+    """Delete data source NAME: detach it from every agent and delete its passages (asks first on a terminal)."""
+    source = client.catalog.get_source(name)
+    confirm(f"Delete data source {source.name!r} and its passages, detaching it from every agent?", yes)
     deleted = client.delete_source(name)
-    click.echo(f"Deleted data source {name!r} ({deleted} passages).")
+    if as_json:
+        echo_json({"source": source.name, "passages": deleted})
+        return
+    click.echo(f"Deleted data source {source.name!r} ({plural(deleted, 'passage')}).")
 
 
 @click.command("attach")
 @agent_option
 @source_option
+@json_option
 @with_client
-def attach_command(client, agent, source) -> None:
+def attach_command(client, agent, source, as_json) -> None:
     """Let AGENT's archival search cover a data source (its passages are not copied)."""
     state = client.attach(agent, source)
+    if as_json:
+        echo_json({"agent": state.name, "attached_sources": list(state.attached_sources)})
+        return
     click.echo(f"Attached data source {source!r} to agent {state.name!r}; it now reads: {', '.join(state.attached_sources)}.")
 
 
 @click.command("detach")
 @agent_option
 @source_option
+@json_option
 @with_client
-def detach_command(client, agent, source) -> None:
+def detach_command(client, agent, source, as_json) -> None:
     """Stop AGENT's archival search from covering a data source."""
     state = client.detach(agent, source)
+    if as_json:
+        echo_json({"agent": state.name, "attached_sources": list(state.attached_sources)})
+        return
     click.echo(f"Detached data source {source!r} from agent {state.name!r}.")
 
 
@@ -142,7 +170,7 @@ def show_group() -> None:
 
 
 @show_group.command("agent")
-@click.argument("name")
+@name_argument("agent")
 @json_option
 @with_client
 def show_agent_command(client, name, as_json) -> None:

@@ -10,7 +10,39 @@ import click
 
 agent_option = click.option("--agent", "-a", "agent", required=True, help="The agent's name.")
 source_option = click.option("--data-source", "-s", "source", required=True, help="The data source's name.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts (errors too, with a non-zero exit).")
+yes_option = click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask for confirmation.")
+
+
+def name_argument(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``NAME`` as an argument or as ``--name NAME`` (the one spelling every command accepts), passed as ``name``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, name_arg: str | None = None, name_opt: str | None = None, **kwargs: Any) -> Any:
+            if name_arg is not None and name_opt is not None and name_arg != name_opt:
+                raise click.UsageError(f"give the {what}'s name once: {name_arg!r} or --name {name_opt!r}")
+            name = name_opt if name_opt is not None else name_arg
+            if name is None:
+                raise click.UsageError(f"give the {what}'s name: NAME or --name NAME")
+            return func(*args, name=name, **kwargs)
+
+        wrapper.__name__ = func.__name__
+        wrapper.__doc__ = func.__doc__
+        wrapper.__click_params__ = list(getattr(func, "__click_params__", []))  # type: ignore[attr-defined]
+        wrapper = click.option("--name", "name_opt", metavar="NAME", help=f"The {what}'s name (or give it as NAME).")(wrapper)
+        return click.argument("name_arg", metavar="[NAME]", required=False)(wrapper)
+
+    return decorate
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask ``question`` on a terminal (``--yes`` skips it); without a terminal there is nobody to ask."""
+    import sys
+
+    if yes or not sys.stdin.isatty():
+        return
+    if not click.confirm(question, default=False, err=True):
+        raise click.ClickException("nothing was changed")
 
 
 def open_client() -> Any:

@@ -45,7 +45,8 @@ def _options(func: Any) -> Any:
     "--defaults", is_flag=True, help="Do not ask: take the current (or built-in) answer to every question not given as a flag."
 )
 @_options
-def configure_command(defaults: bool, **flags: Any) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the saved configuration as JSON (secrets masked).")
+def configure_command(defaults: bool, as_json: bool, **flags: Any) -> None:
     """Choose the LLM, embeddings and where each kind of memory is stored.
 
     Asks on the terminal, like the original MemGPT. With --defaults it asks
@@ -76,8 +77,25 @@ def configure_command(defaults: bool, **flags: Any) -> None:
     path = outcome.config.save()
     for warning in outcome.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
-    click.echo(f"Saved config to {path}")
     config = outcome.config
+    if as_json:
+        from memgpt.cli.output import echo_json
+        from memgpt.secrets import mask_uri
+
+        echo_json(
+            {
+                "config": str(path),
+                "user_id": config.user_id,
+                "llm": {**config.llm(), "model_endpoint": mask_uri(config.model_endpoint)},
+                "embedding": {**config.embedding().to_dict(), "endpoint": mask_uri(config.embedding_endpoint)},
+                "archival_storage": describe_storage(config, "archival"),
+                "recall_storage": describe_storage(config, "recall"),
+                "notes": key_notes(config),
+                "warnings": outcome.warnings,
+            }
+        )
+        return
+    click.echo(f"Saved config to {path}")
     click.echo(f"  LLM: {config.model_endpoint_type} {config.model} ({config.context_window} tokens)")
     click.echo(f"  embeddings: {config.embedding()}")
     for note in key_notes(config):

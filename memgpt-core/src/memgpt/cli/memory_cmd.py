@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from memgpt.cli.common import agent_option, excerpt, json_option, with_client
-from memgpt.cli.output import echo_json, echo_table
+from memgpt.cli.output import echo_json, echo_table, plural
 
 page_option = click.option(
     "--page", type=click.IntRange(min=0, max=1_000_000), default=0, show_default=True, help="Page of results (from 0)."
@@ -60,7 +60,7 @@ def archival_insert_command(client, agent, text, as_json) -> None:
     if as_json:
         echo_json([_passage_row(p) for p in passages])
     else:
-        click.echo(f"Inserted {len(passages)} passage(s) into the archival memory of {agent!r}.")
+        click.echo(f"Inserted {plural(len(passages), 'passage')} into the archival memory of {agent!r}.")
 
 
 @archival_group.command("search")
@@ -81,9 +81,18 @@ def archival_search_command(client, agent, query, page, page_size, as_json) -> N
         return
     click.echo(_header(len(hits), total, page, page_size))
     echo_table(
-        ["score", "from", "text"],
-        [[f"{h.score:.3f}", h.record.source or "archival", excerpt(h.record.text, query=query)] for h in hits],
+        ["score", "source", "file", "text"],
+        [
+            [f"{h.score:.3f}", h.record.source or "(own memory)", _file_of(h.record), excerpt(h.record.text, query=query)]
+            for h in hits
+        ],
     )
+
+
+def _file_of(passage) -> str:
+    """The file a loaded passage came from (its name; ``-`` for the agent's own memories)."""
+    name = passage.metadata.get("file_name") if isinstance(passage.metadata, dict) else None
+    return str(name) if name else "-"
 
 
 @archival_group.command("list")
@@ -120,7 +129,8 @@ def recall_append_command(client, agent, role, name, text, as_json) -> None:
     if as_json:
         echo_json(_message_row(message))
     else:
-        click.echo(f"Appended a {role} message to the conversation of {agent!r}.")
+        article = "an" if role[:1].lower() in "aeiou" else "a"
+        click.echo(f"Appended {article} {role} message to the conversation of {agent!r}.")
 
 
 @recall_group.command("search")

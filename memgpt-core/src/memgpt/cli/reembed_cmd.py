@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from memgpt.cli.common import json_option, with_client
-from memgpt.cli.output import echo_json
+from memgpt.cli.common import json_option, name_argument, with_client
+from memgpt.cli.output import echo_json, plural
 
 
 @click.group("reembed")
@@ -26,16 +26,18 @@ def _say(report: Any) -> None:
         click.echo(f"The {what} {report.name!r} is already embedded with {report.after}: nothing to do.")
         return
     if report.unchanged:
-        click.echo(f"The {what} {report.name!r} was already switched to {report.after}; removed {report.removed} old passages.")
+        click.echo(
+            f"The {what} {report.name!r} was already switched to {report.after}; removed {plural(report.removed, 'old passage')}."
+        )
         return
     click.echo(
-        f"Re-embedded {report.passages} passages of {what} {report.name!r} with {report.after} "
-        f"(it was {report.before}); removed {report.removed} old passages."
+        f"Re-embedded {plural(report.passages, 'passage')} of {what} {report.name!r} with {report.after} "
+        f"(it was {report.before}); removed {plural(report.removed, 'old passage')}."
     )
 
 
 @reembed_group.command("source")
-@click.argument("name")
+@name_argument("data source")
 @json_option
 @with_client
 def reembed_source_command(client, name, as_json) -> None:
@@ -47,7 +49,7 @@ def reembed_source_command(client, name, as_json) -> None:
 
 
 @reembed_group.command("agent")
-@click.argument("name")
+@name_argument("agent")
 @json_option
 @with_client
 def reembed_agent_command(client, name, as_json) -> None:

@@ -172,7 +172,8 @@ def export_command(path: Path, all_users: bool, as_json: bool) -> None:
 )
 @click.option("--all-users", is_flag=True, help="Restore every user's records as they are (an administrator's restore).")
 @click.option("--check", is_flag=True, help="Only verify the export's files against its manifest; import nothing.")
-def import_command(path: Path, overwrite: bool, keep_user_ids: bool, all_users: bool, check: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was imported (or checked) as JSON.")
+def import_command(path: Path, overwrite: bool, keep_user_ids: bool, all_users: bool, check: bool, as_json: bool) -> None:
     """Load an export (from `memgpt export`) into the configured storage, and verify it.
 
     The archive is checked first (files against the manifest's checksums,
@@ -186,6 +187,11 @@ def import_command(path: Path, overwrite: bool, keep_user_ids: bool, all_users: 
     if check:
         manifest = verify_archive(path)
         total = sum(e["count"] for e in manifest["tables"].values())
+        if as_json:
+            echo_json(
+                {"path": str(path), "checked": True, "records": total, "users": manifest["users"], "tables": manifest["tables"]}
+            )
+            return
         click.echo(f"{path}: {total} records of {len(manifest['users'])} user(s), every file matches its manifest.")
         return
 
@@ -205,5 +211,10 @@ def import_command(path: Path, overwrite: bool, keep_user_ids: bool, all_users: 
         finally:
             bars.close()
     total = sum(e["count"] for e in manifest["tables"].values())
+    if as_json:
+        echo_json(
+            {"path": str(path), "records": total, "imported_users": manifest["imported_users"], "tables": manifest["tables"]}
+        )
+        return
     owners = ", ".join(manifest["imported_users"]) or "-"
     click.echo(f"Imported {total} records from {path} for user {owners}; every collection verified against the export.")
