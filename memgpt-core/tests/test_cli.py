@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from helpers import run_cli
@@ -168,3 +169,50 @@ def test_json_errors_go_to_stdout_as_json_with_a_non_zero_exit(tmp_path) -> None
     assert error["kind"] == "error" and "no agent named 'ghost'" in error["message"] and error["exit_code"] == 1
     result = subprocess.run([sys.executable, "-m", "memgpt", "show", "agent", "--json"], capture_output=True, text=True)
     assert result.returncode == 2 and json.loads(result.stdout)["error"]["kind"] == "usage"
+
+
+def test_every_command_takes_json() -> None:
+    def leaves(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from leaves(sub, [*path, name])
+        else:
+            yield " ".join(path), {opt for param in command.params for opt in getattr(param, "opts", [])}
+
+    missing = [path for path, options in leaves(main, ["memgpt"]) if "--json" not in options]
+    assert missing == []
+
+
+def test_names_are_an_argument_or_name_everywhere(memgpt_home) -> None:
+    assert invoke("create", "agent", "sam").exit_code == 0
+    assert invoke("create", "agent", "--name", "tom").exit_code == 0
+    assert json.loads(invoke("show", "agent", "--name", "sam", "--json").output)["name"] == "sam"
+    assert json.loads(invoke("show", "agent", "tom", "--json").output)["name"] == "tom"
+    result = invoke("show", "agent", "sam", "--name", "tom")
+    assert result.exit_code == 2 and "give the agent's name once" in result.output
+
+
+def test_delete_asks_on_a_terminal_and_yes_skips_it(memgpt_home, monkeypatch) -> None:
+    from memgpt.cli import common
+
+    invoke("create", "agent", "--name", "sam")
+    monkeypatch.setattr(common, "on_a_terminal", lambda: True)
+    result = CliRunner().invoke(main, ["delete", "agent", "sam"], input="n\n")
+    assert result.exit_code == 1 and "Delete agent 'sam'" in result.output and "nothing was changed" in result.output
+    assert invoke("show", "agent", "sam").exit_code == 0
+    result = CliRunner().invoke(main, ["delete", "agent", "sam", "--yes"])
+    assert result.exit_code == 0 and "Deleted agent 'sam'" in result.output and "Delete agent 'sam'?" not in result.output
+
+
+def test_the_search_table_shows_source_and_file(memgpt_home, tmp_path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tea.md").write_text("Green tea is brewed at eighty degrees.")
+    invoke("load", "directory", "--name", "docs", "--input-dir", str(docs))
+    invoke("create", "agent", "--name", "sam")
+    invoke("attach", "--agent", "sam", "--data-source", "docs")
+    invoke("archival", "insert", "--agent", "sam", "Green tea is the user's favourite.")
+    lines = invoke("archival", "search", "--agent", "sam", "green tea").output.splitlines()
+    assert lines[1].split()[:4] == ["score", "source", "file", "text"]
+    rows = {tuple(line.split()[1:3]) for line in lines[3:]}
+    assert rows == {("docs", "tea.md"), ("(own", "memory)")}

@@ -35,11 +35,16 @@ def name_argument(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     return decorate
 
 
-def confirm(question: str, yes: bool) -> None:
-    """Ask ``question`` on a terminal (``--yes`` skips it); without a terminal there is nobody to ask."""
+def on_a_terminal() -> bool:
+    """Whether someone is there to answer a question (standard input is a terminal)."""
     import sys
 
-    if yes or not sys.stdin.isatty():
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask ``question`` on a terminal (``--yes`` skips it); without a terminal there is nobody to ask."""
+    if yes or not on_a_terminal():
         return
     if not click.confirm(question, default=False, err=True):
         raise click.ClickException("nothing was changed")
