@@ -127,7 +127,9 @@ def configured_home(root: Path, name: str, target: Target, uri: str, user: str |
     home = root / f"home-{name}"
     home.mkdir(parents=True, exist_ok=True)
     where = ["--archival-storage", target.backend, "--archival-uri", uri, "--recall-storage", target.backend, "--recall-uri", uri]
-    result = cli(home, "configure", "--defaults", *where, *(["--user-id", user] if user else []))
+    # The matrix is about storage, and runs well over a thousand commands: the hasher (no model to load) keeps each short.
+    embedding = ["--embedding-provider", "hashing", "--embedding-model", "lexical-hash-384"]
+    result = cli(home, "configure", "--defaults", *where, *embedding, *(["--user-id", user] if user else []))
     if result.returncode != 0:
         raise RuntimeError(f"cannot configure {target.label} at {uri}: {result.stderr.strip()}")
     return home
@@ -139,12 +141,16 @@ def records(home: Path, user: str | None = None, config: Any = None) -> dict[str
     from memgpt.storage.configured import Storage
     from memgpt.storage.where import Where
     from memgpt.testing.migration import TABLES, in_home
+    from memgpt.transfer.units import units
 
     with in_home(home):
         config = config or MemGPTConfig.load()
         with Storage(config) as storage:
             scope = Where.of(user_id=user or config.user_id)
-            return {t.value: [r.to_dict() for r in storage.collection(t, scope).iterate()] for t in TABLES}
+            found: dict[str, list[dict[str, Any]]] = {t.value: [] for t in TABLES}
+            for unit in units(storage, scope):  # each table and each embedding model's shelf of it
+                found[unit.table.value] += [r.to_dict() for r in unit.collection(storage, scope).iterate()]
+            return found
 
 
 def compare(cell: Cell, expected: dict[str, list[dict[str, Any]]], got: dict[str, list[dict[str, Any]]], what: str) -> None:
