@@ -82,7 +82,7 @@ class AgentMemory:
         self._embedder = embedder
         self._cache: dict[str, list[Hit]] = {}
         self._catalog = Catalog(collections, agent.user_id)
-        self.archival = self._catalog.archival_of(agent, claim=True)
+        self.archival = self._catalog.archival_of(agent)  # claimed for the agent's model at its first write
         self.recall = collections.collection(Table.RECALL, Where.of(user_id=agent.user_id, agent_id=agent.id))
 
     @classmethod
@@ -122,6 +122,7 @@ class AgentMemory:
             )
             for text, vector in zip(texts, vectors, strict=True)
         ]
+        self.archival = self._catalog.archival_of(self.agent, claim=True)
         try:
             self.archival.insert(passages)
         except StorageError:
