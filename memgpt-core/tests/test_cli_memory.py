@@ -84,7 +84,7 @@ def test_load_attach_search_list_delete(folder: Path) -> None:
     assert json.loads(run("archival", "search", "--agent", "sam", "green tea", "--json"))["total"] == 1
     assert "Deleted data source 'docs' (4 passages)" in run("delete", "source", "docs")
     assert json.loads(run("list", "sources", "--json")) == []
-    assert "Deleted agent 'sam' (1 archival passages, 2 messages)" in run("delete", "agent", "sam")
+    assert "Deleted agent 'sam' (1 archival passage, 2 messages)" in run("delete", "agent", "sam")
     assert json.loads(run("list", "agents", "--json")) == []
 
 
