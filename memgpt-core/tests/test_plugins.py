@@ -138,3 +138,13 @@ def test_importing_the_cli_loads_no_backend_and_no_numpy() -> None:
     loaded = eval(out)
     assert not any(m.startswith(("numpy", "sqlite3", "questionary")) for m in loaded), loaded
     assert "memgpt.local.store" not in loaded and "memgpt.plugins" not in loaded
+
+
+@pytest.mark.parametrize(
+    "module", ["memgpt.default_plugins.readers", "memgpt.default_plugins.embeddings", "memgpt.default_plugins.local_backend"]
+)
+def test_the_built_in_plugins_load_without_numpy(module: str) -> None:
+    """Loading plugins (memgpt backends, configure) must stay cheap: numpy is imported by what runs, not by what registers."""
+    from memgpt.testing import heavy_imports
+
+    assert heavy_imports(module, ["numpy"]) == []

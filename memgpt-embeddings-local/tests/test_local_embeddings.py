@@ -171,3 +171,9 @@ def test_a_new_home_picks_local_and_searches_by_meaning(tmp_path: Path) -> None:
     assert code == 0, output
     found = json.loads(output)
     assert found["results"][0]["text"] == "Snow closed the mountain road overnight."
+
+
+def test_registering_the_provider_imports_no_model_library() -> None:
+    from memgpt.testing import heavy_imports
+
+    assert heavy_imports("memgpt_embeddings_local.plugin", ["numpy", "model2vec", "tokenizers", "safetensors"]) == []

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memgpt.errors import MemGPTError
-from memgpt.records import printable_path
 
 
 class UnreadableFile(MemGPTError):
@@ -77,6 +76,8 @@ def decode_text(data: bytes, name: str) -> str:
 
 def read_text_file(path: Path) -> str:
     """A text file as str (see :func:`decode_text`); anything else is refused in one line."""
+    from memgpt.records import printable_path  # records imports numpy: not at import time (plugins load for --help)
+
     try:
         data = path.read_bytes()
     except OSError as exc:
