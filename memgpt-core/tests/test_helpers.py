@@ -71,3 +71,38 @@ def test_a_write_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path) -> N
     require_free_space(tmp_path, 1_000, "a small write")  # room for it: nothing happens
     with pytest.raises(StorageError, match=r"the disk is full: writing 9 records needs about .* MB free; nothing was written"):
         require_free_space(tmp_path, 10**18, "writing 9 records")
+
+
+def test_retried_reads_get_past_transient_errors_only() -> None:
+    from memgpt.errors import StorageError
+    from memgpt.storage.helpers import retried
+
+    calls: list[int] = []
+    reset: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise StorageError("engine at x: Error finding id")
+        return "read"
+
+    assert retried(flaky, lambda m: "finding id" in m, before_retry=lambda: reset.append(1)) == "read"
+    assert len(calls) == 3 and len(reset) == 2
+
+    def broken() -> str:
+        calls.append(1)
+        raise StorageError("engine at x: permission denied")
+
+    calls.clear()
+    with pytest.raises(StorageError, match="permission denied"):
+        retried(broken, lambda m: "finding id" in m)
+    assert len(calls) == 1
+
+    def always() -> str:
+        calls.append(1)
+        raise StorageError("Error finding id")
+
+    calls.clear()
+    with pytest.raises(StorageError):
+        retried(always, lambda m: "finding id" in m, attempts=4)
+    assert len(calls) == 4

@@ -13,9 +13,9 @@ them, and fetch the requested page; nothing ever reads the whole collection.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from memgpt.storage.helpers import (
     approximate_bytes,
     collection_name,
     fetch_page,
+    retried,
     split_by_embedding,
     upgrade_collections,
     vector_from_base64,
@@ -78,6 +79,16 @@ def chroma_filter(where: Where, extra: Sequence[dict[str, Any]] = ()) -> tuple[l
     parts.extend(extra)
     clause = None if not parts else parts[0] if len(parts) == 1 else {"$and": parts}
     return ids, clause
+
+
+T = TypeVar("T")
+_TRANSIENT = ("error finding id", "error executing plan")
+"""What a Chroma server answers when a query meets records another process is writing: a read retried gets past it."""
+
+
+def _transient(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _TRANSIENT)
 
 
 class ChromaConnector(Connector):
@@ -235,22 +246,37 @@ class ChromaConnector(Connector):
             self._open()
 
     # -- reads ------------------------------------------------------------------------------
+    def _reading(self, read: Callable[[], T]) -> T:
+        """``read()``, again when a Chroma server's query missed an id another process was writing."""
+
+        def attempt() -> T:
+            with self.store.errors():
+                return read()
+
+        return retried(attempt, _transient)
+
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
         wanted, clause = chroma_filter(where)
-        rows: list[Row] = []
-        with self.store.errors():
+
+        def read() -> list[Row]:
+            rows: list[Row] = []
             for collection, with_vectors in ((self.vectors, True), (self.plain, False)):
                 for start in range(0, len(wanted or []), self.store.max_batch):
                     chunk = (wanted or [])[start : start + self.store.max_batch]
                     rows += self._rows(collection.get(ids=chunk, where=clause, include=_FULL), with_vectors)
-        return rows
+            return rows
+
+        return self._reading(read)
 
     def count(self, where: Where) -> int:
         ids, clause = chroma_filter(where)
-        with self.store.errors():
+
+        def read() -> int:
             if ids is None and clause is None:
                 return int(self.vectors.count()) + int(self.plain.count())
             return sum(len(page["ids"]) for c in self._collections() for page in self._matching_ids(c, ids, clause))
+
+        return self._reading(read)
 
     def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
         ids, clause = chroma_filter(where)
@@ -258,8 +284,9 @@ class ChromaConnector(Connector):
         for collection, with_vectors in ((self.vectors, True), (self.plain, False)):
             offset = 0
             while True:
-                with self.store.errors():
-                    page = collection.get(ids=ids, where=clause, include=_FULL, limit=size, offset=offset)
+                page = self._reading(
+                    lambda c=collection, o=offset: c.get(ids=ids, where=clause, include=_FULL, limit=size, offset=o)
+                )
                 if page["ids"]:
                     yield self._rows(page, with_vectors)
                 if len(page["ids"]) < size:
@@ -268,14 +295,15 @@ class ChromaConnector(Connector):
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         ids, clause = chroma_filter(where)
-        with self.store.errors():
-            result = self.vectors.query(
+        result = self._reading(
+            lambda: self.vectors.query(
                 query_embeddings=[query.astype(np.float32)],
                 n_results=k,
                 ids=ids,
                 where=clause,
                 include=["documents", "metadatas", "distances"],
             )
+        )
         page = {
             key: (value[0] if value is not None else None)
             for key, value in result.items()
@@ -308,13 +336,13 @@ class ChromaConnector(Connector):
                     rows += self._rows(collection.get(ids=chunk, include=_FULL), with_vectors)
             return rows
 
-        with self.store.errors():
-            return fetch_page(keys(), offset, limit, fetch)
+        return self._reading(lambda: fetch_page(keys(), offset, limit, fetch))
 
     def _count(self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None) -> int:
         ids, clause = chroma_filter(where, extra)
-        with self.store.errors():
-            return sum(len(page["ids"]) for c in self._collections() for page in self._matching_ids(c, ids, clause, document))
+        return self._reading(
+            lambda: sum(len(page["ids"]) for c in self._collections() for page in self._matching_ids(c, ids, clause, document))
+        )
 
     @staticmethod
     def _text(text: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ history written one message at a time stays a bounded number of files.
 from __future__ import annotations
 
 import re
-import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -27,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from memgpt.errors import StorageError
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
@@ -39,6 +37,7 @@ from memgpt.storage.helpers import (
     collection_name,
     fetch_page,
     like_pattern,
+    retried,
     split_by_embedding,
     time_bounds,
 )
@@ -348,17 +347,13 @@ class LanceDBConnector(Connector):
 
     # -- reads ---------------------------------------------------------------------------------------
     def _reading(self, read: Callable[[], T]) -> T:
-        """``read()``, again (up to READ_ATTEMPTS times) when a concurrent write or compaction pulled its version away."""
-        for attempt in range(READ_ATTEMPTS):
-            try:
-                with self.store.errors():
-                    return read()
-            except StorageError as exc:
-                if attempt == READ_ATTEMPTS - 1 or not _transient(str(exc)):
-                    raise
-                self._handles.clear()  # open the tables again, at their latest version
-                time.sleep(0.01 * 2**attempt)
-        raise AssertionError("unreachable")
+        """``read()``, again when a concurrent write or compaction pulled its version away (tables opened anew)."""
+
+        def attempt() -> T:
+            with self.store.errors():
+                return read()
+
+        return retried(attempt, _transient, READ_ATTEMPTS, self._handles.clear)
 
     def get(self, ids: Sequence[str], where: Where) -> list[Row]:
         def read() -> list[Row]:

@@ -12,6 +12,7 @@ import heapq
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
@@ -221,6 +222,33 @@ class SharedClients(Generic[T]):
             if entry[1] <= 0 and not keep:
                 del self._entries[key]
                 self._close(entry[0])
+
+
+def retried(
+    read: Callable[[], T],
+    transient: Callable[[str], bool],
+    attempts: int = 5,
+    before_retry: Callable[[], None] | None = None,
+) -> T:
+    """``read()``, again (up to ``attempts`` times, backing off 10, 20, 40... ms) when it fails with a
+    :class:`~memgpt.errors.StorageError` whose message ``transient`` accepts.
+
+    For engines whose reads can fail while another process writes (LanceDB's
+    compaction removes a version a read was using; a Chroma server's query can
+    miss an id being ingested): the next attempt sees the store as it is now.
+    ``before_retry`` runs before each new attempt (e.g. to drop cached handles).
+    Only for reads: a write that failed may have happened.
+    """
+    for attempt in range(attempts):
+        try:
+            return read()
+        except StorageError as exc:
+            if attempt == attempts - 1 or not transient(str(exc)):
+                raise
+            if before_retry is not None:
+                before_retry()
+            time.sleep(0.01 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def time_bounds(start: int | None, end: int | None, column: str = "created_at") -> list[str]:
