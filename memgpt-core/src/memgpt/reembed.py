@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from memgpt.catalog import Catalog, embedding_of_agent, embedding_of_source, spec_of
 from memgpt.embeddings.batching import embed_texts
@@ -55,6 +55,8 @@ class ReembedReport:
 
 
 Progress = Callable[[int, int], None]
+R = TypeVar("R")
+"""A data source or an agent record."""
 
 
 def _copy(old: Collection, new: Collection, config: EmbeddingConfig, progress: Progress | None) -> int:
@@ -80,32 +82,54 @@ def _previous(metadata: dict[str, Any]) -> EmbeddingSpec | None:
     return None
 
 
-def reembed_source(catalog: Catalog, name: str, config: EmbeddingConfig, progress: Progress | None = None) -> ReembedReport:
-    """Embed every passage of data source ``name`` again with ``config`` and switch the source to it."""
-    source = catalog.get_source(name)
-    current = embedding_of_source(source)
-    report = ReembedReport("source", source.name, str(current), str(config))
-    scope = Where.of(user_id=catalog.user_id, source=source.name)
+def _reembed(
+    kind: str,
+    record: R,
+    current: EmbeddingConfig,
+    config: EmbeddingConfig,
+    switched: Callable[[R, dict[str, Any]], R],
+    passages: Callable[[R, bool], Collection],
+    on_model: Callable[[EmbeddingSpec], Collection],
+    save: Callable[[R], R],
+    progress: Progress | None,
+) -> ReembedReport:
+    """The steps both kinds share: copy with the new model, switch the record, delete the old model's passages.
+
+    ``switched(record, metadata)`` is the record naming ``config`` with that
+    metadata; ``passages(record, claim)`` its passages (on its model's shelf);
+    ``on_model(spec)`` its passages under another model; ``save`` stores it.
+    """
+    report = ReembedReport(kind, record.name, str(current), str(config))  # type: ignore[attr-defined]
     if spec_of(current) == spec_of(config):
         report.unchanged = True
     else:
-        new_source = replace(
-            source,
-            embedding_model=config.model,
-            embedding_dim=config.dim,
-            metadata={**source.metadata, "embedding": config.to_dict(), PREVIOUS: _as_dict(spec_of(current))},
-        )
-        report.passages = _copy(
-            catalog.source_passages(source), catalog.source_passages(new_source, claim=True), config, progress
-        )
-        catalog.add_source(new_source)  # the switch: searches and loads use the new model from here on
-        source = new_source
-    previous = _previous(source.metadata)
+        moved = switched(record, {**record.metadata, PREVIOUS: _as_dict(spec_of(current))})  # type: ignore[attr-defined]
+        report.passages = _copy(passages(record, False), passages(moved, True), config, progress)
+        record = save(moved)  # the switch: searches and loads use the new model from here on
+    previous = _previous(record.metadata)  # type: ignore[attr-defined]
     if previous is not None:
-        old = catalog.collections.collection(Table.SOURCE_PASSAGES, scope, previous)
-        report.removed = old.delete_where(Where.everything())
-        catalog.add_source(replace(source, metadata={k: v for k, v in source.metadata.items() if k != PREVIOUS}))
+        report.removed = on_model(previous).delete_where(Where.everything())
+        save(replace(record, metadata={k: v for k, v in record.metadata.items() if k != PREVIOUS}))  # type: ignore[attr-defined]
     return report
+
+
+def reembed_source(catalog: Catalog, name: str, config: EmbeddingConfig, progress: Progress | None = None) -> ReembedReport:
+    """Embed every passage of data source ``name`` again with ``config`` and switch the source to it."""
+    source = catalog.get_source(name)
+    scope = Where.of(user_id=catalog.user_id, source=source.name)
+    return _reembed(
+        "source",
+        source,
+        embedding_of_source(source),
+        config,
+        lambda s, metadata: replace(
+            s, embedding_model=config.model, embedding_dim=config.dim, metadata={**metadata, "embedding": config.to_dict()}
+        ),
+        catalog.source_passages,
+        lambda spec: catalog.collections.collection(Table.SOURCE_PASSAGES, scope, spec),
+        catalog.add_source,
+        progress,
+    )
 
 
 def reembed_agent(catalog: Catalog, name: str, config: EmbeddingConfig, progress: Progress | None = None) -> ReembedReport:
@@ -115,23 +139,18 @@ def reembed_agent(catalog: Catalog, name: str, config: EmbeddingConfig, progress
     their own models (the agent searches each with its own).
     """
     agent = catalog.get_agent(name)
-    current = embedding_of_agent(agent)
-    report = ReembedReport("agent", agent.name, str(current), str(config))
     scope = Where.of(user_id=agent.user_id, agent_id=agent.id)
-    if spec_of(current) == spec_of(config):
-        report.unchanged = True
-    else:
-        new_agent = replace(
-            agent, embedding_config=config.to_dict(), metadata={**agent.metadata, PREVIOUS: _as_dict(spec_of(current))}
-        )
-        report.passages = _copy(catalog.archival_of(agent), catalog.archival_of(new_agent, claim=True), config, progress)
-        agent = catalog.save_agent(new_agent)
-    previous = _previous(agent.metadata)
-    if previous is not None:
-        old = catalog.collections.collection(Table.ARCHIVAL, scope, previous)
-        report.removed = old.delete_where(Where.everything())
-        catalog.save_agent(replace(agent, metadata={k: v for k, v in agent.metadata.items() if k != PREVIOUS}))
-    return report
+    return _reembed(
+        "agent",
+        agent,
+        embedding_of_agent(agent),
+        config,
+        lambda a, metadata: replace(a, embedding_config=config.to_dict(), metadata=metadata),
+        catalog.archival_of,
+        lambda spec: catalog.collections.collection(Table.ARCHIVAL, scope, spec),
+        catalog.save_agent,
+        progress,
+    )
 
 
 __all__ = ["ReembedReport", "reembed_agent", "reembed_source"]

@@ -36,25 +36,25 @@ def _say(report: Any) -> None:
     )
 
 
-@reembed_group.command("source")
-@name_argument("data source")
-@json_option
-@with_client
-def reembed_source_command(client, name, as_json) -> None:
-    """Embed every passage of data source NAME again with the configured model, and switch it to that model."""
-    from memgpt.reembed import reembed_source
+def _reembed_command(kind: str, what: str, doc: str) -> None:
+    """``memgpt reembed KIND NAME``: one command per kind, the same options and output."""
 
-    report = reembed_source(client.catalog, name, client.embedding)
-    echo_json(report.to_dict()) if as_json else _say(report)
+    def command(client: Any, name: str, as_json: bool) -> None:
+        from memgpt import reembed
+
+        run = reembed.reembed_source if kind == "source" else reembed.reembed_agent
+        report = run(client.catalog, name, client.embedding)
+        echo_json(report.to_dict()) if as_json else _say(report)
+
+    command.__doc__ = doc
+    reembed_group.command(kind)(name_argument(what)(json_option(with_client(command))))
 
 
-@reembed_group.command("agent")
-@name_argument("agent")
-@json_option
-@with_client
-def reembed_agent_command(client, name, as_json) -> None:
-    """Embed agent NAME's archival memory again with the configured model, and switch the agent to it."""
-    from memgpt.reembed import reembed_agent
-
-    report = reembed_agent(client.catalog, name, client.embedding)
-    echo_json(report.to_dict()) if as_json else _say(report)
+_reembed_command(
+    "source",
+    "data source",
+    "Embed every passage of data source NAME again with the configured model, and switch it to that model.",
+)
+_reembed_command(
+    "agent", "agent", "Embed agent NAME's archival memory again with the configured model, and switch the agent to it."
+)
