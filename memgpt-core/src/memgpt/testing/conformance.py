@@ -67,6 +67,13 @@ def _scope(table: Table, owner: str, user: str | None = None) -> Where:
     return Where.of(**{owner_field(table): owner, "user_id": user})
 
 
+def _declared(table: Table, backend: Backend) -> Table:
+    """``table``, or the test is skipped when the backend does not declare its kind."""
+    if table.kind not in backend.kinds:
+        pytest.skip(f"backend {backend.name!r} does not declare {table.kind.value!r}")
+    return table
+
+
 def _ids(records: list[Any]) -> list[str]:
     return [r.id for r in records]
 
@@ -200,10 +207,7 @@ class BackendConformance:
     @pytest.fixture(params=VECTOR_TABLES, ids=lambda t: t.value)
     def table(self, request: pytest.FixtureRequest, backend: Backend) -> Table:
         """Each passage and message table the backend declares."""
-        table: Table = request.param
-        if table.kind not in backend.kinds:
-            pytest.skip(f"backend {backend.name!r} does not declare {table.kind.value!r}")
-        return table
+        return _declared(request.param, backend)
 
     @pytest.fixture
     def catalog(self, backend: Backend) -> None:
@@ -855,15 +859,11 @@ class BackendConformance:
         assert collection(table).get(other.id) == other
         assert coll.embedding_spec is not None and coll.embedding_spec.dim == DIM * 2
 
-    # == persistence =========================================================================
     # -- several embedding models side by side (shelves) -----------------------------------------
     @pytest.fixture(params=SHELVED_TABLES, ids=lambda t: t.value)
     def shelved_table(self, request: pytest.FixtureRequest, backend: Backend) -> Table:
         """Each table whose records may be embedded with several models (archival and source passages)."""
-        table: Table = request.param
-        if table.kind not in backend.kinds:
-            pytest.skip(f"backend {backend.name!r} does not declare {table.kind.value!r}")
-        return table
+        return _declared(request.param, backend)
 
     def _two_models(self, backend: Backend, store: Store, table: Table) -> tuple[Collection, Collection, list, list]:
         first, second = SUITE_SPECS
@@ -920,6 +920,7 @@ class BackendConformance:
         assert sorted(_ids(list(new.iterate()))) == sorted(_ids(new_records))
         assert sorted(_ids(list(old.iterate()))) == sorted(_ids(old_records))
 
+    # == persistence =========================================================================
     def test_records_survive_close_and_reopen(self, backend: Backend, opener: StoreOpener, store: Store) -> None:
         if not store.persistent:
             pytest.skip("this location is not persistent (in-memory)")
