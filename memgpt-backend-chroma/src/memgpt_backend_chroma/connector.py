@@ -1,9 +1,9 @@
 """One memgpt table in Chroma, built on Chroma's own primitives.
 
-Two Chroma collections per table: ``memgpt_<table>`` holds records with an
-embedding (cosine HNSW), ``memgpt_<table>_plain`` those without one (Chroma
-cannot store a record without a vector unless it computes one, which would
-mean downloading a model). Filters become Chroma ``where`` clauses on metadata,
+Two Chroma collections per table (the core's :class:`~memgpt.storage.paired.PairedConnector`):
+``memgpt_<table>`` holds records with an embedding (cosine HNSW),
+``memgpt_<table>_plain`` those without one (Chroma cannot store a record
+without a vector unless it computes one, which would mean downloading a model). Filters become Chroma ``where`` clauses on metadata,
 ids go through ``ids=``, text search is a case-insensitive ``$regex`` on the
 document, date search a numeric range on ``created_at``. Chroma cannot sort,
 so ordered searches read only the ids and times of the matching records, sort
@@ -13,7 +13,7 @@ them, and fetch the requested page; nothing ever reads the whole collection.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,19 +23,16 @@ from memgpt.files import require_free_space
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
-from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.helpers import (
     KEYS_BY_USER,
     KEYS_MARKER,
     approximate_bytes,
-    collection_name,
-    fetch_page,
+    chunked,
     retried,
-    split_by_embedding,
-    upgrade_collections,
     vector_from_base64,
     vector_to_base64,
 )
+from memgpt.storage.paired import PairedConnector, Side
 from memgpt.storage.where import Where
 from memgpt_backend_chroma.store import ChromaStore
 
@@ -91,40 +88,51 @@ def _transient(message: str) -> bool:
     return any(marker in lowered for marker in _TRANSIENT)
 
 
-class ChromaConnector(Connector):
-    capabilities = ALL_CAPABILITIES
+class ChromaConnector(PairedConnector):
     max_batch_size = 10_000
 
     def __init__(self, store: ChromaStore, table: Table, shelf: str = "") -> None:
+        super().__init__(table, shelf)
         self.store = store
-        self.table = table
-        self.name = collection_name(table, shelf)
-        with store.errors():
+        self.collections: dict[Side, Any] = {}
+        with self.errors():
             self._open()
+        self.upgrade_keys()
 
     def _open(self) -> None:
         client = self.store.client
-        self.vectors = client.get_or_create_collection(
+        vectors = self.collections[self.vectors] = client.get_or_create_collection(
             self.name,
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine", "ef_construction": EF_CONSTRUCTION, "ef_search": EF_SEARCH}},
         )
         with warnings.catch_warnings():  # reading the configuration of a collection without embedding function warns
             warnings.simplefilter("ignore", DeprecationWarning)
-            hnsw = (self.vectors.configuration or {}).get("hnsw") or {}
+            hnsw = (vectors.configuration or {}).get("hnsw") or {}
         if int(hnsw.get("ef_search") or 0) < EF_SEARCH:  # made by an earlier release: search is mutable
-            self.vectors.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
-        self.plain = client.get_or_create_collection(f"{self.name}_plain", embedding_function=None)
-        upgrade_collections(  # written by memgpt 0.4: re-key every record by user, then mark (in the metadata)
-            self,
-            self._collections(),
-            marked=lambda c: (c.metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER,
-            holds_rows=lambda c: c.count() > 0,
-            mark=lambda c: c.modify(metadata={**(c.metadata or {}), KEYS_MARKER: KEYS_BY_USER}),
-        )
+            vectors.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+        self.collections[self.plain] = client.get_or_create_collection(self.plain_name, embedding_function=None)
 
-    def _collections(self) -> tuple[Any, Any]:
-        return self.vectors, self.plain
+    def errors(self) -> Any:
+        return self.store.errors()
+
+    def reading(self, read: Callable[[], T]) -> T:
+        """``read()``, again when a Chroma server's query missed an id another process was writing."""
+        return retried(lambda: super(ChromaConnector, self).reading(read), _transient)
+
+    # -- the two collections (both made when the connector opens) -------------------------------
+    def side_exists(self, side: Side) -> bool:
+        return True
+
+    def create_plain(self) -> None:
+        pass
+
+    def side_marked(self, side: Side) -> bool:
+        return (self.collections[side].metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER
+
+    def mark_side(self, side: Side) -> None:
+        collection = self.collections[side]
+        collection.modify(metadata={**(collection.metadata or {}), KEYS_MARKER: KEYS_BY_USER})
 
     # -- rows ---------------------------------------------------------------------------
     def _metadata(self, row: Row) -> dict[str, Any]:
@@ -136,16 +144,11 @@ class ChromaConnector(Connector):
             metadata[EXACT_VECTOR] = vector_to_base64(row.embedding)
         return metadata
 
-    def _rows(self, result: dict[str, Any], with_vectors: bool) -> list[Row]:
-        embeddings = result.get("embeddings")
+    def _rows(self, result: dict[str, Any]) -> list[Row]:
         rows = []
         for i, id_ in enumerate(result["ids"]):
             metadata = result["metadatas"][i] or {}
-            vector = None
-            if with_vectors and EXACT_VECTOR in metadata:
-                vector = vector_from_base64(metadata[EXACT_VECTOR])
-            elif with_vectors and embeddings is not None:
-                vector = np.asarray(embeddings[i], dtype=np.float32)
+            vector = vector_from_base64(metadata[EXACT_VECTOR]) if EXACT_VECTOR in metadata else None
             rows.append(
                 Row(
                     id=id_,
@@ -180,7 +183,7 @@ class ChromaConnector(Connector):
 
     # -- embedding spec -----------------------------------------------------------------
     def get_embedding_spec(self) -> EmbeddingSpec | None:
-        with self.store.errors():
+        with self.errors():
             metadata = self.store.client.get_collection(self.name).metadata or {}
         if "memgpt_model" not in metadata:
             return None
@@ -191,112 +194,88 @@ class ChromaConnector(Connector):
         stored = self.get_embedding_spec()
         if stored is not None:
             return stored
-        with self.store.errors():
+        with self.errors():
             collection = self.store.client.get_collection(self.name)
             collection.modify(metadata={**(collection.metadata or {}), "memgpt_model": spec.model, "memgpt_dim": spec.dim})
         return self.get_embedding_spec() or spec
 
     # -- writes ---------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
-        size = max(1, self.store.max_batch)
-        with_vectors, without = split_by_embedding(rows)
         if self.store.lock is not None:  # a folder (not a server): Chroma was seen to hang on a full disk, so never let it
             require_free_space(Path(self.store.where), 4 * approximate_bytes(rows) + FREE_SPACE_MARGIN, "writing to Chroma")
-        with self.store.errors():
-            for start in range(0, len(with_vectors), size):
-                chunk = with_vectors[start : start + size]
-                self.vectors.upsert(
-                    ids=[r.id for r in chunk],
-                    embeddings=np.stack([r.embedding for r in chunk]).astype(np.float32),
-                    documents=[r.text or "" for r in chunk],
-                    metadatas=[self._metadata(r) for r in chunk],
-                )
-            for start in range(0, len(without), size):
-                chunk = without[start : start + size]
-                self.plain.upsert(
-                    ids=[r.id for r in chunk],
-                    embeddings=np.ones((len(chunk), 1), dtype=np.float32),
-                    documents=[r.text or "" for r in chunk],
-                    metadatas=[self._metadata(r) for r in chunk],
-                )
-            # A record that gained or lost its embedding moves between the two collections.
-            for moved, other in ((with_vectors, self.plain), (without, self.vectors)):
-                if moved and other.count() > 0:
-                    for start in range(0, len(moved), size):
-                        other.delete(ids=[r.id for r in moved[start : start + size]])
+        super().upsert(rows)
 
-    def delete(self, where: Where) -> int:
+    def write_side(self, side: Side, rows: Sequence[Row]) -> None:
+        for chunk in chunked(rows, max(1, self.store.max_batch)):
+            self.collections[side].upsert(
+                ids=[r.id for r in chunk],
+                embeddings=(
+                    np.stack([r.embedding for r in chunk]).astype(np.float32)
+                    if side.vectors
+                    else np.ones((len(chunk), 1), dtype=np.float32)
+                ),
+                documents=[r.text or "" for r in chunk],
+                metadatas=[self._metadata(r) for r in chunk],
+            )
+
+    def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
+        collection = self.collections[side]
+        if collection.count() > 0:
+            for chunk in chunked(ids, self.store.max_batch):
+                collection.delete(ids=list(chunk))
+
+    def delete_side(self, side: Side, where: Where) -> int:
         ids, clause = chroma_filter(where)
-        deleted = 0
-        with self.store.errors():
-            for collection in self._collections():
-                found = [i for page in self._matching_ids(collection, ids, clause) for i in page["ids"]]
-                for start in range(0, len(found), self.store.max_batch):
-                    collection.delete(ids=found[start : start + self.store.max_batch])
-                deleted += len(found)
-        return deleted
+        collection = self.collections[side]
+        found = [i for page in self._matching_ids(collection, ids, clause) for i in page["ids"]]
+        for chunk in chunked(found, self.store.max_batch):
+            collection.delete(ids=list(chunk))
+        return len(found)
+
+    def drop_side(self, side: Side) -> None:
+        try:
+            self.store.client.delete_collection(side.name)
+        except Exception:
+            pass
 
     def drop(self) -> None:
-        with self.store.errors():
-            for name in (self.name, f"{self.name}_plain"):
-                try:
-                    self.store.client.delete_collection(name)
-                except Exception:
-                    pass
+        super().drop()
+        with self.errors():
             self._open()
 
     # -- reads ------------------------------------------------------------------------------
-    def _reading(self, read: Callable[[], T]) -> T:
-        """``read()``, again when a Chroma server's query missed an id another process was writing."""
+    def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
+        _, clause = chroma_filter(where.without("id"))
+        rows: list[Row] = []
+        for chunk in chunked(ids, self.store.max_batch):
+            rows += self._rows(self.collections[side].get(ids=list(chunk), where=clause, include=_FULL))
+        return rows
 
-        def attempt() -> T:
-            with self.store.errors():
-                return read()
+    def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
+        extra, document = condition or ((), None)
+        ids, clause = chroma_filter(where, extra)
+        collection = self.collections[side]
+        if ids is None and clause is None and document is None:
+            return int(collection.count())
+        return sum(len(page["ids"]) for page in self._matching_ids(collection, ids, clause, document))
 
-        return retried(attempt, _transient)
-
-    def get(self, ids: Sequence[str], where: Where) -> list[Row]:
-        wanted, clause = chroma_filter(where)
-
-        def read() -> list[Row]:
-            rows: list[Row] = []
-            for collection, with_vectors in ((self.vectors, True), (self.plain, False)):
-                for start in range(0, len(wanted or []), self.store.max_batch):
-                    chunk = (wanted or [])[start : start + self.store.max_batch]
-                    rows += self._rows(collection.get(ids=chunk, where=clause, include=_FULL), with_vectors)
-            return rows
-
-        return self._reading(read)
-
-    def count(self, where: Where) -> int:
-        ids, clause = chroma_filter(where)
-
-        def read() -> int:
-            if ids is None and clause is None:
-                return int(self.vectors.count()) + int(self.plain.count())
-            return sum(len(page["ids"]) for c in self._collections() for page in self._matching_ids(c, ids, clause))
-
-        return self._reading(read)
-
-    def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
+    def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
         ids, clause = chroma_filter(where)
         size = max(1, min(batch_size, PAGE))
-        for collection, with_vectors in ((self.vectors, True), (self.plain, False)):
-            offset = 0
-            while True:
-                page = self._reading(
-                    lambda c=collection, o=offset: c.get(ids=ids, where=clause, include=_FULL, limit=size, offset=o)
-                )
-                if page["ids"]:
-                    yield self._rows(page, with_vectors)
-                if len(page["ids"]) < size:
-                    break
-                offset += size
+        collection = self.collections[side]
+        offset = 0
+        while True:
+            page = self.reading(lambda o=offset: collection.get(ids=ids, where=clause, include=_FULL, limit=size, offset=o))
+            if page["ids"]:
+                yield self._rows(page)
+            if len(page["ids"]) < size:
+                return
+            offset += size
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         ids, clause = chroma_filter(where)
-        result = self._reading(
-            lambda: self.vectors.query(
+        result = self.reading(
+            lambda: self.collections[self.vectors].query(
                 query_embeddings=[query.astype(np.float32)],
                 n_results=k,
                 ids=ids,
@@ -304,67 +283,24 @@ class ChromaConnector(Connector):
                 include=["documents", "metadatas", "distances"],
             )
         )
-        page = {
-            key: (value[0] if value is not None else None)
-            for key, value in result.items()
-            if key in ("ids", "documents", "metadatas", "embeddings", "distances")
-        }
-        rows = self._rows(page, with_vectors=True)
+        page = {key: value[0] for key, value in result.items() if key in ("ids", "documents", "metadatas", "distances")}
+        rows = self._rows(page)
         return [(row, 1.0 - float(distance)) for row, distance in zip(rows, page["distances"], strict=True)]
 
-    # -- ordered searches: read (time, id) of the matches, sort, fetch one page -------------------
-    def _ordered(
-        self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None, limit: int, offset: int
-    ) -> list[Row]:
+    # -- ordered searches: the core reads (time, id) of the matches, sorts, fetches one page ---------------
+    def keys_of_side(self, side: Side, where: Where, condition: Any) -> Iterable[tuple[int, str]]:
+        extra, document = condition
         ids, clause = chroma_filter(where, extra)
-        sides = ((self.vectors, True), (self.plain, False))
-        origin: dict[str, int] = {}  # id -> the collection it matched in: the page is read from there only
+        for page in self._matching_ids(self.collections[side], ids, clause, document, include=["metadatas"]):
+            yield from ((int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True))
 
-        def keys() -> Iterator[tuple[int, str, None]]:
-            for side, (collection, _) in enumerate(sides):
-                for page in self._matching_ids(collection, ids, clause, document, include=["metadatas"]):
-                    for i, m in zip(page["ids"], page["metadatas"], strict=True):
-                        origin[i] = side
-                        yield int(m["created_at"]), i, None
+    def text_condition(self, text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return [], {"$regex": "(?i)" + regex_literal(text)}
 
-        def fetch(wanted: list[str]) -> list[Row]:
-            rows: list[Row] = []
-            for side, (collection, with_vectors) in enumerate(sides):
-                mine = [i for i in wanted if origin[i] == side]
-                for start in range(0, len(mine), self.store.max_batch):
-                    chunk = mine[start : start + self.store.max_batch]
-                    rows += self._rows(collection.get(ids=chunk, include=_FULL), with_vectors)
-            return rows
-
-        return self._reading(lambda: fetch_page(keys(), offset, limit, fetch))
-
-    def _count(self, where: Where, extra: Sequence[dict[str, Any]], document: dict[str, Any] | None) -> int:
-        ids, clause = chroma_filter(where, extra)
-        return self._reading(
-            lambda: sum(len(page["ids"]) for c in self._collections() for page in self._matching_ids(c, ids, clause, document))
-        )
-
-    @staticmethod
-    def _text(text: str) -> dict[str, Any]:
-        return {"$regex": "(?i)" + regex_literal(text)}
-
-    @staticmethod
-    def _dates(start: int | None, end: int | None) -> list[dict[str, Any]]:
+    def date_condition(self, start: int | None, end: int | None) -> tuple[list[dict[str, Any]], None]:
         bounds: list[dict[str, Any]] = []
         if start is not None:
             bounds.append({"created_at": {"$gte": start}})
         if end is not None:
             bounds.append({"created_at": {"$lte": end}})
-        return bounds
-
-    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, (), self._text(text), limit, offset)
-
-    def text_count(self, text: str, where: Where) -> int:
-        return self._count(where, (), self._text(text))
-
-    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, self._dates(start, end), None, limit, offset)
-
-    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
-        return self._count(where, self._dates(start, end), None)
+        return bounds, None

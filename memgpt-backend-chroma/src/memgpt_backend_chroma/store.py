@@ -11,31 +11,13 @@ from what is on disk (the client is closed with the store).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from memgpt.errors import MemGPTError, StorageUnavailable
 from memgpt.files import private_dirs
-from memgpt.kinds import Table
 from memgpt.locks import ProcessLock, process_lock
 from memgpt.paths import expand_home, memgpt_home
-from memgpt.storage.backend import ConnectorCache, Store
-from memgpt.storage.connector import Connector
-from memgpt.storage.helpers import engine_errors
-
-
-def _classify(where: str) -> Callable[[str], MemGPTError | None]:
-    def classify(message: str) -> MemGPTError | None:
-        if "connect" in message.lower():
-            return StorageUnavailable(f"cannot reach the Chroma server at {where} ({message[:200]}); is `chroma run` running?")
-        return None
-
-    return classify
-
-
-def translated(where: str) -> Any:
-    """Chroma's exceptions (ValueError, its own, httpx) as one-line memgpt errors."""
-    return engine_errors("Chroma", where, _classify(where), native=True)
+from memgpt.storage.engine import EngineStore
 
 
 def open_store(settings: dict[str, str]) -> ChromaStore:
@@ -47,7 +29,7 @@ def open_store(settings: dict[str, str]) -> ChromaStore:
         host, port = settings.get("host", "localhost"), int(settings.get("port", "8000"))
         ssl = settings.get("ssl") == "true"
         where = f"{'https' if ssl else 'http'}://{host}:{port}"
-        with translated(where):
+        with ChromaStore.translated(where):
             client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
             client.heartbeat()
         return ChromaStore(client, where, persistent=True)
@@ -60,7 +42,7 @@ def open_store(settings: dict[str, str]) -> ChromaStore:
     )
     lock.acquire()
     try:
-        with translated(str(path)):
+        with ChromaStore.translated(str(path)):
             private_dirs(path)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         return ChromaStore(client, str(path), persistent=True, lock=lock)
@@ -72,30 +54,28 @@ def open_store(settings: dict[str, str]) -> ChromaStore:
 LOCK_FILE = ".memgpt.lock"
 
 
-class ChromaStore(ConnectorCache, Store):
+class ChromaStore(EngineStore):
+    engine = "Chroma"
+    connector_class = "memgpt_backend_chroma.connector:ChromaConnector"
+    native_output = True
+
     def __init__(self, client: Any, where: str, persistent: bool, lock: ProcessLock | None = None) -> None:
-        self.client = client
-        self.where = where
-        self.persistent = persistent
+        super().__init__(client, where, persistent)
         self.lock = lock
-        with translated(where):
+        with self.errors():
             self.max_batch = int(client.get_max_batch_size())
 
-    def errors(self) -> Any:
-        return translated(self.where)
+    @classmethod
+    def classify(cls, where: str, message: str) -> MemGPTError | None:
+        if "connect" in message.lower():
+            return StorageUnavailable(f"cannot reach the Chroma server at {where} ({message[:200]}); is `chroma run` running?")
+        return None
 
-    def new_connector(self, table: Table, shelf: str = "") -> Connector:
-        from memgpt_backend_chroma.connector import ChromaConnector
+    def answer(self) -> None:
+        self.client.heartbeat()
 
-        return ChromaConnector(self, table, shelf)
-
-    def ping(self) -> None:
-        with self.errors():
-            self.client.heartbeat()
-
-    def close(self) -> None:
-        """Forget the connectors, close the client (the last one in the process stops Chroma's system), release the folder."""
-        self.forget_connectors()
+    def release(self) -> None:
+        """Close the client (the last one in the process stops Chroma's system), release the folder."""
         client, self.client = self.client, None
         if client is not None and hasattr(client, "close"):
             try:
