@@ -1,5 +1,6 @@
 """One memgpt table in Qdrant, with the scope in every request.
 
+Two collections per table (the core's :class:`~memgpt.storage.paired.PairedConnector`):
 ``memgpt_<table>`` holds points with a named ``embedding`` vector (cosine),
 created when the dimension is recorded (the spec lives in the collection's
 metadata); ``memgpt_<table>_plain`` holds points without a vector. Point ids
@@ -13,7 +14,7 @@ a Qdrant filter; nothing is filtered after the fact.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,8 @@ from memgpt.kinds import Table
 from memgpt.notices import notice
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
-from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import (
-    KEYS_BY_USER,
-    KEYS_MARKER,
-    chunked,
-    collection_name,
-    fetch_page,
-    split_by_embedding,
-    upgrade_collections,
-    vector_from_base64,
-    vector_to_base64,
-)
+from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, vector_from_base64, vector_to_base64
+from memgpt.storage.paired import PairedConnector, Side
 from memgpt.storage.where import Where
 from memgpt_backend_qdrant.store import QdrantStore
 
@@ -76,56 +67,50 @@ LOCAL_MODE_POINTS = 20_000
 """Where qdrant-client starts warning that local mode is not meant for the collection's size."""
 
 
-class QdrantConnector(Connector):
-    capabilities = ALL_CAPABILITIES
+class QdrantConnector(PairedConnector):
     max_batch_size = 10_000
 
     def __init__(self, store: QdrantStore, table: Table, shelf: str = "") -> None:
+        super().__init__(table, shelf)
         self.store = store
         self.client = store.client
-        self.table = table
-        self.name = collection_name(table, shelf)
-        self.plain_name = f"{self.name}_plain"
-        self._upgrade_keys()
+        self.upgrade_keys()
 
-    def _upgrade_keys(self) -> None:
-        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them (in their metadata)."""
-        with self.store.errors():
-            upgrade_collections(
-                self,
-                [name for name, _ in self._collections()],
-                marked=lambda name: (self.client.get_collection(name).config.metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER,
-                holds_rows=lambda name: self.client.count(name, exact=True).count > 0,
-                mark=lambda name: self.client.update_collection(name, metadata={KEYS_MARKER: KEYS_BY_USER}),
-            )
+    def errors(self) -> Any:
+        return self.store.errors()
 
     # -- collections -------------------------------------------------------------------------
-    def _exists(self, name: str) -> bool:
-        with self.store.errors():
-            return bool(self.client.collection_exists(name))
+    def side_exists(self, side: Side) -> bool:
+        return bool(self.client.collection_exists(side.name))
 
-    def _collections(self) -> list[tuple[str, bool]]:
-        return [(name, vectors) for name, vectors in ((self.name, True), (self.plain_name, False)) if self._exists(name)]
+    def side_marked(self, side: Side) -> bool:
+        return (self.client.get_collection(side.name).config.metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER
+
+    def mark_side(self, side: Side) -> None:
+        self.client.update_collection(side.name, metadata={KEYS_MARKER: KEYS_BY_USER})
 
     def _index_payload(self, name: str) -> None:
         """Payload indexes on the scope fields and times (a server feature; local mode has none)."""
         if self.store.mode != "server":
             return
-        with self.store.errors():
-            for field in ("id", *self.table.filter_fields):
-                self.client.create_payload_index(name, field, field_schema=models.PayloadSchemaType.KEYWORD)
-            self.client.create_payload_index(name, "created_at", field_schema=models.PayloadSchemaType.INTEGER)
+        for field in ("id", *self.table.filter_fields):
+            self.client.create_payload_index(name, field, field_schema=models.PayloadSchemaType.KEYWORD)
+        self.client.create_payload_index(name, "created_at", field_schema=models.PayloadSchemaType.INTEGER)
 
-    def _plain(self) -> str:
-        if not self._exists(self.plain_name):
-            with self.store.errors():
-                try:
-                    self.client.create_collection(self.plain_name, vectors_config={}, metadata={KEYS_MARKER: KEYS_BY_USER})
-                except Exception:
-                    if not self.client.collection_exists(self.plain_name):
-                        raise
-            self._index_payload(self.plain_name)
-        return self.plain_name
+    def _create(self, side: Side, vectors: dict[str, models.VectorParams], metadata: dict[str, Any]) -> None:
+        """Create a collection; losing a race to another process is fine."""
+        try:
+            self.client.create_collection(side.name, vectors_config=vectors, metadata={**metadata, KEYS_MARKER: KEYS_BY_USER})
+        except Exception:
+            if not self.client.collection_exists(side.name):
+                raise
+        self._index_payload(side.name)
+
+    def create_plain(self) -> None:
+        self._create(self.plain, {}, {})
+
+    def drop_side(self, side: Side) -> None:
+        self.client.delete_collection(side.name)
 
     # -- rows -------------------------------------------------------------------------------------
     def _payload(self, row: Row) -> dict[str, Any]:
@@ -149,7 +134,7 @@ class QdrantConnector(Connector):
     def _scroll(self, name: str, flt: models.Filter | None, payload: Any = True, limit: int = PAGE) -> Iterator[list[Any]]:
         offset = None
         while True:
-            with self.store.errors():
+            with self.errors():
                 points, offset = self.client.scroll(
                     name, scroll_filter=flt, limit=limit, offset=offset, with_payload=payload, with_vectors=False
                 )
@@ -160,63 +145,50 @@ class QdrantConnector(Connector):
 
     # -- embedding spec ------------------------------------------------------------------------------
     def get_embedding_spec(self) -> EmbeddingSpec | None:
-        if not self._exists(self.name):
-            return None
-        with self.store.errors():
+        with self.errors():
+            if not self.side_exists(self.vectors):
+                return None
             metadata = self.client.get_collection(self.name).config.metadata or {}
         return EmbeddingSpec(str(metadata["memgpt_model"]), int(metadata["memgpt_dim"]))
 
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         """Creating the vector collection (with the spec as metadata) is the atomic step."""
-        if not self._exists(self.name):
-            with self.store.errors():
-                try:
-                    self.client.create_collection(
-                        self.name,
-                        vectors_config={VECTOR: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE)},
-                        metadata={"memgpt_model": spec.model, "memgpt_dim": spec.dim, KEYS_MARKER: KEYS_BY_USER},
-                    )
-                except Exception:
-                    if not self.client.collection_exists(self.name):
-                        raise
-            self._index_payload(self.name)
+        with self.errors():
+            if not self.side_exists(self.vectors):
+                vectors = {VECTOR: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE)}
+                self._create(self.vectors, vectors, {"memgpt_model": spec.model, "memgpt_dim": spec.dim})
         stored = self.get_embedding_spec()
         assert stored is not None
         return stored
 
     # -- writes ----------------------------------------------------------------------------------------
     def upsert(self, rows: Sequence[Row]) -> None:
-        with_vectors, without = split_by_embedding(rows)
         if self.store.mode == "local":  # local mode commits point by point: a full disk must not cut a batch in two
             require_free_space(Path(self.store.where), _bytes_needed(rows), f"writing {len(rows)} records to Qdrant")
-        with self.store.errors():
-            for name, group, vectors in (
-                (self.name, with_vectors, True),
-                (self._plain() if without else self.plain_name, without, False),
-            ):
-                for part in chunked(group, WRITE_BATCH):
-                    points = [
-                        models.PointStruct(
-                            id=point_id(r.id),
-                            vector={VECTOR: np.asarray(r.embedding, dtype=np.float32).tolist()} if vectors else {},
-                            payload=self._payload(r),
-                        )
-                        for r in part
-                    ]
-                    self.client.upsert(name, points=points, wait=True)
-            if self.store.mode == "local":
+        super().upsert(rows)
+        if self.store.mode == "local":
+            with self.errors():
                 self._note_size()
-            # A record that gained or lost its embedding moves between the two collections.
-            for moved, name in ((with_vectors, self.plain_name), (without, self.name)):
-                if moved and self._exists(name):
-                    for part in chunked(moved, WRITE_BATCH):
-                        self.client.delete(
-                            name, points_selector=models.PointIdsList(points=[point_id(r.id) for r in part]), wait=True
-                        )
+
+    def write_side(self, side: Side, rows: Sequence[Row]) -> None:
+        for part in chunked(rows, WRITE_BATCH):
+            points = [
+                models.PointStruct(
+                    id=point_id(r.id),
+                    vector={VECTOR: np.asarray(r.embedding, dtype=np.float32).tolist()} if side.vectors else {},
+                    payload=self._payload(r),
+                )
+                for r in part
+            ]
+            self.client.upsert(side.name, points=points, wait=True)
+
+    def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
+        for part in chunked(ids, WRITE_BATCH):
+            self.client.delete(side.name, points_selector=models.PointIdsList(points=[point_id(i) for i in part]), wait=True)
 
     def _note_size(self) -> None:
         """Past LOCAL_MODE_POINTS, say once (our words, not qdrant-client's warning on every command) that a server helps."""
-        points = self.client.count(self.name, exact=False).count if self._exists(self.name) else 0
+        points = self.client.count(self.name, exact=False).count if self.side_exists(self.vectors) else 0
         if points > LOCAL_MODE_POINTS:
             notice(
                 "qdrant-local-size",
@@ -225,51 +197,34 @@ class QdrantConnector(Connector):
                 "faster (memgpt migrate --to-archival qdrant --to-archival-uri http://HOST:6333 --switch)",
             )
 
-    def delete(self, where: Where) -> int:
+    def delete_side(self, side: Side, where: Where) -> int:
         flt = qdrant_filter(where) or models.Filter(must=[])
-        deleted = 0
-        with self.store.errors():
-            for name, _ in self._collections():
-                found = self.client.count(name, count_filter=flt, exact=True).count
-                if found:
-                    self.client.delete(name, points_selector=models.FilterSelector(filter=flt), wait=True)
-                deleted += found
-        return deleted
-
-    def drop(self) -> None:
-        with self.store.errors():
-            for name in (self.name, self.plain_name):
-                if self.client.collection_exists(name):
-                    self.client.delete_collection(name)
+        found = self.client.count(side.name, count_filter=flt, exact=True).count
+        if found:
+            self.client.delete(side.name, points_selector=models.FilterSelector(filter=flt), wait=True)
+        return int(found)
 
     # -- reads -------------------------------------------------------------------------------------------
-    def get(self, ids: Sequence[str], where: Where) -> list[Row]:
-        """Points by id (``retrieve``: a point read, where a filter on the id payload scans), then held against
-        the whole ``where``, scope included, here."""
+    def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
+        """Points by id (``retrieve``: a point read, where a filter on the id payload scans); the core then holds
+        them against the whole ``where``, scope included."""
         rows: list[Row] = []
-        points = [point_id(i) for i in ids]
-        with self.store.errors():
-            for name, _ in self._collections():
-                for part in chunked(points, PAGE):
-                    found = self.client.retrieve(name, ids=list(part), with_payload=True, with_vectors=False)
-                    rows += [self._row(p.payload) for p in found]
-        return [r for r in rows if where.matches(r.field_values())]
+        for part in chunked([point_id(i) for i in ids], PAGE):
+            found = self.client.retrieve(side.name, ids=list(part), with_payload=True, with_vectors=False)
+            rows += [self._row(p.payload) for p in found]
+        return rows
 
-    def count(self, where: Where, extra: Sequence[models.Condition] = ()) -> int:
-        flt = qdrant_filter(where, extra)
-        with self.store.errors():
-            return sum(self.client.count(name, count_filter=flt, exact=True).count for name, _ in self._collections())
+    def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
+        return int(self.client.count(side.name, count_filter=qdrant_filter(where, condition or ()), exact=True).count)
 
-    def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
-        flt = qdrant_filter(where)
-        for name, _ in self._collections():
-            for page in self._scroll(name, flt, limit=batch_size):
-                yield [self._row(p.payload) for p in page]
+    def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
+        for page in self._scroll(side.name, qdrant_filter(where), limit=batch_size):
+            yield [self._row(p.payload) for p in page]
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        if not self._exists(self.name):
-            return []
-        with self.store.errors():
+        with self.errors():
+            if not self.side_exists(self.vectors):
+                return []
             result = self.client.query_points(
                 self.name,
                 query=query.astype(np.float32).tolist(),
@@ -281,34 +236,14 @@ class QdrantConnector(Connector):
             )
         return [(self._row(p.payload), float(p.score)) for p in result.points]
 
-    # -- ordered searches: scroll (time, id) of the matches, keep one page, fetch it ---------------------------
-    def _ordered(self, where: Where, extra: Sequence[models.Condition], limit: int, offset: int) -> list[Row]:
-        flt = qdrant_filter(where, extra)
-        keys = (
-            (int(p.payload["created_at"]), p.payload["id"], None)
-            for name, _ in self._collections()
-            for page in self._scroll(name, flt, payload=["id", "created_at"])
-            for p in page
-        )
-        return fetch_page(keys, offset, limit, lambda ids: self.get(ids, where & Where.of(id=ids)))
+    # -- ordered searches: the core scrolls (time, id) of the matches, keeps one page, fetches it ----------------
+    def keys_of_side(self, side: Side, where: Where, condition: Any) -> Iterable[tuple[int, str]]:
+        for page in self._scroll(side.name, qdrant_filter(where, condition), payload=["id", "created_at"]):
+            yield from ((int(p.payload["created_at"]), p.payload["id"]) for p in page)
 
-    @staticmethod
-    def _text(text: str) -> list[models.Condition]:
+    def text_condition(self, text: str) -> list[models.Condition]:
         """Case-insensitive substring: a lowercased copy of the text, matched with a lowercased query."""
         return [models.FieldCondition(key="text_lc", match=models.MatchSubstring(substring=text.lower()))]
 
-    @staticmethod
-    def _dates(start: int | None, end: int | None) -> list[models.Condition]:
+    def date_condition(self, start: int | None, end: int | None) -> list[models.Condition]:
         return [models.FieldCondition(key="created_at", range=models.Range(gte=start, lte=end))]
-
-    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, self._text(text), limit, offset)
-
-    def text_count(self, text: str, where: Where) -> int:
-        return self.count(where, self._text(text))
-
-    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, self._dates(start, end), limit, offset)
-
-    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
-        return self.count(where, self._dates(start, end))

@@ -9,18 +9,16 @@ line that says to run a Qdrant server for concurrent use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from memgpt.environment import getenv
 from memgpt.errors import MemGPTError, StorageLocked, StorageUnavailable
 from memgpt.files import private_dirs
-from memgpt.kinds import Table
 from memgpt.locks import ProcessLock, process_lock
-from memgpt.storage.backend import ConnectorCache, Store
-from memgpt.storage.connector import Connector
-from memgpt.storage.helpers import SharedClients, engine_errors
+from memgpt.storage.engine import EngineStore
+from memgpt.storage.helpers import SharedClients
 
 API_KEY_VARIABLE = "QDRANT_API_KEY"
 
@@ -40,34 +38,10 @@ def _close(client: Any) -> None:
 CLIENTS: SharedClients[Any] = SharedClients(close=_close)
 
 
-def _classify(where: str) -> Callable[[str], MemGPTError | None]:
-    def classify(message: str) -> MemGPTError | None:
-        lowered = message.lower()
-        if "already accessed by another instance" in message:
-            return StorageLocked(
-                f"Qdrant folder {where} is in use by another process (local mode allows one client at a time); "
-                "stop it, or use a Qdrant server for concurrent access"
-            )
-        if any(
-            word in lowered for word in ("connection refused", "connecterror", "connect error", "timed out", "name or service")
-        ):
-            return StorageUnavailable(f"cannot reach the Qdrant server at {where} ({message[:200]})")
-        if "401" in message or "403" in message or "unauthorized" in lowered or "forbidden" in lowered:
-            return StorageUnavailable(f"the Qdrant server at {where} refused the API key; check {API_KEY_VARIABLE}")
-        return None
-
-    return classify
-
-
-def translated(where: str) -> Any:
-    """qdrant-client's exceptions as one-line memgpt errors, the API key scrubbed."""
-    return engine_errors("Qdrant", where, _classify(where), [getenv(API_KEY_VARIABLE)])
-
-
 def _client(mode: str, location: str) -> Any:
     from qdrant_client import QdrantClient
 
-    with translated(location):
+    with QdrantStore.translated(location):
         if mode == "memory":
             return QdrantClient(location=":memory:")
         if mode == "local":
@@ -97,29 +71,38 @@ def open_store(mode: str, location: str) -> QdrantStore:
     return QdrantStore(key, CLIENTS.acquire(key, lambda: _client(mode, location)))
 
 
-class QdrantStore(ConnectorCache, Store):
+class QdrantStore(EngineStore):
+    engine = "Qdrant"
+    connector_class = "memgpt_backend_qdrant.connector:QdrantConnector"
+
     def __init__(self, key: tuple[str, str], client: Any) -> None:
         self.key = key
-        self.mode, self.where = key
-        self.client = client
-        self.persistent = self.mode != "memory"
-        self._closed = False
+        self.mode, where = key
+        super().__init__(client, where, persistent=self.mode != "memory")
 
-    def errors(self) -> Any:
-        return translated(self.where)
+    @classmethod
+    def classify(cls, where: str, message: str) -> MemGPTError | None:
+        lowered = message.lower()
+        if "already accessed by another instance" in message:
+            return StorageLocked(
+                f"Qdrant folder {where} is in use by another process (local mode allows one client at a time); "
+                "stop it, or use a Qdrant server for concurrent access"
+            )
+        if any(
+            word in lowered for word in ("connection refused", "connecterror", "connect error", "timed out", "name or service")
+        ):
+            return StorageUnavailable(f"cannot reach the Qdrant server at {where} ({message[:200]})")
+        if "401" in message or "403" in message or "unauthorized" in lowered or "forbidden" in lowered:
+            return StorageUnavailable(f"the Qdrant server at {where} refused the API key; check {API_KEY_VARIABLE}")
+        return None
 
-    def new_connector(self, table: Table, shelf: str = "") -> Connector:
-        from memgpt_backend_qdrant.connector import QdrantConnector
+    @classmethod
+    def secret_values(cls) -> Iterable[str | None]:
+        return [getenv(API_KEY_VARIABLE)]
 
-        return QdrantConnector(self, table, shelf)
+    def answer(self) -> None:
+        self.client.get_collections()
 
-    def ping(self) -> None:
-        with self.errors():
-            self.client.get_collections()
-
-    def close(self) -> None:
+    def release(self) -> None:
         """Release this reference; the last one closes the client (and a local folder's lock)."""
-        if not self._closed:
-            self._closed = True
-            self.forget_connectors()
-            CLIENTS.release(self.key, keep=self.mode == "memory")  # in-memory data lives as long as the process
+        CLIENTS.release(self.key, keep=self.mode == "memory")  # in-memory data lives as long as the process
