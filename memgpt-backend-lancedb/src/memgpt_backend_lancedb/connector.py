@@ -1,6 +1,7 @@
 """One memgpt table in LanceDB.
 
-Records with an embedding live in ``memgpt_<table>`` (a fixed-size float32
+Two tables per memgpt table (the core's :class:`~memgpt.storage.paired.PairedConnector`):
+records with an embedding live in ``memgpt_<table>`` (a fixed-size float32
 ``vector`` column of the table's dimension, created when the dimension is
 recorded, which is kept in the table's schema metadata); records without one
 in ``memgpt_<table>_plain``. Filters are SQL ``WHERE`` strings with every
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -29,18 +32,8 @@ import pyarrow.compute as pc
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
-from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import (
-    KEYS_BY_USER,
-    KEYS_MARKER,
-    chunked,
-    collection_name,
-    fetch_page,
-    like_pattern,
-    retried,
-    split_by_embedding,
-    time_bounds,
-)
+from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, like_pattern, retried, time_bounds
+from memgpt.storage.paired import PairedConnector, Side
 from memgpt.storage.where import Where
 from memgpt_backend_lancedb.store import LanceDBStore
 
@@ -90,8 +83,14 @@ def _ids_in(ids: Sequence[str]) -> str:
     return f"id IN ({', '.join(literal(i) for i in ids)})"
 
 
-class LanceDBConnector(Connector):
-    capabilities = ALL_CAPABILITIES
+@dataclass(frozen=True)
+class Needle:
+    """A text search's condition: an escaped ``ILIKE``, narrowed by the table's n-gram index when it has one."""
+
+    text: str
+
+
+class LanceDBConnector(PairedConnector):
     max_batch_size = 10_000
     compact_every = 16
     """Writes (per table and process) between two optimizations. Measured on 2,000 one-message writes:
@@ -102,10 +101,8 @@ class LanceDBConnector(Connector):
     process; another process reading a version that is removed under it gets an error and retries."""
 
     def __init__(self, store: LanceDBStore, table: Table, shelf: str = "") -> None:
+        super().__init__(table, shelf)
         self.store = store
-        self.table = table
-        self.name = collection_name(table, shelf)
-        self.plain_name = f"{self.name}_plain"
         self._writes: dict[str, int] = {}
         self._handles: dict[str, Any] = {}
 
@@ -153,22 +150,28 @@ class LanceDBConnector(Connector):
                 table.update(where=LEGACY_ROWS, values_sql={"id": "concat(user_id, '/', id)"})
             table.update_field_metadata({"path": "id", "metadata": {KEYS_MARKER: KEYS_BY_USER}})
 
-    def _plain(self) -> Any:
-        table = self._open(self.plain_name)
-        if table is None:
-            with self.store.writing(), self.store.errors():
-                table = self._handles[self.plain_name] = self.store.db.create_table(
-                    self.plain_name, schema=self._schema(None), exist_ok=True
-                )
-        return table
+    def errors(self) -> Any:
+        return self.store.errors()
 
-    def _tables(self) -> list[tuple[Any, bool]]:
-        found = []
-        for name, with_vectors in ((self.name, True), (self.plain_name, False)):
-            table = self._open(name)
-            if table is not None:
-                found.append((table, with_vectors))
-        return found
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self.store.writing(), self.store.errors():
+            yield
+
+    def reading(self, read: Callable[[], T]) -> T:
+        """``read()``, again when a concurrent write or compaction pulled its version away (tables opened anew)."""
+        return retried(lambda: super(LanceDBConnector, self).reading(read), _transient, READ_ATTEMPTS, self._handles.clear)
+
+    def side_exists(self, side: Side) -> bool:
+        return self._open(side.name) is not None
+
+    def create_plain(self) -> None:
+        self._handles[self.plain_name] = self.store.db.create_table(self.plain_name, schema=self._schema(None), exist_ok=True)
+
+    def _table(self, side: Side) -> Any:
+        table = self._open(side.name)
+        assert table is not None, "the core records the embedding spec before writing vectors"
+        return table
 
     # -- rows -------------------------------------------------------------------------------
     def _arrow(self, rows: Sequence[Row], with_vectors: bool, dim: int | None) -> pa.Table:
@@ -304,41 +307,33 @@ class LanceDBConnector(Connector):
         except Exception:
             pass
 
-    def upsert(self, rows: Sequence[Row]) -> None:
-        with_vectors, without = split_by_embedding(rows)
-        with self.store.writing(), self.store.errors():
-            if with_vectors:
-                table = self._open(self.name)
-                assert table is not None, "the core records the embedding spec before writing vectors"
-                dim = int((table.schema.metadata or {})[b"memgpt_dim"])
-                self._write(table, self._arrow(with_vectors, True, dim))
-            if without:
-                self._write(self._plain(), self._arrow(without, False, None))
-            # A record that gained or lost its embedding moves between the two tables.
-            for moved, name in ((with_vectors, self.plain_name), (without, self.name)):
-                other = self._open(name) if moved else None
-                if other is None:
-                    continue
-                for part in chunked(moved, IN_CHUNK):
-                    chunk = _ids_in([r.id for r in part])
-                    if other.count_rows(chunk):
-                        other.delete(chunk)
-                        self._wrote(other)
+    def write_side(self, side: Side, rows: Sequence[Row]) -> None:
+        table = self._table(side)
+        dim = int((table.schema.metadata or {})[b"memgpt_dim"]) if side.vectors else None
+        self._write(table, self._arrow(rows, side.vectors, dim))
 
-    def delete(self, where: Where) -> int:
-        clause = sql_where(where)
-        deleted = 0
-        with self.store.writing(), self.store.errors():
-            for table, _ in self._tables():
-                found = table.count_rows(clause) if clause else table.count_rows()
-                if found:
-                    table.delete(clause or "true")
-                    self._wrote(table)
-                deleted += found
-        return deleted
+    def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
+        table = self._table(side)
+        for part in chunked(ids, IN_CHUNK):
+            chunk = _ids_in(part)
+            if table.count_rows(chunk):
+                table.delete(chunk)
+                self._wrote(table)
+
+    def delete_side(self, side: Side, where: Where) -> int:
+        table, clause = self._table(side), sql_where(where)
+        found = int(table.count_rows(clause) if clause else table.count_rows())
+        if found:
+            table.delete(clause or "true")
+            self._wrote(table)
+        return found
+
+    def drop_side(self, side: Side) -> None:
+        self.store.db.drop_table(side.name)
 
     def drop(self) -> None:
-        with self.store.writing(), self.store.errors():
+        """Both tables, also one a killed process left half-created (listed, but without a first version)."""
+        with self.writing():
             for name in (self.name, self.plain_name):
                 if name in self.store.table_names():
                     self.store.db.drop_table(name)
@@ -346,54 +341,42 @@ class LanceDBConnector(Connector):
         self._handles.clear()
 
     # -- reads ---------------------------------------------------------------------------------------
-    def _reading(self, read: Callable[[], T]) -> T:
-        """``read()``, again when a concurrent write or compaction pulled its version away (tables opened anew)."""
+    def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
+        table, rest = self._table(side), where.without("id")
+        return [
+            row
+            for part in chunked(ids, IN_CHUNK)
+            for row in self._rows(self._select(table, sql_where(rest, [_ids_in(part)])), side.vectors)
+        ]
 
-        def attempt() -> T:
-            with self.store.errors():
-                return read()
+    def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
+        table = self._table(side)
+        clause = sql_where(where, self._conditions(table, condition))
+        return int(table.count_rows(clause) if clause else table.count_rows())
 
-        return retried(attempt, _transient, READ_ATTEMPTS, self._handles.clear)
-
-    def get(self, ids: Sequence[str], where: Where) -> list[Row]:
-        def read() -> list[Row]:
-            rows: list[Row] = []
-            for table, with_vectors in self._tables():
-                rows += self._rows(self._select(table, sql_where(where)), with_vectors)
-            return rows
-
-        return self._reading(read)
-
-    def count(self, where: Where) -> int:
+    def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
+        """Pages of ``batch_size`` rows in LanceDB's stable scan order (offset paging)."""
         clause = sql_where(where)
-        return self._reading(
-            lambda: sum(table.count_rows(clause) if clause else table.count_rows() for table, _ in self._tables())
-        )
+        offset = 0
+        while True:
 
-    def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
-        """Pages of ``batch_size`` rows in LanceDB's stable scan order (offset paging on one table at a time)."""
-        clause = sql_where(where)
-        for name, with_vectors in ((self.name, True), (self.plain_name, False)):
-            offset = 0
-            while True:
+            def read(offset: int = offset) -> pa.Table | None:
+                table = self._open(side.name)
+                if table is None:
+                    return None
+                query = table.search()
+                if clause:
+                    query = query.where(clause)
+                return query.offset(offset).limit(batch_size).to_arrow()
 
-                def read(offset: int = offset, name: str = name) -> pa.Table | None:
-                    table = self._open(name)
-                    if table is None:
-                        return None
-                    query = table.search()
-                    if clause:
-                        query = query.where(clause)
-                    return query.offset(offset).limit(batch_size).to_arrow()
-
-                page = self._reading(read)
-                if page is None:
-                    break
-                if page.num_rows:
-                    yield self._rows(page, with_vectors)
-                if page.num_rows < batch_size:
-                    break
-                offset += batch_size
+            page = self.reading(read)
+            if page is None:
+                return
+            if page.num_rows:
+                yield self._rows(page, side.vectors)
+            if page.num_rows < batch_size:
+                return
+            offset += batch_size
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         clause = sql_where(where)
@@ -407,13 +390,29 @@ class LanceDBConnector(Connector):
                 search = search.where(clause, prefilter=True)
             return search.limit(k).to_arrow()
 
-        result = self._reading(read)
+        result = self.reading(read)
         if result is None:
             return []
         rows = self._rows(result.drop_columns(["_distance"]), with_vectors=True)
         return [(row, 1.0 - float(d)) for row, d in zip(rows, result.column("_distance").to_pylist(), strict=True)]
 
-    # -- ordered searches: select (time, id) of the matches, sort, fetch one page ------------------------
+    # -- ordered searches: the core selects (time, id) of the matches, sorts, fetches one page ------------------------
+    def keys_of_side(self, side: Side, where: Where, condition: Any) -> Iterable[tuple[int, str]]:
+        table = self._table(side)
+        found = self._select(table, sql_where(where, self._conditions(table, condition)), ["id", "created_at"])
+        return zip(found.column("created_at").to_pylist(), found.column("id").to_pylist(), strict=True)
+
+    def text_condition(self, text: str) -> Needle:
+        return Needle(text)
+
+    def date_condition(self, start: int | None, end: int | None) -> list[str]:
+        return time_bounds(start, end)
+
+    def _conditions(self, table: Any, condition: Any) -> list[str]:
+        if isinstance(condition, Needle):
+            return [self._text_clause(table, condition.text)]
+        return list(condition or ())
+
     def _text_clause(self, table: Any, text: str) -> str:
         clause = f"text ILIKE {literal(like_pattern(text))} ESCAPE '\\'"
         candidates = self._fts_candidates(table, text)
@@ -435,36 +434,3 @@ class LanceDBConnector(Connector):
         except Exception:
             return None
         return None if len(ids) > FTS_MAX_CANDIDATES else ids
-
-    def _ordered(self, where: Where, extra: Sequence[str], text: str | None, limit: int, offset: int) -> list[Row]:
-        def keys() -> Iterator[tuple[int, str, None]]:
-            for table, _ in self._tables():
-                conditions = [*extra, self._text_clause(table, text)] if text is not None else list(extra)
-                found = self._select(table, sql_where(where, conditions), ["id", "created_at"])
-                yield from zip(
-                    found.column("created_at").to_pylist(), found.column("id").to_pylist(), [None] * found.num_rows, strict=True
-                )
-
-        return self._reading(lambda: fetch_page(keys(), offset, limit, lambda ids: self.get(ids, Where.of(id=ids))))
-
-    def _count(self, where: Where, extra: Sequence[str], text: str | None) -> int:
-        def read() -> int:
-            total = 0
-            for table, _ in self._tables():
-                conditions = [*extra, self._text_clause(table, text)] if text is not None else list(extra)
-                total += table.count_rows(sql_where(where, conditions))
-            return total
-
-        return self._reading(read)
-
-    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, (), text, limit, offset)
-
-    def text_count(self, text: str, where: Where) -> int:
-        return self._count(where, (), text)
-
-    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, time_bounds(start, end), None, limit, offset)
-
-    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
-        return self._count(where, time_bounds(start, end), None)

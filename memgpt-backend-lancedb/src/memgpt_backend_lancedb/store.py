@@ -17,29 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from memgpt.files import private_dirs
-from memgpt.kinds import Table
 from memgpt.locks import process_lock
-from memgpt.storage.backend import ConnectorCache, Store
-from memgpt.storage.connector import Connector
-from memgpt.storage.helpers import engine_errors
-
-
-def translated(where: str) -> Any:
-    """LanceDB's exceptions (ValueError, OSError, RuntimeError, its own) as one-line memgpt errors."""
-    return engine_errors("LanceDB", where, native=True)
-
+from memgpt.storage.engine import EngineStore
 
 WRITE_LOCK = ".memgpt-write.lock"
 
 
-class LanceDBStore(ConnectorCache, Store):
-    persistent = True
+class LanceDBStore(EngineStore):
+    engine = "LanceDB"
+    connector_class = "memgpt_backend_lancedb.connector:LanceDBConnector"
+    native_output = True
 
     def __init__(self, uri: str) -> None:
         # LanceDB's engine logs to stderr (WARN lines on the user's terminal) unless told otherwise, once, at import.
         os.environ.setdefault("LANCEDB_LOG", "error")
         import lancedb
 
+        super().__init__(None, uri)
         self.uri = uri
         self.lock = None
         with self.errors():
@@ -57,22 +51,11 @@ class LanceDBStore(ConnectorCache, Store):
         """Hold the folder's write lock (waits for another process's write; re-entrant within this one)."""
         return self.lock if self.lock is not None else nullcontext()
 
-    def errors(self) -> Any:
-        return translated(self.uri)
-
-    def new_connector(self, table: Table, shelf: str = "") -> Connector:
-        from memgpt_backend_lancedb.connector import LanceDBConnector
-
-        return LanceDBConnector(self, table, shelf)
-
     def table_names(self) -> set[str]:
         with self.errors():
             listed = self.db.list_tables() if hasattr(self.db, "list_tables") else self.db.table_names()
         names = getattr(listed, "tables", listed)
         return set(names)
 
-    def ping(self) -> None:
+    def answer(self) -> None:
         self.table_names()
-
-    def close(self) -> None:
-        self.forget_connectors()

@@ -1,5 +1,6 @@
 """One memgpt table in Milvus: escaped filter expressions, exact (FLAT) cosine search, strong consistency.
 
+Two collections per table (the core's :class:`~memgpt.storage.paired.PairedConnector`):
 ``memgpt_<table>`` holds records with an embedding (created when the
 dimension is recorded; the spec is kept in the collection's properties);
 ``memgpt_<table>_plain`` those without (Milvus needs a vector field in every
@@ -15,7 +16,8 @@ their wildcards.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,17 +25,8 @@ import numpy as np
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
-from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import (
-    KEYS_BY_USER,
-    KEYS_MARKER,
-    chunked,
-    collection_name,
-    fetch_page,
-    split_by_embedding,
-    time_bounds,
-    upgrade_collections,
-)
+from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, time_bounds
+from memgpt.storage.paired import PairedConnector, Side
 from memgpt.storage.where import Where
 from memgpt_backend_milvus.store import MilvusStore
 
@@ -82,36 +75,29 @@ def pieces(text: str) -> list[str]:
     return [text[i : i + PIECE_CHARS] for i in range(0, len(text), PIECE_CHARS)] or [""]
 
 
-class MilvusConnector(Connector):
-    capabilities = ALL_CAPABILITIES
+@dataclass(frozen=True)
+class Needle:
+    """A text search's condition: ``like`` in Milvus, confirmed in Python for long texts and inexact patterns."""
+
+    text: str
+
+
+class MilvusConnector(PairedConnector):
     max_batch_size = 10_000
 
     def __init__(self, store: MilvusStore, table: Table, shelf: str = "") -> None:
+        super().__init__(table, shelf)
         self.store = store
         self.client = store.client
-        self.table = table
-        self.name = collection_name(table, shelf)
-        self.plain_name = f"{self.name}_plain"
         self.fields = ["id", *table.filter_fields, "text_parts", "created_at", "payload_parts"]
         self._seen: set[str] = set()
-        with store.errors():
-            for name in (self.name, self.plain_name):
-                if self.client.has_collection(name):
-                    self.client.load_collection(name)
-        self._upgrade_keys()
+        with self.errors():
+            for side in self.sides():
+                self.client.load_collection(side.name)
+        self.upgrade_keys()
 
-    def _upgrade_keys(self) -> None:
-        """Re-key collections written by memgpt 0.4 (bare record ids) by user, then mark them (in their properties)."""
-        with self.store.errors():
-            upgrade_collections(
-                self,
-                [name for name, _ in self._collections()],
-                marked=lambda name: (
-                    (self.client.describe_collection(name).get("properties") or {}).get(KEYS_MARKER) == KEYS_BY_USER
-                ),
-                holds_rows=lambda name: self._count_expr(name, 'id != ""') > 0,
-                mark=lambda name: self.client.alter_collection_properties(name, properties={KEYS_MARKER: KEYS_BY_USER}),
-            )
+    def errors(self) -> Any:
+        return self.store.errors()
 
     # -- collections --------------------------------------------------------------------------
     def _create(self, name: str, dim: int, properties: dict[str, str]) -> None:
@@ -135,24 +121,24 @@ class MilvusConnector(Connector):
         self.client.create_collection(name, schema=schema, index_params=index, consistency_level=STRONG, properties=properties)
         self.client.load_collection(name)
 
-    def _exists(self, name: str) -> bool:
-        """Whether collection ``name`` exists (remembered once seen: only :meth:`drop` removes them)."""
-        if name in self._seen:
-            return True
-        with self.store.errors():
-            found = bool(self.client.has_collection(name))
-        if found:
-            self._seen.add(name)
-        return found
+    def side_exists(self, side: Side) -> bool:
+        """Whether the collection exists (remembered once seen: only :meth:`drop` removes them)."""
+        if side.name not in self._seen and self.client.has_collection(side.name):
+            self._seen.add(side.name)
+        return side.name in self._seen
 
-    def _collections(self) -> list[tuple[str, bool]]:
-        return [(n, v) for n, v in ((self.name, True), (self.plain_name, False)) if self._exists(n)]
+    def side_marked(self, side: Side) -> bool:
+        return (self.client.describe_collection(side.name).get("properties") or {}).get(KEYS_MARKER) == KEYS_BY_USER
 
-    def _plain(self) -> str:
-        if not self._exists(self.plain_name):
-            with self.store.errors():
-                self._create(self.plain_name, 2, {"memgpt_content": "records without embedding"})
-        return self.plain_name
+    def mark_side(self, side: Side) -> None:
+        self.client.alter_collection_properties(side.name, properties={KEYS_MARKER: KEYS_BY_USER})
+
+    def create_plain(self) -> None:
+        self._create(self.plain_name, 2, {"memgpt_content": "records without embedding"})
+
+    def drop_side(self, side: Side) -> None:
+        self._seen.discard(side.name)
+        self.client.drop_collection(side.name)
 
     # -- rows ---------------------------------------------------------------------------------------
     def _entity(self, row: Row, with_vector: bool) -> dict[str, Any]:
@@ -181,14 +167,17 @@ class MilvusConnector(Connector):
             payload="".join(entity["payload_parts"]),
         )
 
+    def _output(self, side: Side) -> list[str]:
+        return [*self.fields, "embedding"] if side.vectors else self.fields
+
     def _iterate(self, name: str, expr: str, fields: list[str], batch: int = PAGE) -> Iterator[list[dict[str, Any]]]:
-        with self.store.errors():
+        with self.errors():
             iterator = self.client.query_iterator(
                 name, batch_size=batch, filter=expr, output_fields=fields, consistency_level=STRONG
             )
         try:
             while True:
-                with self.store.errors():
+                with self.errors():
                     page = iterator.next()
                 if not page:
                     return
@@ -204,7 +193,7 @@ class MilvusConnector(Connector):
         sets (a text or date search within one agent) are read with one query
         of QUERY_WINDOW; only a full window is read again in pages (bounded memory).
         """
-        with self.store.errors():
+        with self.errors():
             page = self.client.query(name, filter=expr, output_fields=fields, limit=QUERY_WINDOW, consistency_level=STRONG)
         if len(page) < QUERY_WINDOW:
             if page:
@@ -213,22 +202,21 @@ class MilvusConnector(Connector):
         yield from self._iterate(name, expr, fields)
 
     def _count_expr(self, name: str, expr: str) -> int:
-        with self.store.errors():
-            result = self.client.query(name, filter=expr, output_fields=["count(*)"], consistency_level=STRONG)
+        result = self.client.query(name, filter=expr, output_fields=["count(*)"], consistency_level=STRONG)
         return int(result[0]["count(*)"]) if result else 0
 
     # -- embedding spec ---------------------------------------------------------------------------------
     def get_embedding_spec(self) -> EmbeddingSpec | None:
-        if not self._exists(self.name):
-            return None
-        with self.store.errors():
+        with self.errors():
+            if not self.side_exists(self.vectors):
+                return None
             properties = self.client.describe_collection(self.name).get("properties") or {}
         return EmbeddingSpec(str(properties["memgpt_model"]), int(properties["memgpt_dim"]))
 
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         """Creating the vector collection (the spec is its description) is the atomic step."""
-        if not self._exists(self.name):
-            with self.store.errors():
+        with self.errors():
+            if not self.side_exists(self.vectors):
                 try:
                     self._create(self.name, spec.dim, {"memgpt_model": spec.model, "memgpt_dim": str(spec.dim)})
                 except Exception:
@@ -239,111 +227,85 @@ class MilvusConnector(Connector):
         return stored
 
     # -- writes -----------------------------------------------------------------------------------------
-    def upsert(self, rows: Sequence[Row]) -> None:
-        with_vectors, without = split_by_embedding(rows)
-        with self.store.errors():
-            for group, vectors in ((with_vectors, True), (without, False)):
-                if not group:
-                    continue
-                name = self.name if vectors else self._plain()
-                for part in chunked(group, WRITE_BATCH):
-                    self.client.upsert(name, data=[self._entity(r, vectors) for r in part])
-            # A record that gained or lost its embedding moves between the two collections.
-            for moved, name in ((with_vectors, self.plain_name), (without, self.name)):
-                if moved and self.client.has_collection(name):
-                    for part in chunked(moved, ID_BATCH):
-                        self.client.delete(name, filter=milvus_expr(Where.of(id=[r.id for r in part])))
+    def write_side(self, side: Side, rows: Sequence[Row]) -> None:
+        for part in chunked(rows, WRITE_BATCH):
+            self.client.upsert(side.name, data=[self._entity(r, side.vectors) for r in part])
 
-    def delete(self, where: Where) -> int:
+    def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
+        for part in chunked(ids, ID_BATCH):
+            self.client.delete(side.name, filter=milvus_expr(Where.of(id=list(part))))
+
+    def delete_side(self, side: Side, where: Where) -> int:
         expr = milvus_expr(where) or 'id != ""'
-        deleted = 0
-        with self.store.errors():
-            for name, _ in self._collections():
-                found = self._count_expr(name, expr)
-                if found:
-                    self.client.delete(name, filter=expr)
-                deleted += found
-        return deleted
-
-    def drop(self) -> None:
-        self._seen.clear()
-        with self.store.errors():
-            for name in (self.name, self.plain_name):
-                if self.client.has_collection(name):
-                    self.client.drop_collection(name)
+        found = self._count_expr(side.name, expr)
+        if found:
+            self.client.delete(side.name, filter=expr)
+        return found
 
     # -- reads ------------------------------------------------------------------------------------------------
-    def get(self, ids: Sequence[str], where: Where) -> list[Row]:
-        """Rows by primary key, then held against ``where`` here.
+    def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
+        """Rows by primary key; the core then holds them against the whole ``where``, scope included.
 
         A primary-key lookup (``ids=``) is a point read in Milvus; the same ids
         in a filter expression next to the scope make it scan the collection
         (measured on Milvus Lite: 2 ms against 140 ms for ten ids among 20,000).
-        Every row that comes back is checked against the whole ``where``, scope
-        included, before it is returned.
         """
         rows: list[Row] = []
-        with self.store.errors():
-            for name, vectors in self._collections():
-                fields = [*self.fields, "embedding"] if vectors else self.fields
-                for part in chunked(list(ids), ID_BATCH):
-                    found = self.client.query(name, ids=list(part), output_fields=fields, consistency_level=STRONG)
-                    rows += [self._row(e, vectors) for e in found]
-        return [r for r in rows if where.matches(r.field_values())]
+        for part in chunked(list(ids), ID_BATCH):
+            found = self.client.query(side.name, ids=list(part), output_fields=self._output(side), consistency_level=STRONG)
+            rows += [self._row(e, side.vectors) for e in found]
+        return rows
 
-    def count(self, where: Where) -> int:
-        expr = milvus_expr(where)
-        return sum(self._count_expr(name, expr) for name, _ in self._collections())
+    def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
+        if isinstance(condition, Needle):
+            return sum(1 for _ in self.keys_of_side(side, where, condition))
+        return self._count_expr(side.name, milvus_expr(where, condition or ()))
 
-    def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
-        expr = milvus_expr(where)
-        for name, vectors in self._collections():
-            fields = [*self.fields, "embedding"] if vectors else self.fields
-            for page in self._iterate(name, expr, fields, batch=batch_size):
-                yield [self._row(e, vectors) for e in page]
+    def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
+        for page in self._iterate(side.name, milvus_expr(where), self._output(side), batch=batch_size):
+            yield [self._row(e, side.vectors) for e in page]
 
     def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        if not self._exists(self.name):
-            return []
-        with self.store.errors():
+        with self.errors():
+            if not self.side_exists(self.vectors):
+                return []
             result = self.client.search(
                 self.name,
                 data=[query.astype(np.float32).tolist()],
                 anns_field="embedding",
                 limit=k,
                 filter=milvus_expr(where),
-                output_fields=[*self.fields, "embedding"],
+                output_fields=self._output(self.vectors),
                 search_params={"metric_type": "COSINE"},
                 consistency_level=STRONG,
             )
         return [(self._row(hit["entity"], True), float(hit["distance"])) for hit in result[0]]
 
     # -- ordered searches ------------------------------------------------------------------------------------------
-    def _keys(self, where: Where, extra: Sequence[str], text: str | None) -> Iterator[tuple[int, str, None]]:
+    def keys_of_side(self, side: Side, where: Where, condition: Any) -> Iterable[tuple[int, str]]:
         """(created_at, id) of every match: ``like`` in Milvus, confirmed here for long texts (and inexact patterns)."""
-        for name, _ in self._collections():
-            if text is None:
-                for page in self._matches(name, milvus_expr(where, extra), ["id", "created_at"]):
-                    yield from ((int(e["created_at"]), e["id"], None) for e in page)
-                continue
-            needle = text.lower()
-            pattern, exact = like_literal(needle)
-            # One query: the like-matches, plus every long text (too long for text_lc; checked here).
-            expr = milvus_expr(where, [*extra, f"(long_text == true or text_lc like {pattern})"])
-            fields = ["id", "created_at", "long_text"] if exact else ["id", "created_at", "long_text", "text_parts"]
-            for page in self._matches(name, expr, fields):
-                confirmed = [e for e in page if not e["long_text"] and exact]
-                unsure = [e for e in page if e["long_text"] or not exact]
-                if unsure and exact:  # long texts: read them to check
-                    unsure = self._with_text(name, unsure)
-                confirmed += [e for e in unsure if needle in "".join(e["text_parts"]).lower()]
-                yield from ((int(e["created_at"]), e["id"], None) for e in confirmed)
+        if not isinstance(condition, Needle):
+            for page in self._matches(side.name, milvus_expr(where, condition), ["id", "created_at"]):
+                yield from ((int(e["created_at"]), e["id"]) for e in page)
+            return
+        needle = condition.text.lower()
+        pattern, exact = like_literal(needle)
+        # One query: the like-matches, plus every long text (too long for text_lc; checked here).
+        expr = milvus_expr(where, [f"(long_text == true or text_lc like {pattern})"])
+        fields = ["id", "created_at", "long_text"] if exact else ["id", "created_at", "long_text", "text_parts"]
+        for page in self._matches(side.name, expr, fields):
+            confirmed = [e for e in page if not e["long_text"] and exact]
+            unsure = [e for e in page if e["long_text"] or not exact]
+            if unsure and exact:  # long texts: read them to check
+                unsure = self._with_text(side.name, unsure)
+            confirmed += [e for e in unsure if needle in "".join(e["text_parts"]).lower()]
+            yield from ((int(e["created_at"]), e["id"]) for e in confirmed)
 
     def _with_text(self, name: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``entities`` read again with their text_parts."""
         found: list[dict[str, Any]] = []
         for part in chunked([e["id"] for e in entities], ID_BATCH):
-            with self.store.errors():
+            with self.errors():
                 found += self.client.query(
                     name,
                     filter=milvus_expr(Where.of(id=list(part))),
@@ -352,18 +314,8 @@ class MilvusConnector(Connector):
                 )
         return found
 
-    def _ordered(self, where: Where, extra: Sequence[str], text: str | None, limit: int, offset: int) -> list[Row]:
-        return fetch_page(self._keys(where, extra, text), offset, limit, lambda ids: self.get(ids, where & Where.of(id=ids)))
+    def text_condition(self, text: str) -> Needle:
+        return Needle(text)
 
-    def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, (), text, limit, offset)
-
-    def text_count(self, text: str, where: Where) -> int:
-        return sum(1 for _ in self._keys(where, (), text))
-
-    def date_search(self, start: int | None, end: int | None, where: Where, limit: int, offset: int) -> list[Row]:
-        return self._ordered(where, time_bounds(start, end), None, limit, offset)
-
-    def date_count(self, start: int | None, end: int | None, where: Where) -> int:
-        expr = milvus_expr(where, time_bounds(start, end))
-        return sum(self._count_expr(name, expr) for name, _ in self._collections())
+    def date_condition(self, start: int | None, end: int | None) -> list[str]:
+        return time_bounds(start, end)

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from memgpt.errors import MemGPTError, StorageError, StorageLocked, StorageUnavailable
 from memgpt.files import private_dirs
-from memgpt.kinds import Table
 from memgpt.locks import ProcessLock, lock_timeout, process_lock
-from memgpt.storage.backend import ConnectorCache, Store
-from memgpt.storage.connector import Connector
-from memgpt.storage.helpers import SharedClients, engine_errors
+from memgpt.storage.engine import EngineStore
+from memgpt.storage.helpers import SharedClients
 
 # milvus-lite and pymilvus log errors (with tracebacks) that Python would print on stderr when
 # nothing is configured; memgpt reports the same errors in one line, so give them a quiet handler.
@@ -72,27 +69,12 @@ class _Captured(logging.Handler):
         self.records.append(record)
 
 
-def _classify(where: str) -> Callable[[str], MemGPTError | None]:
-    def classify(message: str) -> MemGPTError | None:
-        lowered = message.lower()
-        if "connect" in lowered or "unavailable" in lowered or "deadline" in lowered:
-            return StorageUnavailable(f"cannot reach Milvus at {where} ({message[:200]})")
-        return None
-
-    return classify
-
-
-def translated(where: str) -> Any:
-    """pymilvus' exceptions as one-line memgpt errors."""
-    return engine_errors("Milvus", where, _classify(where), native=True)  # Milvus Lite's server thread logs on stderr
-
-
 def _connect(uri: str) -> Any:
     from pymilvus import MilvusClient
 
     _quiet_query_iterator()
     if "://" in uri:
-        with translated(uri):
+        with MilvusStore.translated(uri):
             client = MilvusClient(uri=uri, timeout=10)
             client.list_collections()
         return client
@@ -133,32 +115,24 @@ def _connect(uri: str) -> Any:
 
 
 def open_store(uri: str) -> MilvusStore:
-    return MilvusStore(uri, CLIENTS.acquire(uri, lambda: _connect(uri)))
+    return MilvusStore(CLIENTS.acquire(uri, lambda: _connect(uri)), uri)
 
 
-class MilvusStore(ConnectorCache, Store):
-    persistent = True
+class MilvusStore(EngineStore):
+    engine = "Milvus"
+    connector_class = "memgpt_backend_milvus.connector:MilvusConnector"
+    native_output = True  # Milvus Lite's server thread logs on stderr
 
-    def __init__(self, uri: str, client: Any) -> None:
-        self.uri = uri
-        self.client = client
-        self._closed = False
+    @classmethod
+    def classify(cls, where: str, message: str) -> MemGPTError | None:
+        lowered = message.lower()
+        if "connect" in lowered or "unavailable" in lowered or "deadline" in lowered:
+            return StorageUnavailable(f"cannot reach Milvus at {where} ({message[:200]})")
+        return None
 
-    def errors(self) -> Any:
-        return translated(self.uri)
+    def answer(self) -> None:
+        self.client.list_collections()
 
-    def new_connector(self, table: Table, shelf: str = "") -> Connector:
-        from memgpt_backend_milvus.connector import MilvusConnector
-
-        return MilvusConnector(self, table, shelf)
-
-    def ping(self) -> None:
-        with self.errors():
-            self.client.list_collections()
-
-    def close(self) -> None:
+    def release(self) -> None:
         """Release this reference; the last one closes the client (and a Lite file's lock)."""
-        if not self._closed:
-            self._closed = True
-            self.forget_connectors()
-            CLIENTS.release(self.uri)
+        CLIENTS.release(self.where)

@@ -173,7 +173,7 @@ class PairedConnector(Connector):
         return self.reading(lambda: sum(self.count_side(side, where) for side in self.sides()))
 
     def scan(self, where: Where, batch_size: int) -> Iterator[list[Row]]:
-        for side in self.sides():
+        for side in self.reading(self.sides):
             yield from self.scan_side(side, where, batch_size)
 
     def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
@@ -212,7 +212,9 @@ class PairedConnector(Connector):
                 wanted = [id_ for id_ in page if origin[id_] == side]
                 if wanted:
                     narrowed = where & Where.of(id=wanted)
-                    found.update((row.id, row) for row in self.read_side(side, wanted, narrowed) if narrowed.matches(row.field_values()))
+                    found.update(
+                        (row.id, row) for row in self.read_side(side, wanted, narrowed) if narrowed.matches(row.field_values())
+                    )
             return [found[id_] for id_ in page if id_ in found]
 
         return self.reading(read)
