@@ -103,7 +103,21 @@ def integration(session: nox.Session) -> None:
 WHEELHOUSE = ROOT / "dist" / "wheels"
 TEMPLATE = ROOT / "packages" / "backend-template" / "memgpt-backend-example"
 BUILT = [*DISTRIBUTIONS, ROOT / "packages" / "pymemgpt", TEMPLATE]
-INSTALL_TARGETS = ["core", "postgres", "chroma", "qdrant", "milvus", "lancedb", "local", "all", "template"]
+
+
+def _first_party_extras() -> list[str]:
+    """The umbrella's plugin extras, from memgpt/distributions.py (loaded by path: nox runs outside any environment)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("memgpt_distributions", CORE / "src" / "memgpt" / "distributions.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return [d.extra for d in module.FIRST_PARTY]
+
+
+INSTALL_TARGETS = ["core", *_first_party_extras(), "all", "template"]
 
 
 @nox.session(python="3.11")

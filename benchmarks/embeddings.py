@@ -85,7 +85,8 @@ def speed(embed: Any, batch: int, texts: list[str], repeat: int) -> float:
 
 def provider_subjects(names: list[str] | None) -> list[tuple[str, Any, int, float]]:
     """(label, embed, batch size, seconds to open) for each provider's default model."""
-    from memgpt.embeddings.provider import EmbeddingConfig, open_embedder
+    from memgpt.embeddings.installed import open_embedder
+    from memgpt.embeddings.provider import EmbeddingConfig
     from memgpt.plugins import embedding_providers
 
     subjects = []

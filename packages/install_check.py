@@ -20,19 +20,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-FIRST_PARTY = ("postgres", "chroma", "qdrant", "milvus", "lancedb")
-EMBEDDINGS = ("local",)
-CLIENT_LIBRARIES = (
-    "chromadb",
-    "lancedb",
-    "qdrant_client",
-    "pymilvus",
-    "sqlalchemy",
-    "pg8000",
-    "milvus_lite",
-    "model2vec",
-    "tokenizers",
-)
+from memgpt.distributions import FIRST_PARTY as DISTRIBUTIONS
+from memgpt.distributions import backend_names
+
+FIRST_PARTY = backend_names()
+EMBEDDINGS = tuple(d.extra for d in DISTRIBUTIONS if d.provides == "embeddings")
+CLIENT_LIBRARIES = tuple(module for d in DISTRIBUTIONS for module in d.client_modules)
 BIN = Path(sys.executable).parent
 
 

@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
+from memgpt.embeddings.installed import open_embedder
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.errors import AlreadyExists, ConfigError, EmbeddingMismatch, EmbeddingUnavailable, NotFound, UnknownBackend
 from memgpt.kinds import Table
 from memgpt.names import validate_name

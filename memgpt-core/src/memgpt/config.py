@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING
 
 from memgpt._version import __version__
 from memgpt.errors import ConfigError
+from memgpt.kinds import CONFIGURED_ROLES
 from memgpt.paths import config_path, memgpt_home
 
 if TYPE_CHECKING:
     from memgpt.embeddings.provider import EmbeddingConfig
 
-STORAGE_ROLES = ("archival", "recall")
+STORAGE_ROLES: tuple[str, ...] = tuple(role.value for role in CONFIGURED_ROLES)
 """The storage sections of the file: ``[archival_storage]`` and ``[recall_storage]``."""
 
 
@@ -130,7 +131,7 @@ class MemGPTConfig:
     @classmethod
     def fresh(cls, path: Path | None = None) -> MemGPTConfig:
         """The defaults of a new home: embeddings from the preferred installed provider (``local`` when installed)."""
-        from memgpt.embeddings.provider import preferred_provider
+        from memgpt.embeddings.installed import preferred_provider
 
         config = cls(path=path)
         try:

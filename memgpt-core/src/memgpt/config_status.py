@@ -8,7 +8,7 @@ import numpy as np
 
 from memgpt.config import MemGPTConfig
 from memgpt.errors import MemGPTError
-from memgpt.storage.configured import ROLE_OF_TABLE, Storage
+from memgpt.storage.configured import Storage
 from memgpt.storage.connector import Capability
 from memgpt.storage.where import Where
 from memgpt.transfer.units import ORDER, Unit, units
@@ -60,7 +60,7 @@ def storage_status(config: MemGPTConfig, all_users: bool = False) -> dict[str, A
         except MemGPTError:  # the catalog cannot be read: its table reports the error below
             found = [Unit(table) for table in ORDER]
         for unit in found:
-            role = ROLE_OF_TABLE[unit.table]
+            role = unit.table.role.value
             location = storage.locations[role]
             count: int | None = None
             error = None

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from memgpt.config import STORAGE_ROLES, MemGPTConfig, StorageConfig
-from memgpt.embeddings.provider import preferred_provider
+from memgpt.embeddings.installed import preferred_provider
 from memgpt.environment import getenv
 from memgpt.errors import ConfigError, MemGPTError
-from memgpt.kinds import RecordKind
+from memgpt.kinds import RecordKind, StorageRole
 from memgpt.names import validate_name
 from memgpt.plugins import backends, embedding_providers, get_backend, get_embedding_provider
 from memgpt.storage.backend import Backend, Question
@@ -32,7 +32,6 @@ LLM_ENDPOINTS = {
     "koboldcpp": "http://localhost:5001",
     "webui": "http://localhost:5000",
 }
-ROLE_KIND = {"archival": RecordKind.ARCHIVAL, "recall": RecordKind.RECALL}
 LLM_MODELS = {"openai": "gpt-4", "azure": "gpt-4", "ollama": "llama3.1"}
 """The default model per LLM provider; a local server without one here asks for the model it serves."""
 CONTEXT_WINDOWS = {"gpt-4": 8192, "gpt-4o": 128000, "gpt-4-turbo": 128000, "gpt-3.5-turbo": 16385, "llama3.1": 8192}
@@ -235,7 +234,7 @@ def storage_choices(kind: RecordKind) -> list[str]:
 def check_storage_backend(role: str, name: str) -> Backend:
     """The installed backend ``name``, if it can serve ``role``; a one-line error otherwise."""
     backend = get_backend(name)
-    kind = ROLE_KIND[role]
+    kind = StorageRole(role).kind
     if kind not in backend.kinds:
         raise ConfigError(f"backend {name!r} cannot store {kind.label}; choose one of: {', '.join(storage_choices(kind))}")
     return backend
@@ -318,7 +317,7 @@ def run_configure(current: MemGPTConfig, existing: bool, flags: Mapping[str, Any
     outcome = Outcome(new)
     for role in STORAGE_ROLES:
         previous = current.storage(role)
-        kind = ROLE_KIND[role]
+        kind = StorageRole(role).kind
         choices = storage_choices(kind)
         default = previous.type if previous.type in choices else "local"
         question = Question(f"{role}_storage", f"Select storage backend for {role} data:", default, choices)

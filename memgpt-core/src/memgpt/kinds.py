@@ -1,7 +1,11 @@
-"""Record kinds and tables: what a backend can hold (no heavy imports here).
+"""Record kinds, tables and storage roles: what a backend can hold, and where each table is kept (no heavy imports here).
 
 A backend declares the :class:`RecordKind` s it can hold; each kind is stored in
-one or more :class:`Table` s, each holding one record type.
+one or more :class:`Table` s, each holding one record type. The configuration
+picks a backend per :class:`StorageRole`; each table lives in the store of its
+role. Beware the two ``SOURCES``: ``RecordKind.SOURCES`` is the *passages* of
+loaded documents (table ``source_passages``), ``Table.SOURCES`` the catalog
+entry naming a loaded source (kind ``agents``).
 """
 
 from __future__ import annotations
@@ -52,23 +56,6 @@ class Table(str, Enum):
         return _TABLE_KIND[self]
 
     @property
-    def record_type(self) -> type:
-        """The record class this table holds."""
-        if not _RECORD_TYPES:
-            from memgpt import records
-
-            _RECORD_TYPES.update(
-                {
-                    Table.ARCHIVAL: records.Passage,
-                    Table.SOURCE_PASSAGES: records.Passage,
-                    Table.RECALL: records.Message,
-                    Table.SOURCES: records.Source,
-                    Table.AGENTS: records.AgentState,
-                }
-            )
-        return _RECORD_TYPES[self]
-
-    @property
     def filter_fields(self) -> tuple[str, ...]:
         """The fields a :class:`~memgpt.storage.Where` may constrain, besides ``id``."""
         return _TABLE_FIELDS[self]
@@ -79,6 +66,11 @@ class Table(str, Enum):
         return _TABLE_REQUIRED[self]
 
     @property
+    def role(self) -> StorageRole:
+        """The configured storage this table lives in."""
+        return _TABLE_ROLE[self]
+
+    @property
     def has_vectors(self) -> bool:
         return self in (Table.ARCHIVAL, Table.RECALL, Table.SOURCE_PASSAGES)
 
@@ -86,8 +78,6 @@ class Table(str, Enum):
     def has_text(self) -> bool:
         return self in (Table.ARCHIVAL, Table.RECALL, Table.SOURCE_PASSAGES)
 
-
-_RECORD_TYPES: dict[Table, type] = {}
 
 _TABLE_KIND = {
     Table.ARCHIVAL: RecordKind.ARCHIVAL,
@@ -109,4 +99,46 @@ _TABLE_REQUIRED = {
     Table.RECALL: ("user_id", "agent_id"),
     Table.SOURCES: ("user_id",),
     Table.AGENTS: ("user_id",),
+}
+
+
+class StorageRole(str, Enum):
+    """A storage the configuration names; every table lives in one.
+
+    ``archival`` and ``recall`` are the ``[archival_storage]`` and
+    ``[recall_storage]`` sections. ``catalog`` (agents and the source
+    catalog) is not configured on its own: it is the archival backend when
+    that backend declares the ``agents`` kind, else the local store in
+    ``MEMGPT_HOME``.
+    """
+
+    ARCHIVAL = "archival"
+    RECALL = "recall"
+    CATALOG = "catalog"
+
+    @property
+    def kind(self) -> RecordKind:
+        """The record kind a backend must declare to serve this role."""
+        return _ROLE_KIND[self]
+
+    @property
+    def configured(self) -> bool:
+        """Whether the config file has a section (and ``memgpt configure`` a question) for this role."""
+        return self is not StorageRole.CATALOG
+
+
+CONFIGURED_ROLES = tuple(role for role in StorageRole if role.configured)
+"""``archival`` and ``recall``: the roles with a section in the config file."""
+
+_ROLE_KIND = {
+    StorageRole.ARCHIVAL: RecordKind.ARCHIVAL,
+    StorageRole.RECALL: RecordKind.RECALL,
+    StorageRole.CATALOG: RecordKind.AGENTS,
+}
+_TABLE_ROLE = {
+    Table.ARCHIVAL: StorageRole.ARCHIVAL,
+    Table.SOURCE_PASSAGES: StorageRole.ARCHIVAL,
+    Table.RECALL: StorageRole.RECALL,
+    Table.AGENTS: StorageRole.CATALOG,
+    Table.SOURCES: StorageRole.CATALOG,
 }

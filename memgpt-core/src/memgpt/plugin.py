@@ -14,6 +14,7 @@ paying for numpy or its engine's client library; ``memgpt --help`` stays fast.
 The conformance suites a plugin's tests run live in :mod:`memgpt.testing`.
 """
 
+# ruff: noqa: F401  (the TYPE_CHECKING imports below are what `__all__` names, for type checkers)
 from __future__ import annotations
 
 import importlib

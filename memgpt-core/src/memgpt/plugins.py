@@ -22,6 +22,7 @@ import pluggy
 
 from memgpt import hookspecs
 from memgpt._version import __version__
+from memgpt.distributions import backend_names, install_hint
 from memgpt.errors import BackendNotInstalled, PluginError, UnknownBackend
 
 ENTRY_POINT_GROUP = "memgpt"
@@ -34,13 +35,8 @@ DEFAULT_PLUGINS = (
     "memgpt.default_plugins.readers",
 )
 
-FIRST_PARTY_BACKENDS = ("postgres", "chroma", "qdrant", "milvus", "lancedb")
-"""Backends published from this repository, installable as ``pymemgpt[NAME]`` extras."""
-
-
-def install_hint(name: str) -> str:
-    """The pip command that installs a first-party backend."""
-    return f"pip install 'pymemgpt[{name}]'"
+FIRST_PARTY_BACKENDS = backend_names()
+"""Backends published from this repository (see :mod:`memgpt.distributions`)."""
 
 
 @dataclass

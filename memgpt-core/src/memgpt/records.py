@@ -281,6 +281,15 @@ class AgentState(_RecordBase):
 
 
 Record = Passage | Message | Source | AgentState
+
+RECORD_TYPES: dict[Table, type] = {
+    Table.ARCHIVAL: Passage,
+    Table.SOURCE_PASSAGES: Passage,
+    Table.RECALL: Message,
+    Table.SOURCES: Source,
+    Table.AGENTS: AgentState,
+}
+"""The record class each table holds."""
 """Any of the four record types."""
 
 

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 from memgpt.catalog import Catalog, embedding_of_agent, embedding_of_source, spec_of
 from memgpt.embeddings.batching import embed_texts
-from memgpt.embeddings.provider import EmbeddingConfig, open_embedder
+from memgpt.embeddings.installed import open_embedder
+from memgpt.embeddings.provider import EmbeddingConfig
 from memgpt.kinds import Table
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.collection import Collection

@@ -11,7 +11,7 @@ from memgpt.cli.output import echo_json, echo_table
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def backends_command(as_json: bool) -> None:
     """List the installed storage backends, the record kinds each can hold and the URI forms each takes; and the embedding providers."""
-    from memgpt.embeddings.provider import preferred_provider
+    from memgpt.embeddings.installed import preferred_provider
     from memgpt.plugins import backends, embedding_providers
 
     rows = []

@@ -51,7 +51,7 @@ class OpenAICompatibleProvider(EmbeddingProvider):
     def embedder(self, config: EmbeddingConfig) -> Embedder:
         from memgpt.embeddings.openai_compat import OpenAICompatibleEmbedder
 
-        return OpenAICompatibleEmbedder(config, self.dimension(config.model, config.dim), self.batch_size)
+        return OpenAICompatibleEmbedder(config, self.dimension(config.model, config.dim), self.batch_size, self.key_variables)
 
 
 @hookimpl

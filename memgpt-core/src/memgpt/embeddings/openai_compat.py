@@ -20,18 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from memgpt.default_plugins.embeddings import OPENAI_KEY_VARIABLES
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.environment import getenv
 from memgpt.errors import EmbeddingError, EmbeddingMismatch, EmbeddingUnavailable
 from memgpt.secrets import scrub
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
-KEY_VARIABLES = OPENAI_KEY_VARIABLES
 
 
-def api_key() -> str | None:
-    for name in KEY_VARIABLES:
+def api_key(variables: Sequence[str]) -> str | None:
+    """The first of these environment variables (or ``./.env`` entries) that is set."""
+    for name in variables:
         value = getenv(name)
         if value:
             return value
@@ -46,13 +45,14 @@ class OpenAICompatibleEmbedder(Embedder):
     max_backoff_seconds = 20.0
     timeout_seconds = 60.0
 
-    def __init__(self, config: EmbeddingConfig, dim: int, batch_size: int) -> None:
+    def __init__(self, config: EmbeddingConfig, dim: int, batch_size: int, key_variables: Sequence[str]) -> None:
+        self.key_variables = tuple(key_variables)
         self.model = config.model
         self.dim = dim
         self.batch_size = batch_size
         self.endpoint = (config.endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.url = self.endpoint + "/embeddings"
-        self.key = api_key()
+        self.key = api_key(self.key_variables)
 
     def _request(self, texts: Sequence[str]) -> dict[str, Any]:
         body = json.dumps({"model": self.model, "input": list(texts), "encoding_format": "float"}).encode()
@@ -87,7 +87,7 @@ class OpenAICompatibleEmbedder(Embedder):
                     raise EmbeddingError(
                         self._error(
                             f"embedding endpoint {self.endpoint} refused the request (HTTP {exc.code}{detail}); "
-                            f"check the API key in {' or '.join(KEY_VARIABLES)}"
+                            f"check the API key in {' or '.join(self.key_variables)}"
                         )
                     ) from None
                 if exc.code == 429 or exc.code >= 500:

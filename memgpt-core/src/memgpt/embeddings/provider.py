@@ -1,4 +1,4 @@
-"""The embedding provider contract, and embedding texts in checked batches."""
+"""The embedding provider contract: :class:`EmbeddingProvider`, :class:`Embedder`, :class:`EmbeddingConfig`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from memgpt.errors import ConfigError, EmbeddingMismatch
+from memgpt.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,23 +94,10 @@ class EmbeddingProvider(ABC):
         """Open an embedder for ``config`` (import client libraries here, not at module level)."""
 
 
-def preferred_provider() -> EmbeddingProvider:
-    """The installed provider a new home starts with: highest :attr:`~EmbeddingProvider.default_priority`."""
-    from memgpt.plugins import embedding_providers
+def __getattr__(name: str) -> object:
+    """``open_embedder`` and ``preferred_provider`` moved to :mod:`memgpt.embeddings.installed` (0.6); the old import warns for one release."""
+    if name in ("open_embedder", "preferred_provider"):
+        from memgpt.deprecation import moved
 
-    installed = [info.item for info in embedding_providers().values()]
-    return max(installed, key=lambda provider: (provider.default_priority, provider.name == "hashing"))
-
-
-def open_embedder(config: EmbeddingConfig) -> Embedder:
-    """The embedder of an installed provider for ``config``."""
-    from memgpt.plugins import get_embedding_provider
-
-    provider = get_embedding_provider(config.provider)
-    dim = provider.dimension(config.model, config.dim)
-    if dim != config.dim:
-        raise EmbeddingMismatch(
-            f"embedding model {config.model!r} makes {dim}-d vectors but the configuration says {config.dim}; "
-            "run memgpt configure"
-        )
-    return provider.embedder(config)
+        return moved(f"memgpt.embeddings.provider.{name}", f"memgpt.embeddings.installed.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,18 +11,20 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from memgpt.local.database import Database
 from memgpt.local.schema import LAYOUTS
-from memgpt.local.store import LocalStore
 from memgpt.records import EmbeddingSpec, Table
 from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.vectors import VectorIndex, normalize_rows
 from memgpt.storage.where import Where
+
+if TYPE_CHECKING:
+    from memgpt.local.store import LocalStore
 
 LOAD_CHUNK = 8_192
 """Rows read per step when loading a partition's vectors (bounds temporary memory)."""

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from memgpt.catalog import Catalog, embedding_of_source, open_embedder_of
-from memgpt.embeddings.provider import Embedder, EmbeddingConfig, open_embedder
+from memgpt.embeddings.installed import open_embedder
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.errors import MemGPTError
 from memgpt.records import Passage, printable_path, text_problem, utcnow
 from memgpt.sources.chunking import chunk_text

@@ -29,7 +29,7 @@ import numpy as np
 
 from memgpt.errors import InvalidRecord, StorageError
 from memgpt.kinds import Table
-from memgpt.records import EPOCH, Record, from_epoch_us
+from memgpt.records import EPOCH, RECORD_TYPES, Record, from_epoch_us
 
 
 @dataclass(slots=True)
@@ -133,14 +133,14 @@ def _layout(table: Table) -> _Layout:
     if layout is None:
         id_attr = "name" if table is Table.SOURCES else "id"
         skip = {id_attr, "text", "created_at", "embedding", *table.filter_fields}
-        payload = tuple(sorted(f.name for f in fields(table.record_type) if f.name not in skip))
+        payload = tuple(sorted(f.name for f in fields(RECORD_TYPES[table]) if f.name not in skip))
         layout = _LAYOUTS[table] = _Layout(
             id_attr,
             table.filter_fields,
             table.has_text,
             payload,
-            table.record_type,
-            frozenset(f.name for f in fields(table.record_type)),
+            RECORD_TYPES[table],
+            frozenset(f.name for f in fields(RECORD_TYPES[table])),
             frozenset(table.filter_fields),
             tuple((name, f"{_STRING(name)}:") for name in payload),
         )

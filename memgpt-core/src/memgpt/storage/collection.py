@@ -20,7 +20,7 @@ import numpy as np
 
 from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
 from memgpt.names import validate_name
-from memgpt.records import ROLES, EmbeddingSpec, Record, Table, text_problem, to_epoch_us
+from memgpt.records import RECORD_TYPES, ROLES, EmbeddingSpec, Record, Table, text_problem, to_epoch_us
 from memgpt.storage.codec import Row, decode, encode, row_key
 from memgpt.storage.collector import collector_paused
 from memgpt.storage.connector import Capability, Connector
@@ -107,7 +107,7 @@ class Collection:
         self._allowed_fields = frozenset(("id", *self.table.filter_fields))
         self.scope = self._keyed(self._checked_where(scope))
         self._spec: EmbeddingSpec | None = None
-        self._record_type = self.table.record_type
+        self._record_type = RECORD_TYPES[self.table]
         self._required = self.table.scope_fields
         self._is_recall = self.table is Table.RECALL
         self._has_text = self.table.has_text

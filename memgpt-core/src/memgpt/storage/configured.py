@@ -19,7 +19,7 @@ from typing import Any
 from memgpt.config import MemGPTConfig, StorageConfig
 from memgpt.environment import getenv
 from memgpt.errors import UnsupportedRecordKind
-from memgpt.kinds import RecordKind, Table
+from memgpt.kinds import CONFIGURED_ROLES, RecordKind, StorageRole, Table
 from memgpt.plugins import get_backend
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.backend import Backend, Settings, Store
@@ -27,14 +27,7 @@ from memgpt.storage.collection import Collection
 from memgpt.storage.shelves import resolve_shelf
 from memgpt.storage.where import Where
 
-CATALOG = "catalog"
-ROLE_OF_TABLE = {
-    Table.ARCHIVAL: "archival",
-    Table.SOURCE_PASSAGES: "archival",
-    Table.RECALL: "recall",
-    Table.AGENTS: CATALOG,
-    Table.SOURCES: CATALOG,
-}
+CATALOG = StorageRole.CATALOG.value
 
 
 def effective_settings(backend: Backend, saved: Settings) -> dict[str, str]:
@@ -97,8 +90,8 @@ class Storage:
     def __init__(self, config: MemGPTConfig | None = None) -> None:
         self.config = config or MemGPTConfig.load()
         self.locations: dict[str, Location] = {}
-        for role in ("archival", "recall"):
-            self.locations[role] = self._location(role, self.config.storage(role))
+        for role in CONFIGURED_ROLES:
+            self.locations[role.value] = self._location(role.value, self.config.storage(role.value))
         archival = self.locations["archival"]
         if RecordKind.AGENTS in archival.backend.kinds:
             self.locations[CATALOG] = archival
@@ -107,7 +100,7 @@ class Storage:
 
     def _location(self, role: str, storage: StorageConfig) -> Location:
         backend = get_backend(storage.type)
-        kind = {"archival": RecordKind.ARCHIVAL, "recall": RecordKind.RECALL, CATALOG: RecordKind.AGENTS}[role]
+        kind = StorageRole(role).kind
         if kind not in backend.kinds:
             raise UnsupportedRecordKind(
                 f"the configured {role} storage {backend.name!r} cannot store {kind.label}; "
@@ -116,7 +109,7 @@ class Storage:
         return Location(role, backend, effective_settings(backend, storage.settings))
 
     def location(self, table: Table) -> Location:
-        return self.locations[ROLE_OF_TABLE[table]]
+        return self.locations[table.role.value]
 
     def collection(self, table: Table, scope: Where, spec: EmbeddingSpec | None = None, claim: bool = False) -> Collection:
         """The collection of ``table`` limited to ``scope`` (``Where.everything()`` for all records).

@@ -25,7 +25,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from memgpt.embeddings.provider import Embedder, EmbeddingConfig, EmbeddingProvider, open_embedder
+from memgpt.embeddings.installed import open_embedder
+from memgpt.embeddings.provider import Embedder, EmbeddingConfig, EmbeddingProvider
 from memgpt.errors import MemGPTError
 
 AWKWARD_TEXTS = (

@@ -35,7 +35,7 @@ from memgpt._version import __version__
 from memgpt.errors import AlreadyExists, EmbeddingMismatch, MemGPTError
 from memgpt.files import open_private, private_dirs, write_private
 from memgpt.kinds import Table
-from memgpt.records import EmbeddingSpec
+from memgpt.records import RECORD_TYPES, EmbeddingSpec
 from memgpt.storage.configured import Storage
 from memgpt.storage.where import Where
 from memgpt.transfer.checksum import Digest, canonical_fields
@@ -170,7 +170,7 @@ def archive_units(manifest: dict[str, Any]) -> list[tuple[Unit, dict[str, Any]]]
 
 def _records(folder: Path, table: Table, entry: dict[str, Any]) -> Iterator[list[Any]]:
     vectors = np.load(folder / entry["vectors"], mmap_mode="r") if entry.get("vectors") else None
-    record_type = table.record_type
+    record_type = RECORD_TYPES[table]
     batch: list[Any] = []
     with open(folder / entry["records"], encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):

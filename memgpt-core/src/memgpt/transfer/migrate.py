@@ -98,7 +98,7 @@ class Reembedder:
     """Re-embeds passages and messages with the configured model, and points agents and sources at it."""
 
     def __init__(self, config: EmbeddingConfig) -> None:
-        from memgpt.embeddings.provider import open_embedder
+        from memgpt.embeddings.installed import open_embedder
 
         self.config = config
         self.embedder = open_embedder(config)
