@@ -6,8 +6,6 @@ through compacted tables, removed versions and the n-gram full-text index.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from memgpt.testing import BackendConformance
@@ -16,13 +14,8 @@ from memgpt_backend_lancedb.plugin import LanceDBBackend
 
 
 class TestLanceDB(BackendConformance):
-    @pytest.fixture
-    def backend(self) -> LanceDBBackend:
-        return LanceDBBackend()
-
-    @pytest.fixture
-    def backend_settings(self, tmp_path: Path) -> dict[str, str]:
-        return LanceDBBackend().settings_from_uri(str(tmp_path / "lancedb"))
+    backend_class = LanceDBBackend
+    backend_location = "{tmp_path}/lancedb"
 
 
 class TestLanceDBCompactingEveryWrite(TestLanceDB):

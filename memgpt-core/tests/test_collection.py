@@ -42,13 +42,8 @@ class LimitedBackend(Backend):
 
 
 class TestLimitedBackend(BackendConformance):
-    @pytest.fixture
-    def backend(self) -> Backend:
-        return LimitedBackend()
-
-    @pytest.fixture
-    def backend_settings(self, tmp_path: Path) -> dict[str, str]:
-        return {"path": str(tmp_path / "limited")}
+    backend_class = LimitedBackend
+    backend_location = "{tmp_path}/limited"
 
 
 class LeakyConnector(Connector):

@@ -1,20 +1,44 @@
-"""The local backend runs the whole conformance suite."""
+"""The local backend runs the whole conformance suite, and each of its mixins on its own."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from memgpt.default_plugins.local_backend import LocalBackend
-from memgpt.testing import BackendConformance
+from memgpt.testing import conformance
+from memgpt.testing.conformance import BackendConformance
 
 
 class TestLocalBackend(BackendConformance):
-    @pytest.fixture
-    def backend(self) -> LocalBackend:
-        return LocalBackend()
+    backend_class = LocalBackend
+    backend_location = "{tmp_path}/store"
 
-    @pytest.fixture
-    def backend_settings(self, tmp_path: Path) -> dict[str, str]:
-        return LocalBackend().settings_from_uri(str(tmp_path / "store"))
+
+MIXINS = [
+    getattr(conformance, name) for name in conformance.__all__ if name.endswith("Conformance") and name != "BackendConformance"
+]
+
+
+def _tests(cls: type) -> set[str]:
+    return {name for name in dir(cls) if name.startswith("test_")}
+
+
+def test_the_mixins_make_up_the_whole_suite_without_overlap() -> None:
+    """Every test of the suite belongs to exactly one mixin, so running them one by one runs everything once."""
+    per_mixin = [_tests(mixin) for mixin in MIXINS]
+    assert sum(len(tests) for tests in per_mixin) == len(set().union(*per_mixin))
+    assert set().union(*per_mixin) == _tests(BackendConformance)
+    assert len(MIXINS) == 7 and all(tests for tests in per_mixin)
+
+
+def _alone(mixin: type) -> type:
+    """A test class running one mixin against the local backend (pytest collects it by its name below)."""
+
+    class RunsAlone(mixin):  # type: ignore[misc, valid-type]
+        backend_class = LocalBackend
+        backend_location = "{tmp_path}/store"
+
+    RunsAlone.__name__ = RunsAlone.__qualname__ = f"TestLocal{mixin.__name__}Alone"
+    return RunsAlone
+
+
+for _mixin in MIXINS:
+    globals()[f"TestLocal{_mixin.__name__}Alone"] = _alone(_mixin)

@@ -148,3 +148,35 @@ def test_the_built_in_plugins_load_without_numpy(module: str) -> None:
     from memgpt.testing import heavy_imports
 
     assert heavy_imports(module, ["numpy"]) == []
+
+
+GREEDY_PROVIDER_SOURCE = """
+from memgpt.plugin import EmbeddingProvider, EmbeddingUnavailable, hookimpl
+
+class Greedy(EmbeddingProvider):
+    name = "greedy"
+    label = "ranks first, never answers"
+    models = {"m": 8}
+    default_model = "m"
+    default_priority = 1000
+
+    def embedder(self, config):
+        raise EmbeddingUnavailable("greedy never answers")
+
+@hookimpl
+def register_embedding_providers(register):
+    register(Greedy())
+"""
+
+
+def test_the_cli_round_trip_holds_whatever_else_is_installed(fake_distribution, tmp_path) -> None:
+    """A backend package's end-to-end check is not disturbed by other plugins: a broken one reporting on stderr,
+    and an embedding provider that ranks first but never answers."""
+    from memgpt import testing
+
+    fake_distribution("memgpt-backend-broken", "0.0.1", "memgpt_broken", BROKEN_PLUGIN_SOURCE)
+    site = fake_distribution("memgpt-embeddings-greedy", "0.0.1", "memgpt_greedy", GREEDY_PROVIDER_SOURCE)
+    env = {"PYTHONPATH": str(site)}
+    listing = testing.run_cli("backends", home=tmp_path, env=env)  # every installed plugin loads
+    assert "memgpt-backend-broken" in listing.stderr and "greedy (the default of a new home)" in listing.stdout
+    testing.cli_round_trip(tmp_path, "local", env=env)

@@ -70,6 +70,8 @@ class Location:
     backend: Backend
     settings: dict[str, str]
     store: Store | None = None
+    owned: bool = True
+    """Whether :meth:`Storage.close` closes the store (``False`` for a store the caller opened and closes)."""
 
     @property
     def description(self) -> str:
@@ -87,16 +89,25 @@ class Storage:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, config: MemGPTConfig | None = None) -> None:
+    def __init__(self, config: MemGPTConfig | None = None, locations: dict[str, Location] | None = None) -> None:
         self.config = config or MemGPTConfig.load()
-        self.locations: dict[str, Location] = {}
-        for role in CONFIGURED_ROLES:
-            self.locations[role.value] = self._location(role.value, self.config.storage(role.value))
-        archival = self.locations["archival"]
+        if locations is None:
+            locations = {role.value: self._location(role.value, self.config.storage(role.value)) for role in CONFIGURED_ROLES}
+        self.locations = dict(locations)
+        archival = self.locations[StorageRole.ARCHIVAL.value]
         if RecordKind.AGENTS in archival.backend.kinds:
             self.locations[CATALOG] = archival
         else:
             self.locations[CATALOG] = self._location(CATALOG, StorageConfig("local", {}))
+
+    @classmethod
+    def on_store(cls, backend: Backend, store: Store, config: MemGPTConfig | None = None) -> Storage:
+        """Every role on one store the caller opened (and closes); the catalog falls back as for a configuration.
+
+        For tools and the conformance suite: the memory API on exactly the store under test.
+        """
+        here = Location(StorageRole.ARCHIVAL.value, backend, {}, store, owned=False)
+        return cls(config, {role.value: here for role in CONFIGURED_ROLES})
 
     def _location(self, role: str, storage: StorageConfig) -> Location:
         backend = get_backend(storage.type)
@@ -122,7 +133,7 @@ class Storage:
     def close(self) -> None:
         closed: set[int] = set()
         for location in self.locations.values():
-            if location.store is not None and id(location) not in closed:
+            if location.store is not None and location.owned and id(location) not in closed:
                 closed.add(id(location))
                 location.store.close()
                 location.store = None

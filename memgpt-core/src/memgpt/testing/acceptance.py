@@ -18,7 +18,7 @@ from typing import Any
 def run_cli(
     *args: str, home: Path, env: Mapping[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m memgpt ARGS`` with ``MEMGPT_HOME=home``, every installed plugin loaded, in ``home``."""
+    """``python -m memgpt ARGS`` with ``MEMGPT_HOME=home``, in ``home``: every installed plugin loaded unless ``env`` says otherwise."""
     full = {k: v for k, v in os.environ.items() if k != "MEMGPT_LOAD_PLUGINS"}
     full["MEMGPT_HOME"] = str(home)
     full.update(env or {})
@@ -30,21 +30,29 @@ def run_cli(
 def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Path:
     """Configure ``backend`` for archival and recall storage, then load, attach, insert, append and search.
 
-    Checks that ``memgpt backends`` lists ``local`` first and ``backend`` (whatever else is installed),
+    Checks that ``memgpt backends`` lists ``local`` first and ``backend``,
     that every command succeeds without anything on stderr, and that the
     searches find what earlier processes wrote. Returns the home folder.
+
+    Whatever else is installed, the commands after ``memgpt backends`` load
+    only the core and the distribution that registers ``backend``
+    (``MEMGPT_LOAD_PLUGINS``), and embed with the core's ``hashing``
+    provider: other plugins (another embedding provider ranked first, a
+    reader for ``.md`` files, a broken plugin's report on stderr) cannot
+    change what this checks. ``env`` may set ``MEMGPT_LOAD_PLUGINS`` itself.
     """
     home = tmp_path / "home"
     home.mkdir(parents=True, exist_ok=True)
-    listed = [b["name"] for b in json.loads(run_cli("backends", "--json", home=home, env=env).stdout)]
-    assert listed[:1] == ["local"] and backend in listed, listed
+    listed = {b["name"]: b for b in json.loads(run_cli("backends", "--json", home=home, env=env).stdout)}
+    assert next(iter(listed), None) == "local" and backend in listed, list(listed)
+    env = {"MEMGPT_LOAD_PLUGINS": listed[backend]["distribution"], **(env or {})}
     storage = list(storage_args) or ["--archival-storage", backend, "--recall-storage", backend]
     docs = tmp_path / "round-trip-docs"
     docs.mkdir(exist_ok=True)
     (docs / "tea.md").write_text("Green tea is brewed at eighty degrees for two minutes.")
     (docs / "trains.md").write_text("The night train leaves the station at midnight.")
     steps: list[tuple[str, ...]] = [
-        ("configure", "--defaults", *storage),
+        ("configure", "--defaults", "--embedding-provider", "hashing", *storage),
         ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
         ("create", "agent", "--name", "round-trip"),
         ("attach", "--agent", "round-trip", "--data-source", "docs"),
