@@ -164,7 +164,7 @@ def check_local_embeddings(home: Path, work: Path, expected: str) -> None:
 
 def check_template(home: Path, template: Path) -> None:
     check_backends(home, ["local", "example"])
-    code = "from memgpt.configure import storage_choices; from memgpt.kinds import RecordKind; print(storage_choices(RecordKind.ARCHIVAL), storage_choices(RecordKind.RECALL))"
+    code = "from memgpt.configure_questions import storage_choices; from memgpt.kinds import RecordKind; print(storage_choices(RecordKind.ARCHIVAL), storage_choices(RecordKind.RECALL))"
     env = dict(os.environ, MEMGPT_HOME=str(home))
     env.pop("MEMGPT_LOAD_PLUGINS", None)
     choices = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.strip()

@@ -42,7 +42,9 @@ def test_backends_lists_only_local_on_a_bare_install() -> None:
             "distribution": "memgpt-core",
             "version": __version__,
             "kinds": ["agents", "archival", "recall", "sources"],
+            "roles": ["archival", "recall"],
             "uri": "a folder path or file:// URI (empty: $MEMGPT_HOME)",
+            "questions": [],
         }
     ]
 

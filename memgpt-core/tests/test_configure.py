@@ -17,7 +17,7 @@ from helpers import TEST_BACKEND_SOURCE, run_cli
 from memgpt import plugins
 from memgpt.cli import main
 from memgpt.config import MemGPTConfig
-from memgpt.configure import DefaultsAsker, TerminalAsker, run_configure
+from memgpt.configure_questions import DefaultsAsker, TerminalAsker, run_configure
 from memgpt.errors import ConfigError
 
 DOWN, ENTER = "\x1b[B", "\r"
@@ -406,3 +406,25 @@ def test_backends_lists_each_uri_form_and_the_embedding_providers(memgpt_home: P
     result = invoke("backends")
     assert "local: a folder path or file:// URI (empty: $MEMGPT_HOME)" in result.output
     assert "Embedding providers" in result.output and "hashing (the default of a new home)" in result.output
+
+
+def test_configure_choices_lists_every_choice_as_data_and_changes_nothing(memgpt_home: Path, testdb) -> None:
+    """`memgpt configure --choices`: the machine-readable list of what configure offers, plugins' backends included."""
+    import json
+
+    result = invoke("configure", "--choices")
+    assert result.exit_code == 0, result.output
+    choices = json.loads(result.output)
+    assert choices["storage"] == {"archival": ["local", "testdb"], "recall": ["local"]}
+    testdb_entry = next(b for b in choices["backends"] if b["name"] == "testdb")
+    assert testdb_entry["distribution"] == "memgpt-backend-testdb" and testdb_entry["roles"] == ["archival"]
+    assert testdb_entry["uri"] == testdb.TestDBBackend.uri_help
+    assert [q["key"] for q in testdb_entry["questions"]] == [q.key for q in testdb.TestDBBackend.questions]
+    providers = {p["name"]: p for p in choices["embedding_providers"]}
+    assert providers["hashing"]["models"] == {"lexical-hash-384": 384, "lexical-hash-1024": 1024}
+    assert providers["openai"]["key_variables"] == ["MEMGPT_EMBEDDING_API_KEY", "OPENAI_API_KEY"]
+    assert sum(p["default"] for p in providers.values()) == 1
+    assert {p["name"] for p in choices["llm_providers"]} >= {"openai", "ollama"}
+    assert not (memgpt_home / "config").exists()
+    listed = json.loads(invoke("backends", "--json").output)
+    assert [b["name"] for b in listed] == ["local", "testdb"] and listed[1] == testdb_entry

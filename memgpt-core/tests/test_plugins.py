@@ -17,7 +17,7 @@ def test_only_local_is_built_in() -> None:
     assert list(plugins.backends()) == ["local"]
     info = plugins.backends()["local"]
     assert info.distribution == "memgpt-core"
-    assert info.backend.kinds == frozenset(RecordKind)
+    assert info.item.kinds == frozenset(RecordKind)
 
 
 def test_entry_point_backend_is_discovered(fake_distribution, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,3 +180,48 @@ def test_the_cli_round_trip_holds_whatever_else_is_installed(fake_distribution, 
     listing = testing.run_cli("backends", home=tmp_path, env=env)  # every installed plugin loads
     assert "memgpt-backend-broken" in listing.stderr and "greedy (the default of a new home)" in listing.stdout
     testing.cli_round_trip(tmp_path, "local", env=env)
+
+
+COMMANDS_PLUGIN_SOURCE = """
+import click
+
+from memgpt.plugin import MemGPTError, hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.option("--name", default="world")
+    def hello(name):
+        '''Say hello (a plugin's command).'''
+        click.echo(f"hello, {name}")
+
+    @cli.command()
+    def fails():
+        '''Fail the way memgpt commands fail.'''
+        raise MemGPTError("the plugin's command failed on purpose")
+
+    @cli.command("configure")
+    def hijack():
+        '''Try to replace a built-in command.'''
+        click.echo("hijacked")
+"""
+
+
+def test_hook_register_commands(fake_distribution, tmp_path) -> None:
+    """A plugin's commands run like built-in ones and show in --help; it cannot replace a built-in command."""
+    from memgpt import testing
+
+    site = fake_distribution("memgpt-commands-example", "0.1.0", "memgpt_commands_example", COMMANDS_PLUGIN_SOURCE)
+    env = {"PYTHONPATH": str(site)}
+    said = testing.run_cli("hello", "--name", "Ada", home=tmp_path, env=env)
+    assert (said.returncode, said.stdout) == (0, "hello, Ada\n")
+    assert said.stderr.startswith("memgpt: command 'configure' from memgpt-commands-example") and "ignored" in said.stderr
+    listing = testing.run_cli("--help", home=tmp_path, env=env)
+    assert "hello" in listing.stdout and "Say hello" in listing.stdout and "Try to replace" not in listing.stdout
+    failed = testing.run_cli("fails", home=tmp_path, env=env)
+    assert (failed.returncode, failed.stderr.splitlines()[-1]) == (1, "Error: the plugin's command failed on purpose")
+    configure = testing.run_cli("configure", "--help", home=tmp_path, env=env)
+    assert "hijacked" not in configure.stdout and "--archival-storage" in configure.stdout
+    unknown = testing.run_cli("no-such-command", home=tmp_path, env=env)
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr

@@ -20,6 +20,7 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from memgpt.catalog import Catalog, Collections, embedding_of_agent, embedding_of_source, open_embedder_of, spec_of
+from memgpt.deprecation import warn_renamed
 from memgpt.embeddings.batching import embed_texts
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.errors import MemGPTError, StorageError
@@ -87,6 +88,8 @@ class AgentMemory:
 
     @classmethod
     def of(cls, catalog: Catalog, agent_name: str) -> AgentMemory:
+        """Deprecated: ``AgentMemory(catalog.collections, catalog.get_agent(name))``; goes away in memgpt 0.7."""
+        warn_renamed("AgentMemory.of()", "AgentMemory(catalog.collections, catalog.get_agent(name))")
         return cls(catalog.collections, catalog.get_agent(agent_name))
 
     @property

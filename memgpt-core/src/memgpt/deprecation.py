@@ -22,3 +22,8 @@ def moved(old: str, new: str) -> Any:
         stacklevel=3,
     )
     return getattr(importlib.import_module(module), name)
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """A :class:`DeprecationWarning` that ``old`` (a method, an attribute) is now ``new``, pointing at the caller's caller."""
+    warnings.warn(f"{old} is deprecated: use {new} ({old} goes away in memgpt {REMOVED_IN})", DeprecationWarning, stacklevel=3)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from memgpt.embeddings.provider import EmbeddingProvider
     from memgpt.sources.readers import Reader
     from memgpt.storage.backend import Backend
@@ -47,3 +49,14 @@ def register_embedding_providers(register: Callable[[EmbeddingProvider], None]) 
 @hookspec
 def register_readers(register: Callable[[Reader], None]) -> None:
     """Register document readers for ``memgpt load``: call ``register(reader)`` once per :class:`~memgpt.sources.readers.Reader`."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``memgpt`` command line: ``@cli.command()`` or ``cli.add_command(command)``, as in llm.
+
+    The commands appear in ``memgpt --help`` and run like built-in ones (one-line
+    errors, ``MEMGPT_DEBUG=1`` for a traceback). A name memgpt already uses is
+    reported and ignored. Import what a command needs inside its function, so
+    that loading the plugin stays cheap.
+    """

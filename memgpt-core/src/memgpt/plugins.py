@@ -65,7 +65,10 @@ class Registered:
 
     @property
     def backend(self) -> Any:
-        """The item, read as a storage backend."""
+        """Deprecated: :attr:`item` (the backend, provider or reader registered); goes away in memgpt 0.7."""
+        from memgpt.deprecation import warn_renamed
+
+        warn_renamed("Registered.backend", "Registered.item")
         return self.item
 
 
@@ -171,12 +174,15 @@ def plugins() -> list[PluginInfo]:
     return out
 
 
-def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> None:
-    """Call one hook on every plugin separately, so one broken plugin cannot hide the others."""
+def _call_each(hook_name: str, make_register: Callable[[str], Any], argument: str = "register") -> None:
+    """Call one hook on every plugin separately, so one broken plugin cannot hide the others.
+
+    Each plugin's call gets ``argument=make_register(plugin_name)``.
+    """
     pm = plugin_manager()
     caller = getattr(pm.hook, hook_name)
     for impl in caller.get_hookimpls():
-        kwargs = {"register": make_register(impl.plugin_name)}
+        kwargs = {argument: make_register(impl.plugin_name)}
         try:
             impl.function(*[kwargs[arg] for arg in impl.argnames])
         except Exception as exc:
@@ -238,6 +244,37 @@ def readers() -> dict[str, Registered]:
     return _collect("register_readers", Reader, "reader")
 
 
+def add_commands(cli: Any) -> list[str]:
+    """Add the commands plugins register (``register_commands``) to the click group ``cli``; return their names.
+
+    Each plugin adds to a group of its own, then its commands are copied over:
+    a plugin that fails is reported and left out, and a command whose name is
+    taken (a built-in, or an earlier plugin's) is reported and ignored.
+    """
+    import click
+
+    added: list[str] = []
+    collectors: list[tuple[str, click.Group]] = []
+
+    def make_group(plugin_name: str) -> click.Group:
+        group = click.Group(name=cli.name)
+        collectors.append((plugin_name, group))
+        return group
+
+    _call_each("register_commands", make_group, argument="cli")
+    for plugin_name, group in collectors:
+        for name, command in group.commands.items():
+            if name in cli.commands:
+                _report(
+                    f"duplicate:register_commands:{name}:{plugin_name}",
+                    f"command {name!r} from {plugin_name} is ignored: memgpt already has a command of that name",
+                )
+                continue
+            cli.add_command(command, name)
+            added.append(name)
+    return added
+
+
 def get_embedding_provider(name: str) -> Any:
     """The installed embedding provider called ``name``; a clear error if there is none."""
     available = embedding_providers()
@@ -253,7 +290,7 @@ def get_backend(name: str) -> Any:
     available = backends()
     info = available.get(name)
     if info is not None:
-        return info.backend
+        return info.item
     installed = ", ".join(available) or "none"
     if name in FIRST_PARTY_BACKENDS:
         raise BackendNotInstalled(

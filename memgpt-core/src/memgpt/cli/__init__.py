@@ -26,6 +26,28 @@ class MemGPTGroup(click.Group):
     (``MEMGPT_DEBUG=1``).
     """
 
+    plugin_commands_added = False
+
+    def add_plugin_commands(self) -> None:
+        """The commands plugins register (``register_commands``), added once: this loads the plugins, so it
+        happens only for a name that is not built in and for listings (``--help``)."""
+        if not self.plugin_commands_added:
+            self.plugin_commands_added = True
+            from memgpt.plugins import add_commands
+
+            add_commands(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self.plugin_commands_added:
+            self.add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.add_plugin_commands()
+        return super().list_commands(ctx)
+
     def main(
         self, args: Any = None, prog_name: Any = None, complete_var: Any = None, standalone_mode: bool = True, **extra: Any
     ) -> Any:

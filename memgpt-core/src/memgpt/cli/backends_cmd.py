@@ -10,22 +10,17 @@ from memgpt.cli.output import echo_json, echo_table
 @click.command("backends")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def backends_command(as_json: bool) -> None:
-    """List the installed storage backends, the record kinds each can hold and the URI forms each takes; and the embedding providers."""
-    from memgpt.embeddings.installed import preferred_provider
-    from memgpt.plugins import backends, embedding_providers
+    """List the installed storage backends, the record kinds each can hold and the URI forms each takes; and the embedding providers.
 
-    rows = []
-    for name, info in backends().items():
-        rows.append(
-            {
-                "name": name,
-                "label": info.backend.label,
-                "distribution": info.distribution,
-                "version": info.version,
-                "kinds": sorted(k.value for k in info.backend.kinds),
-                "uri": info.backend.uri_help,
-            }
-        )
+    With --json: one object per backend (name, label, distribution, version,
+    kinds, roles, uri, questions). `memgpt configure --choices` gives every
+    choice of `memgpt configure`, embedding and LLM providers included.
+    """
+    from memgpt.configure_questions import backend_entries
+    from memgpt.embeddings.installed import preferred_provider
+    from memgpt.plugins import embedding_providers
+
+    rows = backend_entries()
     if as_json:
         echo_json(rows)
         return

@@ -44,9 +44,14 @@ def _options(func: Any) -> Any:
 @click.option(
     "--defaults", is_flag=True, help="Do not ask: take the current (or built-in) answer to every question not given as a flag."
 )
+@click.option(
+    "--choices",
+    is_flag=True,
+    help="Print, as JSON, every choice configure offers (installed backends and their questions, providers); change nothing.",
+)
 @_options
 @click.option("--json", "as_json", is_flag=True, help="Print the saved configuration as JSON (secrets masked).")
-def configure_command(defaults: bool, as_json: bool, **flags: Any) -> None:
+def configure_command(defaults: bool, choices: bool, as_json: bool, **flags: Any) -> None:
     """Choose the LLM, embeddings and where each kind of memory is stored.
 
     Asks on the terminal, like the original MemGPT. With --defaults it asks
@@ -54,9 +59,22 @@ def configure_command(defaults: bool, as_json: bool, **flags: Any) -> None:
     default answers. Only installed backends are offered.
     """
     from memgpt.config import STORAGE_ROLES, MemGPTConfig
-    from memgpt.configure import DefaultsAsker, TerminalAsker, describe_storage, key_notes, run_configure, validate_flags
+    from memgpt.configure_questions import (
+        DefaultsAsker,
+        TerminalAsker,
+        describe_storage,
+        key_notes,
+        run_configure,
+        validate_flags,
+    )
     from memgpt.errors import ConfigError
 
+    if choices:
+        from memgpt.cli.output import echo_json
+        from memgpt.configure_questions import configure_choices
+
+        echo_json(configure_choices())
+        return
     existing = MemGPTConfig.exists()
     try:
         current = MemGPTConfig.load()

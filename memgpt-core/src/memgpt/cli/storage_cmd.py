@@ -22,7 +22,7 @@ def status_command(all_users: bool, as_json: bool) -> None:
     searched, or a file or collection is damaged.
     """
     from memgpt.config import MemGPTConfig
-    from memgpt.config_status import storage_status
+    from memgpt.storage_status import storage_status
 
     config = MemGPTConfig.load()
     report = storage_status(config, all_users=all_users)

@@ -39,7 +39,7 @@ class _Bars:
 
 def _storage(name: str | None, uri: str | None, role: str) -> Any:
     from memgpt.config import StorageConfig
-    from memgpt.configure import check_storage_backend
+    from memgpt.configure_questions import check_storage_backend
 
     if name is None and uri is None:
         return None

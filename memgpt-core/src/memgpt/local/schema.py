@@ -44,10 +44,6 @@ class TableLayout:
     has_vectors: bool
     fts: bool
 
-    @property
-    def partition_file(self) -> str:
-        return "memory.sqlite" if self.group == AGENTS_GROUP else "source.sqlite"
-
     def create_sql(self) -> list[str]:
         cols = ["rid INTEGER PRIMARY KEY"] + [f"{c} {_COLUMN_TYPES.get(c, 'TEXT')}" for c in self.value_columns]
         t = self.sql_name

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from memgpt.deprecation import warn_renamed
 from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
 from memgpt.names import validate_name
 from memgpt.records import RECORD_TYPES, ROLES, EmbeddingSpec, Record, Table, text_problem, to_epoch_us
@@ -324,7 +325,10 @@ class Collection:
             written += in_flight
         return written
 
-    upsert = insert
+    def upsert(self, records: Iterable[Record]) -> int:
+        """Deprecated alias of :meth:`insert` (which replaces records with the same id): goes away in memgpt 0.7."""
+        warn_renamed("Collection.upsert()", "Collection.insert()")
+        return self.insert(records)
 
     def delete(self, ids: Sequence[str] | str) -> int:
         """Delete records by id (within the scope); return how many were deleted."""

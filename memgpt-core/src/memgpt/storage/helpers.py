@@ -39,6 +39,7 @@ def vector_to_base64(vector: np.ndarray) -> str:
 
 
 def vector_from_base64(text: str) -> np.ndarray:
+    """The embedding :func:`vector_to_base64` wrote, bit for bit."""
     return vector_from_bytes(base64.b64decode(text))
 
 

@@ -83,7 +83,7 @@ def answer_configure(answers: Mapping[str, str], flags: Mapping[str, Any] | None
     Returns the new configuration and every prompt asked, in order.
     """
     from memgpt.config import MemGPTConfig
-    from memgpt.configure import DefaultsAsker, run_configure
+    from memgpt.configure_questions import DefaultsAsker, run_configure
 
     asked: list[str] = []
 
