@@ -101,8 +101,11 @@ def integration(session: nox.Session) -> None:
 
 
 WHEELHOUSE = ROOT / "dist" / "wheels"
-TEMPLATE = ROOT / "packages" / "backend-template" / "memgpt-backend-example"
-BUILT = [*DISTRIBUTIONS, ROOT / "packages" / "pymemgpt", TEMPLATE]
+TEMPLATES = [
+    ROOT / "packages" / "backend-template" / "memgpt-backend-example",
+    ROOT / "packages" / "provider-template" / "memgpt-embeddings-example",
+]
+BUILT = [*DISTRIBUTIONS, ROOT / "packages" / "pymemgpt", *TEMPLATES]
 
 
 def _first_party_extras() -> list[str]:
@@ -122,7 +125,7 @@ INSTALL_TARGETS = ["core", *_first_party_extras(), "all", "template"]
 
 @nox.session(python="3.11")
 def wheels(session: nox.Session) -> None:
-    """Build every distribution (core, backends, the pymemgpt umbrella, the third-party template) into dist/wheels."""
+    """Build every distribution (core, plugins, the pymemgpt umbrella, the third-party templates) into dist/wheels."""
     session.install("build>=1.0")
     shutil.rmtree(WHEELHOUSE, ignore_errors=True)
     WHEELHOUSE.mkdir(parents=True)
@@ -137,8 +140,9 @@ def install(session: nox.Session, target: str) -> None:
     """Install pymemgpt[TARGET] from dist/wheels into a brand-new venv, as a user would, and check it works.
 
     Dependencies come from the registry; our own distributions only from the
-    built wheels (exact pins). ``template`` installs the third-party example
-    next to the bare core and runs its conformance tests.
+    built wheels (exact pins). ``template`` installs the two third-party
+    examples (a backend and an embedding provider) next to the bare core and
+    runs their tests.
     """
     version = (ROOT / "VERSION").read_text().strip()
     venv = Path(session.create_tmp()) / f"venv-{target}"
@@ -147,7 +151,7 @@ def install(session: nox.Session, target: str) -> None:
     python = str(venv / "bin" / "python")
     pip = [python, "-m", "pip", "install", "--quiet", "--find-links", str(WHEELHOUSE)]
     if target == "template":
-        session.run(*pip, f"memgpt-core[testing]=={version}", f"memgpt-backend-example=={version}", external=True)
+        session.run(*pip, f"memgpt-core[testing]=={version}", *(f"{t.name}=={version}" for t in TEMPLATES), external=True)
     else:
         extra = "" if target == "core" else f"[{target}]"
         session.run(*pip, f"pymemgpt{extra}=={version}", external=True)

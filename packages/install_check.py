@@ -4,8 +4,8 @@
 
 TARGET is ``core`` (bare pymemgpt), a backend extra (``postgres``, ``chroma``,
 ``qdrant``, ``milvus``, ``lancedb``), ``local`` (the local embedding model), ``all``, or ``template`` (the third-party
-example next to the bare core). Run by ``nox -s install``; exits non-zero with
-a message on the first failed check. Uses only the standard library and the
+examples, a backend and an embedding provider, next to the bare core). Run by ``nox -s install``; exits non-zero with
+a message on the first failed check. Uses only the standard library, memgpt.distributions and the
 installed ``memgpt`` command, like a user would.
 """
 
@@ -162,7 +162,8 @@ def check_local_embeddings(home: Path, work: Path, expected: str) -> None:
     print("ok: a new home embeds with the packaged local model and finds a passage by meaning, offline")
 
 
-def check_template(home: Path, template: Path) -> None:
+def check_templates(home: Path, templates: list[Path]) -> None:
+    """The backend and provider templates, installed from their wheels: listed, offered, and their own tests pass."""
     check_backends(home, ["local", "example"])
     code = "from memgpt.configure_questions import storage_choices; from memgpt.kinds import RecordKind; print(storage_choices(RecordKind.ARCHIVAL), storage_choices(RecordKind.RECALL))"
     env = dict(os.environ, MEMGPT_HOME=str(home))
@@ -171,17 +172,22 @@ def check_template(home: Path, template: Path) -> None:
     if choices != "['local', 'example'] ['local', 'example']":
         fail(f"configure offers {choices}")
     print(f"ok: configure offers the example backend: {choices}")
+    offered = json.loads(memgpt("configure", "--choices", home=home).stdout)
+    if "example" not in [p["name"] for p in offered["embedding_providers"]]:
+        fail(f"configure does not offer the example embedding provider: {offered['embedding_providers']}")
+    print("ok: configure offers the example embedding provider")
     memgpt("configure", "--defaults", "--archival-storage", "example", "--recall-storage", "example", home=home)
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(template / "tests")],
-        capture_output=True,
-        text=True,
-        cwd=template,
-    )
-    print(tests.stdout.strip().splitlines()[-1] if tests.stdout.strip() else tests.stderr[-500:])
-    if tests.returncode != 0:
-        fail("the template's conformance tests failed:\n" + tests.stdout[-3000:])
-    print("ok: the template's conformance tests pass against the installed wheel")
+    for template in templates:
+        tests = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(template / "tests")],
+            capture_output=True,
+            text=True,
+            cwd=template,
+        )
+        print(tests.stdout.strip().splitlines()[-1] if tests.stdout.strip() else tests.stderr[-500:])
+        if tests.returncode != 0:
+            fail(f"the tests of {template.name} failed:\n" + tests.stdout[-3000:])
+        print(f"ok: the tests of {template.name} pass against its installed wheel")
 
 
 def main() -> None:
@@ -193,7 +199,11 @@ def main() -> None:
         home.mkdir()
         check_core_is_the_built_one(wheelhouse)
         if target == "template":
-            check_template(home, root / "packages" / "backend-template" / "memgpt-backend-example")
+            packages = root / "packages"
+            check_templates(
+                home,
+                [packages / "backend-template/memgpt-backend-example", packages / "provider-template/memgpt-embeddings-example"],
+            )
             return
         installed = set(FIRST_PARTY) if target == "all" else set() if target in ("core", *EMBEDDINGS) else {target}
         check_backends(home, ["local", *installed])

@@ -95,3 +95,20 @@ def test_no_import_cycles() -> None:
                 elif following not in path and following > start:
                     stack.append((following, [*path, following]))
     assert not cycles, cycles
+
+
+TEMPLATES = HERE.parents[1] / "packages"
+
+
+@pytest.mark.parametrize("template", ["backend-template/memgpt-backend-example", "provider-template/memgpt-embeddings-example"])
+def test_the_templates_use_only_the_public_module(template: str) -> None:
+    """What a third party copies imports memgpt only through memgpt.plugin (tests may use memgpt.testing)."""
+    sources = sorted((TEMPLATES / template / "src").rglob("*.py"))
+    assert sources
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            modules += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            for module in modules:
+                if module == "memgpt" or module.startswith("memgpt."):
+                    assert module == "memgpt.plugin", f"{path.relative_to(TEMPLATES)} imports {module}"

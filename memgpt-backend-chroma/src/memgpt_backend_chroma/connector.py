@@ -19,21 +19,22 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memgpt.files import require_free_space
-from memgpt.kinds import Table
-from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row
-from memgpt.storage.helpers import (
+from memgpt.plugin import (
     KEYS_BY_USER,
     KEYS_MARKER,
+    EmbeddingSpec,
+    PairedConnector,
+    Row,
+    Side,
+    Table,
+    Where,
     approximate_bytes,
     chunked,
+    require_free_space,
     retried,
     vector_from_base64,
     vector_to_base64,
 )
-from memgpt.storage.paired import PairedConnector, Side
-from memgpt.storage.where import Where
 from memgpt_backend_chroma.store import ChromaStore
 
 PAGE = 1_000

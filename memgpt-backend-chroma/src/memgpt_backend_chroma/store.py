@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from memgpt.errors import MemGPTError, StorageUnavailable
-from memgpt.files import private_dirs
-from memgpt.locks import ProcessLock, process_lock
-from memgpt.paths import expand_home, memgpt_home
-from memgpt.storage.engine import EngineStore
+from memgpt.plugin import (
+    EngineStore,
+    MemGPTError,
+    ProcessLock,
+    StorageUnavailable,
+    expand_home,
+    memgpt_home,
+    private_dirs,
+    process_lock,
+)
 
 
 def open_store(settings: dict[str, str]) -> ChromaStore:

@@ -29,12 +29,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from memgpt.kinds import Table
-from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row
-from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, like_pattern, retried, time_bounds
-from memgpt.storage.paired import PairedConnector, Side
-from memgpt.storage.where import Where
+from memgpt.plugin import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    EmbeddingSpec,
+    PairedConnector,
+    Row,
+    Side,
+    Table,
+    Where,
+    chunked,
+    like_pattern,
+    retried,
+    time_bounds,
+)
 from memgpt_backend_lancedb.store import LanceDBStore
 
 T = TypeVar("T")

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from memgpt import hookimpl
-from memgpt.errors import ConfigError
-from memgpt.kinds import RecordKind
-from memgpt.paths import expand_home
-from memgpt.storage.backend import Backend, Question, Settings, Store
+from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Settings, Store, expand_home, hookimpl
 
 DEFAULT_URI = "./.lancedb"
 

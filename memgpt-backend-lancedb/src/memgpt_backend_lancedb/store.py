@@ -16,9 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from memgpt.files import private_dirs
-from memgpt.locks import process_lock
-from memgpt.storage.engine import EngineStore
+from memgpt.plugin import EngineStore, private_dirs, process_lock
 
 WRITE_LOCK = ".memgpt-write.lock"
 

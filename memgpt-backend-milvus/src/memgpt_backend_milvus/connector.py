@@ -22,12 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from memgpt.kinds import Table
-from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row
-from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, time_bounds
-from memgpt.storage.paired import PairedConnector, Side
-from memgpt.storage.where import Where
+from memgpt.plugin import KEYS_BY_USER, KEYS_MARKER, EmbeddingSpec, PairedConnector, Row, Side, Table, Where, chunked, time_bounds
 from memgpt_backend_milvus.store import MilvusStore
 
 MAX_VARCHAR = 65_535

@@ -14,11 +14,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from memgpt.errors import MemGPTError, StorageError, StorageLocked, StorageUnavailable
-from memgpt.files import private_dirs
-from memgpt.locks import ProcessLock, lock_timeout, process_lock
-from memgpt.storage.engine import EngineStore
-from memgpt.storage.helpers import SharedClients
+from memgpt.plugin import (
+    EngineStore,
+    MemGPTError,
+    ProcessLock,
+    SharedClients,
+    StorageError,
+    StorageLocked,
+    StorageUnavailable,
+    lock_timeout,
+    private_dirs,
+    process_lock,
+)
 
 # milvus-lite and pymilvus log errors (with tracebacks) that Python would print on stderr when
 # nothing is configured; memgpt reports the same errors in one line, so give them a quiet handler.

@@ -10,12 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 
-from memgpt.kinds import Table
-from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row
-from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import like_pattern
-from memgpt.storage.where import Where
+from memgpt.plugin import ALL_CAPABILITIES, Connector, EmbeddingSpec, Row, Table, Where, like_pattern
 from memgpt_backend_postgres import binary
 from memgpt_backend_postgres.schema import HNSW_MAX_DIM, LOCK_KEY, hnsw_index, table_name, table_statements, value_columns
 from memgpt_backend_postgres.store import PostgresStore

@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from memgpt.files import private_dirs
-from memgpt.loopback import accepts_connections, free_port
+from memgpt.plugin import accepts_connections, free_port, private_dirs
 
 SYSTEM_USER = "pgserver"
 

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from memgpt.errors import StorageError, StorageUnavailable
-from memgpt.secrets import scrub
+from memgpt.plugin import StorageError, StorageUnavailable, scrub
 
 PGVECTOR_HINT = "install pgvector (https://github.com/pgvector/pgvector#installation) or start the server with db/run_postgres.sh"
 

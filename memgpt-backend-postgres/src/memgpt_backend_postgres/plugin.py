@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from memgpt import hookimpl
-from memgpt.errors import ConfigError
-from memgpt.kinds import RecordKind
-from memgpt.secrets import mask_uri
-from memgpt.storage.backend import Backend, Question, Settings, Store
+from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Settings, Store, hookimpl, mask_uri
 
 EXAMPLE_URI = "postgresql+pg8000://memgpt:memgpt@localhost:8888/memgpt"
 

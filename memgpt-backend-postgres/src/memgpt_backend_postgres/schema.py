@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memgpt.kinds import Table
+from memgpt.plugin import Table
 
 SCHEMA_VERSION = 2
 """Recorded in ``memgpt_schema_version``; a later release migrates from it instead of asking users to start over.

@@ -12,10 +12,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from memgpt.errors import StorageError, StorageUnavailable
-from memgpt.kinds import Table
-from memgpt.storage.backend import ConnectorCache, Store
-from memgpt.storage.connector import Connector
+from memgpt.plugin import Connector, ConnectorCache, StorageError, StorageUnavailable, Store, Table
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
 from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements, upgrade_statements
 

@@ -21,14 +21,21 @@ from typing import Any
 import numpy as np
 from qdrant_client import models
 
-from memgpt.files import require_free_space
-from memgpt.kinds import Table
-from memgpt.notices import notice
-from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row
-from memgpt.storage.helpers import KEYS_BY_USER, KEYS_MARKER, chunked, vector_from_base64, vector_to_base64
-from memgpt.storage.paired import PairedConnector, Side
-from memgpt.storage.where import Where
+from memgpt.plugin import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    EmbeddingSpec,
+    PairedConnector,
+    Row,
+    Side,
+    Table,
+    Where,
+    chunked,
+    notice,
+    require_free_space,
+    vector_from_base64,
+    vector_to_base64,
+)
 from memgpt_backend_qdrant.store import QdrantStore
 
 VECTOR = "embedding"

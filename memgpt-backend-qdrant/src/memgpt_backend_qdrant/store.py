@@ -13,12 +13,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from memgpt.environment import getenv
-from memgpt.errors import MemGPTError, StorageLocked, StorageUnavailable
-from memgpt.files import private_dirs
-from memgpt.locks import ProcessLock, process_lock
-from memgpt.storage.engine import EngineStore
-from memgpt.storage.helpers import SharedClients
+from memgpt.plugin import (
+    EngineStore,
+    MemGPTError,
+    ProcessLock,
+    SharedClients,
+    StorageLocked,
+    StorageUnavailable,
+    getenv,
+    private_dirs,
+    process_lock,
+)
 
 API_KEY_VARIABLE = "QDRANT_API_KEY"
 

@@ -15,10 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from memgpt.embeddings.hashing import hash_vector
-from memgpt.embeddings.provider import Embedder
-from memgpt.errors import EmbeddingMismatch, EmbeddingUnavailable
-from memgpt.secrets import scrub
+from memgpt.plugin import Embedder, EmbeddingMismatch, EmbeddingUnavailable, hash_vector, scrub
 from memgpt_embeddings_local.models import packaged_folder, verify
 
 _LOADED: dict[str, Any] = {}

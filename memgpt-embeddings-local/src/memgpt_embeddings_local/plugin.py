@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-from memgpt import hookimpl
-from memgpt.embeddings.provider import Embedder, EmbeddingConfig, EmbeddingProvider
-from memgpt.errors import ConfigError
+from memgpt.plugin import ConfigError, Embedder, EmbeddingConfig, EmbeddingProvider, hookimpl
 from memgpt_embeddings_local.models import PACKAGED, packaged_dimension, read_dimension
 
 

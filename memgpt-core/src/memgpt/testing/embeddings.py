@@ -1,15 +1,12 @@
 """The embedding-provider conformance suite: what every provider's embedder must do.
 
-Subclass :class:`EmbeddingProviderConformance` and provide two fixtures::
+Subclass :class:`EmbeddingProviderConformance` and name the provider class::
 
     class TestMyProvider(EmbeddingProviderConformance):
-        @pytest.fixture
-        def provider(self):
-            return MyProvider()
+        provider_class = MyProvider
 
-        @pytest.fixture
-        def embedding_config(self, provider):
-            return EmbeddingConfig(provider.name, provider.default_model, provider.dimension(provider.default_model))
+(or override the ``provider`` fixture; override ``embedding_config`` to test
+another model than the default one).
 
 The checks: the provider is registered under its name, every vector has the
 configured width, unit length and finite values, whatever the text (empty,
@@ -45,9 +42,15 @@ AWKWARD_TEXTS = (
 class EmbeddingProviderConformance:
     """Checks every embedding provider must pass; see the module docstring."""
 
+    provider_class: type[EmbeddingProvider] | None = None
+    """The provider class under test: with it, ``provider`` needs no fixture."""
+
     @pytest.fixture
     def provider(self) -> EmbeddingProvider:
-        raise NotImplementedError("define a `provider` fixture returning your EmbeddingProvider")
+        """The provider under test: ``provider_class()`` unless overridden."""
+        if self.provider_class is None:
+            raise NotImplementedError("set `provider_class` or define a `provider` fixture returning your EmbeddingProvider")
+        return self.provider_class()
 
     @pytest.fixture
     def embedding_config(self, provider: EmbeddingProvider) -> EmbeddingConfig:

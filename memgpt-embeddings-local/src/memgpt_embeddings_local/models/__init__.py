@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from memgpt.errors import EmbeddingUnavailable
+from memgpt.plugin import EmbeddingUnavailable
 
 HERE = Path(__file__).parent
 PACKAGED = tuple(sorted(p.name for p in HERE.iterdir() if (p / "provenance.json").is_file()))

@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from memgpt.testing import BackendConformance
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_example.plugin import ExampleBackend
 
 
 class TestExampleBackend(BackendConformance):
-    @pytest.fixture
-    def backend(self) -> ExampleBackend:
-        return ExampleBackend()
-
-    @pytest.fixture
-    def backend_settings(self, tmp_path: Path) -> dict[str, str]:
-        return ExampleBackend().settings_from_uri(str(tmp_path / "store"))
+    backend_class = ExampleBackend
+    backend_location = "{tmp_path}/store"  # each {name} is the value of the pytest fixture `name`
 
 
 def test_files_written_by_memgpt_0_4_are_upgraded(tmp_path: Path) -> None:

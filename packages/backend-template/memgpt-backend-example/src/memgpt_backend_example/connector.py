@@ -9,25 +9,26 @@ and shows exactly what every method must return.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from memgpt.kinds import Table
-from memgpt.records import EmbeddingSpec
-from memgpt.storage.codec import Row
-from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.helpers import (
+from memgpt.plugin import (
+    ALL_CAPABILITIES,
     KEYS_BY_USER,
     KEYS_MARKER,
+    Connector,
+    EmbeddingSpec,
+    Row,
+    Table,
+    Where,
     collection_name,
     fetch_page,
     upgrade_row_keys,
     vector_from_base64,
     vector_to_base64,
+    write_private,
 )
-from memgpt.storage.where import Where
 from memgpt_backend_example.store import ExampleStore
 
 
@@ -52,10 +53,7 @@ class ExampleConnector(Connector):
             return {KEYS_MARKER: KEYS_BY_USER, "spec": None, "rows": {}}
 
     def _save(self, data: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, self.path)  # atomic: a crash leaves the old file or the new one
+        write_private(self.path, json.dumps(data))  # atomic, owner-only: a crash leaves the old file or the new one
 
     @staticmethod
     def _to_json(row: Row) -> dict:

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from memgpt import hookimpl
-from memgpt.errors import ConfigError
-from memgpt.kinds import RecordKind
-from memgpt.paths import expand_home, memgpt_home
-from memgpt.storage.backend import Backend, Question, Settings, Store
+from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Settings, Store, expand_home, hookimpl, memgpt_home
 
 
 class ExampleBackend(Backend):

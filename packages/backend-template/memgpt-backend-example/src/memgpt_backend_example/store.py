@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memgpt.kinds import Table
-from memgpt.locks import process_lock
-from memgpt.storage.backend import ConnectorCache, Store
-from memgpt.storage.connector import Connector
+from memgpt.plugin import Connector, ConnectorCache, Store, Table, private_dirs, process_lock
 
 
 class ExampleStore(ConnectorCache, Store):
     persistent = True  # records survive close and reopen (the conformance suite checks it)
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
+        self.folder = private_dirs(folder)
         # Each write reads a file, changes it and writes it back: one process (and thread) at a time, or one's
         # changes would overwrite another's. memgpt.locks waits for the holder, then fails in one clear line.
         self.lock = process_lock(folder / ".lock", f"example store {folder}")
@@ -25,7 +22,7 @@ class ExampleStore(ConnectorCache, Store):
         return ExampleConnector(self, table, shelf)
 
     def ping(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dirs(self.folder)
 
     def close(self) -> None:
         self.forget_connectors()

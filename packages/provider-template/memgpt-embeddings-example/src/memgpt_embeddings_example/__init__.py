@@ -1,0 +1,1 @@
+"""An example pymemgpt embedding provider (character-trigram sketches, offline)."""
