@@ -1,4 +1,4 @@
-"""What the chroma backend promises beyond the conformance suite."""
+"""What the chroma backend promises: the whole conformance suite, and more."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from memgpt.errors import ConfigError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
-from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record
+from memgpt.testing import BackendConformance, answer_configure, cli_round_trip, heavy_imports, make_record
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_chroma.connector import regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend
+
+
+class TestChromaConformance(BackendConformance):
+    """The whole conformance suite on a folder (Chroma's persistent mode) and against a `chroma run` server on loopback."""
+
+    backend_class = ChromaBackend
+    backend_location = {"persistent": "{tmp_path}/chroma", "server": "http://{chroma_server[0]}:{chroma_server[1]}"}
 
 
 def test_uri_forms(memgpt_home: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memgpt.testing.migration import empty_location, migration_round_trip
+from memgpt.testing.migration import migration_round_trip
 
 
 def test_migrate_to_a_persistent_folder_and_back(tmp_path: Path) -> None:
@@ -19,8 +19,4 @@ def test_migrate_to_a_persistent_folder_and_back(tmp_path: Path) -> None:
 
 def test_migrate_to_a_chroma_server_and_back(tmp_path: Path, chroma_server: tuple[str, int]) -> None:
     host, port = chroma_server
-    uri = empty_location("chroma", f"http://{host}:{port}")
-    try:
-        migration_round_trip(tmp_path, "chroma", uri, env={"HOME": str(tmp_path)}, exact_search=False)
-    finally:
-        empty_location("chroma", uri)
+    migration_round_trip(tmp_path, "chroma", f"http://{host}:{port}", env={"HOME": str(tmp_path)}, exact_search=False)

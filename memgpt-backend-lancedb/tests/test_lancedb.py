@@ -1,4 +1,4 @@
-"""What the lancedb backend promises beyond the conformance suite."""
+"""What the lancedb backend promises: the whole conformance suite, and more."""
 
 from __future__ import annotations
 
@@ -12,11 +12,27 @@ from memgpt.kinds import Table
 from memgpt.records import Message
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors
+from memgpt.testing import BackendConformance, answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_lancedb import connector as lancedb_connector
 from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where
 from memgpt_backend_lancedb.plugin import LanceDBBackend
+
+
+class TestLanceDB(BackendConformance):
+    """The whole conformance suite on a temporary folder."""
+
+    backend_class = LanceDBBackend
+    backend_location = "{tmp_path}/lancedb"
+
+
+class TestLanceDBCompactingEveryWrite(TestLanceDB):
+    """Again, compacting after every single write: every read also goes through compacted tables, removed
+    versions and the n-gram full-text index."""
+
+    @pytest.fixture(autouse=True)
+    def compact_every_write(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(LanceDBConnector, "compact_every", 1)
 
 
 def count_files(folder: Path) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memgpt.testing.migration import empty_location, migration_round_trip
+from memgpt.testing.migration import migration_round_trip
 
 
 def test_migrate_to_a_milvus_lite_file_and_back(tmp_path: Path) -> None:
@@ -12,8 +12,4 @@ def test_migrate_to_a_milvus_lite_file_and_back(tmp_path: Path) -> None:
 
 
 def test_migrate_to_a_milvus_server_and_back(tmp_path: Path, milvus_server: str) -> None:
-    uri = empty_location("milvus", milvus_server)
-    try:
-        migration_round_trip(tmp_path, "milvus", uri)
-    finally:
-        empty_location("milvus", uri)
+    migration_round_trip(tmp_path, "milvus", milvus_server)  # one server: emptied before, between and after

@@ -1,4 +1,4 @@
-"""What the milvus backend promises beyond the conformance suite."""
+"""What the milvus backend promises: the whole conformance suite, and more."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +16,37 @@ from memgpt.errors import ConfigError, StorageLocked
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
+from memgpt.testing import (
+    BackendConformance,
+    answer_configure,
+    cli_round_trip,
+    heavy_imports,
+    held_by_another_program,
+    make_record,
+    notes_of_agents,
+)
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_milvus.connector import milvus_expr
 from memgpt_backend_milvus.plugin import MilvusBackend
 
 
+class TestMilvusConformance(BackendConformance):
+    """The whole conformance suite on a Milvus Lite file and against a Milvus Lite server on loopback."""
+
+    backend_class = MilvusBackend
+    backend_location = {"lite-file": "{tmp_path}/milvus.db", "server": "{milvus_server}"}
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Any]:
-    backend = MilvusBackend()
-    store = backend.open(backend.settings_from_uri(str(tmp_path / "m.db")))
-    yield store
-    store.close()
+    with MilvusBackend().open_uri(str(tmp_path / "m.db")) as store:
+        yield store
 
 
 def test_every_operation_sends_the_agent_scope(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = MilvusBackend()
     everything = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
-    everything.insert(
-        [
-            make_record(
-                Table.ARCHIVAL, i, owner=f"agent-{a}", text=f"note {i} of agent-{a}", created_at=BASE_TIME + timedelta(minutes=i)
-            )
-            for a in range(12)
-            for i in range(10)
-        ]
-    )
+    everything.insert(notes_of_agents(Table.ARCHIVAL, agents=12, per_agent=10))
     mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent-7"))
     sent: list[tuple[str, str]] = []
     for method in ("query", "search", "delete", "query_iterator"):
@@ -105,18 +109,7 @@ def test_a_lite_file_in_use_is_one_line_naming_it(tmp_path: Path, monkeypatch: p
     """Another program holds the file (not a memgpt process taking its turn): after the wait, one line naming it."""
     monkeypatch.setenv("MEMGPT_LOCK_TIMEOUT", "1")
     path = tmp_path / "busy.db"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"from pymilvus import MilvusClient; import time; MilvusClient(uri={str(path)!r}); print('ready', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+    with held_by_another_program(f"from pymilvus import MilvusClient; MilvusClient(uri={str(path)!r})"):
         with pytest.raises(StorageLocked) as raised:
             MilvusBackend().open({"uri": str(path)})
         assert (
@@ -147,9 +140,6 @@ def test_a_lite_file_in_use_is_one_line_naming_it(tmp_path: Path, monkeypatch: p
         assert status.returncode == 1 and status.stderr == ""  # no traceback from the libraries
         [line] = [line for line in status.stdout.splitlines() if line.startswith("archival:")]
         assert f"ERROR: Milvus Lite file {path} is in use by another process" in line
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_uri_forms(memgpt_home: Path) -> None:

@@ -1,4 +1,4 @@
-"""What the postgres backend promises beyond the conformance suite, on a real PostgreSQL + pgvector."""
+"""What the postgres backend promises: the whole conformance suite, and more, on a real PostgreSQL + pgvector."""
 
 from __future__ import annotations
 
@@ -18,7 +18,15 @@ from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors, run_cli
+from memgpt.testing import (
+    BackendConformance,
+    answer_configure,
+    cli_round_trip,
+    heavy_imports,
+    make_record,
+    random_unit_vectors,
+    run_cli,
+)
 from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
@@ -26,6 +34,13 @@ from memgpt_backend_postgres.errors import translate
 from memgpt_backend_postgres.plugin import PostgresBackend, normalize_uri
 from memgpt_backend_postgres.schema import SCHEMA_VERSION, hnsw_index
 from memgpt_backend_postgres.store import ENGINES, MAX_OVERFLOW, POOL_SIZE
+
+
+class TestPostgresBackend(BackendConformance):
+    """The whole conformance suite on a real PostgreSQL + pgvector (the session's server, or MEMGPT_PGURI's)."""
+
+    backend_class = PostgresBackend
+    backend_location = "{pg_uri}"
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
-"""What the qdrant backend promises beyond the conformance suite."""
+"""What the qdrant backend promises: the whole conformance suite, and more."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +18,16 @@ from memgpt.errors import StorageLocked, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import BASE_TIME, answer_configure, cli_round_trip, heavy_imports, make_record
+from memgpt.testing import (
+    BASE_TIME,
+    BackendConformance,
+    answer_configure,
+    cli_round_trip,
+    heavy_imports,
+    held_by_another_program,
+    make_record,
+    notes_of_agents,
+)
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_qdrant.connector import qdrant_filter
 from memgpt_backend_qdrant.plugin import QdrantBackend
@@ -28,10 +35,8 @@ from memgpt_backend_qdrant.plugin import QdrantBackend
 
 @pytest.fixture
 def local_store(tmp_path: Path) -> Iterator[Any]:
-    backend = QdrantBackend()
-    store = backend.open(backend.settings_from_uri(str(tmp_path / "qdrant")))
-    yield store
-    store.close()
+    with QdrantBackend().open_uri(str(tmp_path / "qdrant")) as store:
+        yield store
 
 
 class Recorder:
@@ -75,15 +80,7 @@ def test_every_operation_sends_the_agent_scope(local_store: Any, monkeypatch: py
     backend = QdrantBackend()
     everything = open_collection(backend, local_store, Table.RECALL, Where.everything())
     everything.drop()
-    everything.insert(
-        [
-            make_record(
-                Table.RECALL, i, owner=f"agent-{a}", text=f"note {i} of agent-{a}", created_at=BASE_TIME + timedelta(minutes=i)
-            )
-            for a in range(12)
-            for i in range(15)
-        ]
-    )
+    everything.insert(notes_of_agents(Table.RECALL, agents=12, per_agent=15))
     mine = open_collection(backend, local_store, Table.RECALL, scope(user_id="user-1", agent_id="agent-7"))
     recorder = Recorder(local_store.client, monkeypatch)
     results = {
@@ -116,25 +113,12 @@ def test_filter_values_are_match_values_not_syntax() -> None:
 
 def test_a_local_folder_in_use_gives_one_line_naming_it(tmp_path: Path) -> None:
     folder = tmp_path / "busy"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"from qdrant_client import QdrantClient; import time; c = QdrantClient(path={str(folder)!r}); print('ready', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+    with held_by_another_program(f"from qdrant_client import QdrantClient; c = QdrantClient(path={str(folder)!r})"):
         backend = QdrantBackend()
         with pytest.raises(StorageLocked) as raised:
             backend.open(backend.settings_from_uri(str(folder)))
         message = str(raised.value)
         assert str(folder) in message and "another process" in message and "\n" not in message
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_one_process_shares_its_local_client(tmp_path: Path) -> None:
@@ -149,7 +133,7 @@ def test_one_process_shares_its_local_client(tmp_path: Path) -> None:
 
 
 class _Guarded(BaseHTTPRequestHandler):
-    seen: list[str | None] = []  # noqa: RUF012
+    seen: list[str | None] = []
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -256,3 +240,10 @@ def test_a_large_local_collection_is_noted_once_in_our_words(tmp_path: Path, mon
         archival.insert([make_record(Table.ARCHIVAL, i) for i in range(16, 24)])
     [said] = notices.take()
     assert "Qdrant's local mode" in said and "16 points" in said and "a Qdrant server is much faster" in said
+
+
+class TestQdrantConformance(BackendConformance):
+    """The whole conformance suite in memory (persistence checks skipped: nothing outlives the process) and on a folder."""
+
+    backend_class = QdrantBackend
+    backend_location = {"memory": ":memory:", "folder": "{tmp_path}/qdrant"}

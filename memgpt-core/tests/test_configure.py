@@ -279,7 +279,7 @@ def test_embedding_questions_offer_installed_providers(memgpt_home: Path) -> Non
     class Local(EmbeddingProvider):
         name = "localmodels"
         label = "A third party's provider"
-        models = {"tiny-32": 32}  # noqa: RUF012
+        models = {"tiny-32": 32}
         default_model = "tiny-32"
 
         def embedder(self, config):

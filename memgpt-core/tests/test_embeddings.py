@@ -123,7 +123,7 @@ def test_hook_register_embedding_providers() -> None:
     class Constant(EmbeddingProvider):
         name = "constant"
         label = "Constant vectors"
-        models = {"const-3": 3}  # noqa: RUF012
+        models = {"const-3": 3}
         default_model = "const-3"
 
         def embedder(self, config):

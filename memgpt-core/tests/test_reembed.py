@@ -103,7 +103,7 @@ class GoneProvider(EmbeddingProvider):
 
     name = "vanishing"
     label = "A provider that will be uninstalled"
-    models = {"vanishing-64": 64}  # noqa: RUF012
+    models = {"vanishing-64": 64}
     default_model = "vanishing-64"
 
     def embedder(self, config: EmbeddingConfig) -> Embedder:

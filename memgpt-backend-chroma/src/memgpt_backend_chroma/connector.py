@@ -15,18 +15,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from memgpt.plugin import (
-    KEYS_BY_USER,
-    KEYS_MARKER,
-    EmbeddingSpec,
     PairedConnector,
     Row,
-    Side,
-    Table,
     Where,
     approximate_bytes,
     chunked,
@@ -34,8 +29,12 @@ from memgpt.plugin import (
     retried,
     vector_from_base64,
     vector_to_base64,
+    where_terms,
 )
-from memgpt_backend_chroma.store import ChromaStore
+
+if TYPE_CHECKING:
+    from memgpt.plugin import EmbeddingSpec, Side, Table
+    from memgpt_backend_chroma.store import ChromaStore
 
 PAGE = 1_000
 """Whole records read per request when paging through them (scans)."""
@@ -65,18 +64,11 @@ def regex_literal(text: str) -> str:
 
 def chroma_filter(where: Where, extra: Sequence[dict[str, Any]] = ()) -> tuple[list[str] | None, dict[str, Any] | None]:
     """(ids, where) for Chroma from a memgpt :class:`Where` (values stay data, never parsed)."""
-    ids = None
-    parts: list[dict[str, Any]] = []
-    for field, values in where.items():
-        if field == "id":
-            ids = list(values)
-        elif len(values) == 1:
-            parts.append({field: {"$eq": values[0]}})
-        else:
-            parts.append({field: {"$in": list(values)}})
+    ids = where.get("id")
+    parts = where_terms(where.without("id"), lambda f, v: {f: {"$eq": v}}, lambda f, vs: {f: {"$in": list(vs)}})
     parts.extend(extra)
     clause = None if not parts else parts[0] if len(parts) == 1 else {"$and": parts}
-    return ids, clause
+    return (None if ids is None else sorted(ids)), clause
 
 
 T = TypeVar("T")
@@ -90,11 +82,10 @@ def _transient(message: str) -> bool:
 
 
 class ChromaConnector(PairedConnector):
-    max_batch_size = 10_000
+    store: ChromaStore
 
     def __init__(self, store: ChromaStore, table: Table, shelf: str = "") -> None:
-        super().__init__(table, shelf)
-        self.store = store
+        super().__init__(store, table, shelf)
         self.collections: dict[Side, Any] = {}
         with self.errors():
             self._open()
@@ -114,9 +105,6 @@ class ChromaConnector(PairedConnector):
             vectors.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
         self.collections[self.plain] = client.get_or_create_collection(self.plain_name, embedding_function=None)
 
-    def errors(self) -> Any:
-        return self.store.errors()
-
     def reading(self, read: Callable[[], T]) -> T:
         """``read()``, again when a Chroma server's query missed an id another process was writing."""
         return retried(lambda: super(ChromaConnector, self).reading(read), _transient)
@@ -128,12 +116,12 @@ class ChromaConnector(PairedConnector):
     def create_plain(self) -> None:
         pass
 
-    def side_marked(self, side: Side) -> bool:
-        return (self.collections[side].metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER
+    def side_metadata(self, side: Side) -> dict[str, Any]:
+        return self.store.client.get_collection(side.name).metadata or {}  # as stored now, whoever wrote it
 
-    def mark_side(self, side: Side) -> None:
-        collection = self.collections[side]
-        collection.modify(metadata={**(collection.metadata or {}), KEYS_MARKER: KEYS_BY_USER})
+    def update_side_metadata(self, side: Side, values: Any) -> None:
+        collection = self.store.client.get_collection(side.name)
+        collection.modify(metadata={**(collection.metadata or {}), **values})
 
     # -- rows ---------------------------------------------------------------------------
     def _metadata(self, row: Row) -> dict[str, Any]:
@@ -182,22 +170,14 @@ class ChromaConnector(PairedConnector):
                 return
             offset += KEY_PAGE
 
-    # -- embedding spec -----------------------------------------------------------------
-    def get_embedding_spec(self) -> EmbeddingSpec | None:
-        with self.errors():
-            metadata = self.store.client.get_collection(self.name).metadata or {}
-        if "memgpt_model" not in metadata:
-            return None
-        return EmbeddingSpec(str(metadata["memgpt_model"]), int(metadata["memgpt_dim"]))
-
+    # -- embedding spec (in the vector collection's metadata) -------------------------------
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         """Chroma has no compare-and-set on metadata: write if absent, then read back what stuck."""
         stored = self.get_embedding_spec()
         if stored is not None:
             return stored
         with self.errors():
-            collection = self.store.client.get_collection(self.name)
-            collection.modify(metadata={**(collection.metadata or {}), "memgpt_model": spec.model, "memgpt_dim": spec.dim})
+            self.update_side_metadata(self.vectors, self.spec_metadata(spec))
         return self.get_embedding_spec() or spec
 
     # -- writes ---------------------------------------------------------------------------
@@ -273,16 +253,14 @@ class ChromaConnector(PairedConnector):
                 return
             offset += size
 
-    def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+    def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         ids, clause = chroma_filter(where)
-        result = self.reading(
-            lambda: self.collections[self.vectors].query(
-                query_embeddings=[query.astype(np.float32)],
-                n_results=k,
-                ids=ids,
-                where=clause,
-                include=["documents", "metadatas", "distances"],
-            )
+        result = self.collections[self.vectors].query(
+            query_embeddings=[query.astype(np.float32)],
+            n_results=k,
+            ids=ids,
+            where=clause,
+            include=["documents", "metadatas", "distances"],
         )
         page = {key: value[0] for key, value in result.items() if key in ("ids", "documents", "metadatas", "distances")}
         rows = self._rows(page)

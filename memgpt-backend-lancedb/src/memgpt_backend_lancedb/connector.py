@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -35,15 +35,17 @@ from memgpt.plugin import (
     EmbeddingSpec,
     PairedConnector,
     Row,
-    Side,
     Table,
-    Where,
     chunked,
     like_pattern,
     retried,
     time_bounds,
+    where_terms,
 )
-from memgpt_backend_lancedb.store import LanceDBStore
+
+if TYPE_CHECKING:
+    from memgpt.plugin import Side, Where
+    from memgpt_backend_lancedb.store import LanceDBStore
 
 T = TypeVar("T")
 IN_CHUNK = 1_000
@@ -77,12 +79,11 @@ def literal(value: str) -> str:
 
 
 def sql_where(where: Where, extra: Sequence[str] = ()) -> str | None:
-    parts = []
-    for field, values in where.items():
-        if len(values) == 1:
-            parts.append(f"{field} = {literal(values[0])}")
-        else:
-            parts.append(f"{field} IN ({', '.join(literal(v) for v in values)})")
+    parts = where_terms(
+        where,
+        lambda field, value: f"{field} = {literal(value)}",
+        lambda field, values: f"{field} IN ({', '.join(map(literal, values))})",
+    )
     parts.extend(extra)
     return " AND ".join(f"({p})" for p in parts) or None
 
@@ -99,7 +100,7 @@ class Needle:
 
 
 class LanceDBConnector(PairedConnector):
-    max_batch_size = 10_000
+    store: LanceDBStore
     compact_every = 16
     """Writes (per table and process) between two optimizations. Measured on 2,000 one-message writes:
     every 16 -> 6.0 ms per write and at most 57 files; every 64 -> 6.7 ms and 201 files (queries slow
@@ -109,8 +110,7 @@ class LanceDBConnector(PairedConnector):
     process; another process reading a version that is removed under it gets an error and retries."""
 
     def __init__(self, store: LanceDBStore, table: Table, shelf: str = "") -> None:
-        super().__init__(table, shelf)
-        self.store = store
+        super().__init__(store, table, shelf)
         self._writes: dict[str, int] = {}
         self._handles: dict[str, Any] = {}
 
@@ -157,9 +157,6 @@ class LanceDBConnector(PairedConnector):
             if table.count_rows(LEGACY_ROWS):
                 table.update(where=LEGACY_ROWS, values_sql={"id": "concat(user_id, '/', id)"})
             table.update_field_metadata({"path": "id", "metadata": {KEYS_MARKER: KEYS_BY_USER}})
-
-    def errors(self) -> Any:
-        return self.store.errors()
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -386,21 +383,12 @@ class LanceDBConnector(PairedConnector):
                 return
             offset += batch_size
 
-    def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+    def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         clause = sql_where(where)
-
-        def read() -> pa.Table | None:
-            table = self._open(self.name)
-            if table is None:
-                return None
-            search = table.search(query.astype(np.float32), vector_column_name="vector").metric("cosine")
-            if clause:
-                search = search.where(clause, prefilter=True)
-            return search.limit(k).to_arrow()
-
-        result = self.reading(read)
-        if result is None:
-            return []
+        search = self._table(self.vectors).search(query.astype(np.float32), vector_column_name="vector").metric("cosine")
+        if clause:
+            search = search.where(clause, prefilter=True)
+        result = search.limit(k).to_arrow()
         rows = self._rows(result.drop_columns(["_distance"]), with_vectors=True)
         return [(row, 1.0 - float(d)) for row, d in zip(rows, result.column("_distance").to_pylist(), strict=True)]
 

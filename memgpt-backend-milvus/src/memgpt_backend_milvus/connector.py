@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from memgpt.plugin import KEYS_BY_USER, KEYS_MARKER, EmbeddingSpec, PairedConnector, Row, Side, Table, Where, chunked, time_bounds
-from memgpt_backend_milvus.store import MilvusStore
+from memgpt.plugin import KEYS_BY_USER, KEYS_MARKER, PairedConnector, Row, Where, chunked, time_bounds, where_terms
+
+if TYPE_CHECKING:
+    from memgpt.plugin import EmbeddingSpec, Side, Table
+    from memgpt_backend_milvus.store import MilvusStore
 
 MAX_VARCHAR = 65_535
 PIECE_CHARS = 16_000
@@ -56,12 +59,11 @@ def like_literal(fragment: str) -> tuple[str, bool]:
 
 
 def milvus_expr(where: Where, extra: Sequence[str] = ()) -> str:
-    parts = []
-    for field, values in where.items():
-        if len(values) == 1:
-            parts.append(f"{field} == {literal(values[0])}")
-        else:
-            parts.append(f"{field} in [{', '.join(literal(v) for v in values)}]")
+    parts = where_terms(
+        where,
+        lambda field, value: f"{field} == {literal(value)}",
+        lambda field, values: f"{field} in [{', '.join(map(literal, values))}]",
+    )
     parts.extend(extra)
     return " and ".join(f"({p})" for p in parts)
 
@@ -78,21 +80,16 @@ class Needle:
 
 
 class MilvusConnector(PairedConnector):
-    max_batch_size = 10_000
+    store: MilvusStore
 
     def __init__(self, store: MilvusStore, table: Table, shelf: str = "") -> None:
-        super().__init__(table, shelf)
-        self.store = store
-        self.client = store.client
+        super().__init__(store, table, shelf)
         self.fields = ["id", *table.filter_fields, "text_parts", "created_at", "payload_parts"]
         self._seen: set[str] = set()
         with self.errors():
             for side in self.sides():
                 self.client.load_collection(side.name)
         self.upgrade_keys()
-
-    def errors(self) -> Any:
-        return self.store.errors()
 
     # -- collections --------------------------------------------------------------------------
     def _create(self, name: str, dim: int, properties: dict[str, str]) -> None:
@@ -122,11 +119,11 @@ class MilvusConnector(PairedConnector):
             self._seen.add(side.name)
         return side.name in self._seen
 
-    def side_marked(self, side: Side) -> bool:
-        return (self.client.describe_collection(side.name).get("properties") or {}).get(KEYS_MARKER) == KEYS_BY_USER
+    def side_metadata(self, side: Side) -> dict[str, Any]:
+        return self.client.describe_collection(side.name).get("properties") or {}
 
-    def mark_side(self, side: Side) -> None:
-        self.client.alter_collection_properties(side.name, properties={KEYS_MARKER: KEYS_BY_USER})
+    def update_side_metadata(self, side: Side, values: Any) -> None:
+        self.client.alter_collection_properties(side.name, properties={k: str(v) for k, v in values.items()})
 
     def create_plain(self) -> None:
         self._create(self.plain_name, 2, {"memgpt_content": "records without embedding"})
@@ -200,20 +197,13 @@ class MilvusConnector(PairedConnector):
         result = self.client.query(name, filter=expr, output_fields=["count(*)"], consistency_level=STRONG)
         return int(result[0]["count(*)"]) if result else 0
 
-    # -- embedding spec ---------------------------------------------------------------------------------
-    def get_embedding_spec(self) -> EmbeddingSpec | None:
-        with self.errors():
-            if not self.side_exists(self.vectors):
-                return None
-            properties = self.client.describe_collection(self.name).get("properties") or {}
-        return EmbeddingSpec(str(properties["memgpt_model"]), int(properties["memgpt_dim"]))
-
+    # -- embedding spec (in the vector collection's properties) ---------------------------------------------
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         """Creating the vector collection (the spec is its description) is the atomic step."""
         with self.errors():
             if not self.side_exists(self.vectors):
                 try:
-                    self._create(self.name, spec.dim, {"memgpt_model": spec.model, "memgpt_dim": str(spec.dim)})
+                    self._create(self.name, spec.dim, {k: str(v) for k, v in self.spec_metadata(spec).items()})
                 except Exception:
                     if not self.client.has_collection(self.name):
                         raise
@@ -260,20 +250,17 @@ class MilvusConnector(PairedConnector):
         for page in self._iterate(side.name, milvus_expr(where), self._output(side), batch=batch_size):
             yield [self._row(e, side.vectors) for e in page]
 
-    def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        with self.errors():
-            if not self.side_exists(self.vectors):
-                return []
-            result = self.client.search(
-                self.name,
-                data=[query.astype(np.float32).tolist()],
-                anns_field="embedding",
-                limit=k,
-                filter=milvus_expr(where),
-                output_fields=self._output(self.vectors),
-                search_params={"metric_type": "COSINE"},
-                consistency_level=STRONG,
-            )
+    def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+        result = self.client.search(
+            self.name,
+            data=[query.astype(np.float32).tolist()],
+            anns_field="embedding",
+            limit=k,
+            filter=milvus_expr(where),
+            output_fields=self._output(self.vectors),
+            search_params={"metric_type": "COSINE"},
+            consistency_level=STRONG,
+        )
         return [(self._row(hit["entity"], True), float(hit["distance"])) for hit in result[0]]
 
     # -- ordered searches ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qdrant_client import models
@@ -24,19 +24,19 @@ from qdrant_client import models
 from memgpt.plugin import (
     KEYS_BY_USER,
     KEYS_MARKER,
-    EmbeddingSpec,
     PairedConnector,
     Row,
-    Side,
-    Table,
-    Where,
     chunked,
     notice,
     require_free_space,
     vector_from_base64,
     vector_to_base64,
+    where_terms,
 )
-from memgpt_backend_qdrant.store import QdrantStore
+
+if TYPE_CHECKING:
+    from memgpt.plugin import EmbeddingSpec, Side, Table, Where
+    from memgpt_backend_qdrant.store import QdrantStore
 
 VECTOR = "embedding"
 POINT_NAMESPACE = uuid.UUID("6b1d9a5e-2f0c-4d4e-9a57-6d656d677074")
@@ -60,12 +60,11 @@ def _bytes_needed(rows: Sequence[Row]) -> int:
 
 def qdrant_filter(where: Where, extra: Sequence[models.Condition] = ()) -> models.Filter | None:
     """A Qdrant filter for ``where``: values go in as match values, never parsed."""
-    must: list[models.Condition] = []
-    for field, values in where.items():
-        if len(values) == 1:
-            must.append(models.FieldCondition(key=field, match=models.MatchValue(value=values[0])))
-        else:
-            must.append(models.FieldCondition(key=field, match=models.MatchAny(any=list(values))))
+    must: list[models.Condition] = where_terms(
+        where,
+        lambda field, value: models.FieldCondition(key=field, match=models.MatchValue(value=value)),
+        lambda field, values: models.FieldCondition(key=field, match=models.MatchAny(any=list(values))),
+    )
     must.extend(extra)
     return models.Filter(must=must) if must else None
 
@@ -75,26 +74,21 @@ LOCAL_MODE_POINTS = 20_000
 
 
 class QdrantConnector(PairedConnector):
-    max_batch_size = 10_000
+    store: QdrantStore
 
     def __init__(self, store: QdrantStore, table: Table, shelf: str = "") -> None:
-        super().__init__(table, shelf)
-        self.store = store
-        self.client = store.client
+        super().__init__(store, table, shelf)
         self.upgrade_keys()
-
-    def errors(self) -> Any:
-        return self.store.errors()
 
     # -- collections -------------------------------------------------------------------------
     def side_exists(self, side: Side) -> bool:
         return bool(self.client.collection_exists(side.name))
 
-    def side_marked(self, side: Side) -> bool:
-        return (self.client.get_collection(side.name).config.metadata or {}).get(KEYS_MARKER) == KEYS_BY_USER
+    def side_metadata(self, side: Side) -> dict[str, Any]:
+        return self.client.get_collection(side.name).config.metadata or {}
 
-    def mark_side(self, side: Side) -> None:
-        self.client.update_collection(side.name, metadata={KEYS_MARKER: KEYS_BY_USER})
+    def update_side_metadata(self, side: Side, values: Any) -> None:
+        self.client.update_collection(side.name, metadata={**self.side_metadata(side), **values})
 
     def _index_payload(self, name: str) -> None:
         """Payload indexes on the scope fields and times (a server feature; local mode has none)."""
@@ -105,16 +99,16 @@ class QdrantConnector(PairedConnector):
         self.client.create_payload_index(name, "created_at", field_schema=models.PayloadSchemaType.INTEGER)
 
     def _create(self, side: Side, vectors: dict[str, models.VectorParams], metadata: dict[str, Any]) -> None:
-        """Create a collection; losing a race to another process is fine."""
+        """Create a collection (its rows keyed by user, says its metadata); losing a race to another process is fine."""
         try:
-            self.client.create_collection(side.name, vectors_config=vectors, metadata={**metadata, KEYS_MARKER: KEYS_BY_USER})
+            self.client.create_collection(side.name, vectors_config=vectors, metadata=metadata)
         except Exception:
             if not self.client.collection_exists(side.name):
                 raise
         self._index_payload(side.name)
 
     def create_plain(self) -> None:
-        self._create(self.plain, {}, {})
+        self._create(self.plain, {}, {KEYS_MARKER: KEYS_BY_USER})
 
     def drop_side(self, side: Side) -> None:
         self.client.delete_collection(side.name)
@@ -150,20 +144,13 @@ class QdrantConnector(PairedConnector):
             if offset is None:
                 return
 
-    # -- embedding spec ------------------------------------------------------------------------------
-    def get_embedding_spec(self) -> EmbeddingSpec | None:
-        with self.errors():
-            if not self.side_exists(self.vectors):
-                return None
-            metadata = self.client.get_collection(self.name).config.metadata or {}
-        return EmbeddingSpec(str(metadata["memgpt_model"]), int(metadata["memgpt_dim"]))
-
+    # -- embedding spec (in the vector collection's metadata) --------------------------------------------
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         """Creating the vector collection (with the spec as metadata) is the atomic step."""
         with self.errors():
             if not self.side_exists(self.vectors):
                 vectors = {VECTOR: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE)}
-                self._create(self.vectors, vectors, {"memgpt_model": spec.model, "memgpt_dim": spec.dim})
+                self._create(self.vectors, vectors, self.spec_metadata(spec))
         stored = self.get_embedding_spec()
         assert stored is not None
         return stored
@@ -228,19 +215,10 @@ class QdrantConnector(PairedConnector):
         for page in self._scroll(side.name, qdrant_filter(where), limit=batch_size):
             yield [self._row(p.payload) for p in page]
 
-    def vector_search(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        with self.errors():
-            if not self.side_exists(self.vectors):
-                return []
-            result = self.client.query_points(
-                self.name,
-                query=query.astype(np.float32).tolist(),
-                using=VECTOR,
-                query_filter=qdrant_filter(where),
-                limit=k,
-                with_payload=True,
-                with_vectors=False,
-            )
+    def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+        result = self.client.query_points(
+            self.name, query=query.astype(np.float32).tolist(), using=VECTOR, query_filter=qdrant_filter(where), limit=k
+        )
         return [(self._row(p.payload), float(p.score)) for p in result.points]
 
     # -- ordered searches: the core scrolls (time, id) of the matches, keeps one page, fetches it ----------------

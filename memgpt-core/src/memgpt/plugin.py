@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "split_by_embedding": "memgpt.storage.helpers",
     "like_pattern": "memgpt.storage.helpers",
     "time_bounds": "memgpt.storage.helpers",
+    "where_terms": "memgpt.storage.helpers",
     "approximate_bytes": "memgpt.storage.helpers",
     "vector_to_base64": "memgpt.storage.helpers",
     "vector_from_base64": "memgpt.storage.helpers",
@@ -165,6 +166,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
         upgrade_row_keys,
         vector_from_base64,
         vector_to_base64,
+        where_terms,
     )
     from memgpt.storage.paired import PairedConnector, Side
     from memgpt.storage.where import Where

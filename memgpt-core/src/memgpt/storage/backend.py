@@ -158,6 +158,10 @@ class Backend(ABC):
     def open(self, settings: Settings) -> Store:
         """Open the location the settings describe (environment overrides already applied)."""
 
+    def open_uri(self, uri: str) -> Store:
+        """``open(settings_from_uri(uri))``: a store at a location given in one line (no environment overrides)."""
+        return self.open(self.settings_from_uri(uri))
+
     def describe(self, settings: Settings) -> str:
         """The location in one line, with secrets masked."""
         from memgpt.secrets import MASK, mask_uri

@@ -33,6 +33,12 @@ def collection_name(table: Table, shelf: str = "", prefix: str = "memgpt_") -> s
     return f"{prefix}{table.value}_{shelf}" if shelf else f"{prefix}{table.value}"
 
 
+def where_terms(where: Where, one: Callable[[str, str], T], many: Callable[[str, tuple[str, ...]], T]) -> list[T]:
+    """One engine term per constraint of ``where``, in a stable order: ``one(field, value)`` when it allows a
+    single value, ``many(field, values)`` (sorted) when several. Build each term with the values as data."""
+    return [one(field, values[0]) if len(values) == 1 else many(field, values) for field, values in where.items()]
+
+
 def vector_to_base64(vector: np.ndarray) -> str:
     """An embedding as text that round-trips bit-exactly (for engines that alter the vectors they store)."""
     return base64.b64encode(vector_to_bytes(vector)).decode("ascii")

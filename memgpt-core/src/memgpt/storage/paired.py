@@ -17,15 +17,23 @@ created by ``ensure_embedding_spec``) and :attr:`PairedConnector.plain`
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from memgpt.kinds import Table
+from memgpt.records import EmbeddingSpec
 from memgpt.storage.codec import Row
 from memgpt.storage.connector import Connector
-from memgpt.storage.helpers import collection_name, page_by_time, split_by_embedding, upgrade_collections
+from memgpt.storage.helpers import (
+    KEYS_BY_USER,
+    KEYS_MARKER,
+    collection_name,
+    page_by_time,
+    split_by_embedding,
+    upgrade_collections,
+)
 from memgpt.storage.where import Where
 
 T = TypeVar("T")
@@ -42,10 +50,12 @@ class Side:
 class PairedConnector(Connector):
     """Base class for a connector whose engine keeps each table as two collections (see the module docstring).
 
-    Subclasses set ``self.store`` if they like, call ``super().__init__(table, shelf)``
-    and implement the per-collection primitives below (each receives a
-    :class:`Side`), plus :meth:`get_embedding_spec`, :meth:`ensure_embedding_spec`
-    and :meth:`vector_search` (on :attr:`vectors` only). Conditions for text
+    Subclasses call ``super().__init__(store, table, shelf)`` and implement the
+    per-collection primitives below (each receives a :class:`Side`), plus
+    :meth:`ensure_embedding_spec` and :meth:`search_vectors` (on :attr:`vectors`
+    only). An engine whose collections carry metadata implements
+    :meth:`side_metadata` and :meth:`update_side_metadata`, and gets
+    :meth:`get_embedding_spec` and the re-keying marker from them. Conditions for text
     and date searches are the engine's own objects (a filter expression, a
     clause...): :meth:`text_condition` and :meth:`date_condition` build them,
     and :meth:`count_side` and :meth:`keys_of_side` receive them.
@@ -55,7 +65,10 @@ class PairedConnector(Connector):
     exceptions, hold a write lock or retry reads.
     """
 
-    def __init__(self, table: Table, shelf: str = "", prefix: str = "memgpt_") -> None:
+    def __init__(self, store: Any, table: Table, shelf: str = "", prefix: str = "memgpt_") -> None:
+        self.store = store
+        self.client = getattr(store, "client", None)
+        """The store's engine client (``store.client``), when it has one."""
         self.table = table
         name = collection_name(table, shelf, prefix)
         self.vectors = Side(name, True)
@@ -115,6 +128,10 @@ class PairedConnector(Connector):
         """``(created_at, id)`` of every row matching ``where`` and ``condition``, in any order (no texts, no vectors)."""
 
     @abstractmethod
+    def search_vectors(self, query: Any, k: int, where: Where) -> list[tuple[Row, float]]:
+        """:meth:`~memgpt.storage.connector.Connector.vector_search` on :attr:`vectors` (called only when it exists)."""
+
+    @abstractmethod
     def text_condition(self, text: str) -> Any:
         """The engine's condition for "the text contains ``text``, ignoring case" (see ``Connector.text_search``)."""
 
@@ -124,8 +141,9 @@ class PairedConnector(Connector):
 
     # -- how primitives run (override to translate errors, lock writes, retry reads) -----------------
     def errors(self) -> AbstractContextManager[Any]:
-        """Turns the engine's exceptions into memgpt errors (e.g. the store's ``errors()``)."""
-        return nullcontext()
+        """Turns the engine's exceptions into memgpt errors: the store's ``errors()`` (an :class:`~memgpt.storage.engine.EngineStore`'s)."""
+        errors = getattr(self.store, "errors", None)
+        return errors() if callable(errors) else nullcontext()
 
     def writing(self) -> AbstractContextManager[Any]:
         """Held around every write: :meth:`errors`, and whatever lock the engine needs."""
@@ -176,6 +194,10 @@ class PairedConnector(Connector):
         for side in self.reading(self.sides):
             yield from self.scan_side(side, where, batch_size)
 
+    def vector_search(self, query: Any, k: int, where: Where) -> list[tuple[Row, float]]:
+        """No hits before the first vector (no vector collection yet); else the engine's :meth:`search_vectors`."""
+        return self.reading(lambda: self.search_vectors(query, k, where) if self.side_exists(self.vectors) else [])
+
     def text_search(self, text: str, where: Where, limit: int, offset: int) -> list[Row]:
         return self.ordered(where, self.text_condition(text), limit, offset)
 
@@ -219,21 +241,44 @@ class PairedConnector(Connector):
 
         return self.reading(read)
 
-    # -- re-keying collections written by memgpt 0.4 ------------------------------------------------------
-    def side_marked(self, side: Side) -> bool:
-        """Whether the collection carries :data:`~memgpt.storage.helpers.KEYS_MARKER` (engines with collection metadata)."""
+    # -- collection metadata: the embedding spec and the key marker ---------------------------------------
+    def side_metadata(self, side: Side) -> Mapping[str, Any]:
+        """The collection's metadata as stored now (engines whose collections carry metadata)."""
         raise NotImplementedError
+
+    def update_side_metadata(self, side: Side, values: Mapping[str, Any]) -> None:
+        """Add ``values`` to the collection's metadata, keeping what else it holds."""
+        raise NotImplementedError
+
+    @staticmethod
+    def spec_metadata(spec: EmbeddingSpec) -> dict[str, Any]:
+        """How the embedding spec is kept in the vector collection's metadata (and the key marker with it)."""
+        return {SPEC_MODEL: spec.model, SPEC_DIM: spec.dim, KEYS_MARKER: KEYS_BY_USER}
+
+    def get_embedding_spec(self) -> EmbeddingSpec | None:
+        """The spec in :attr:`vectors`' metadata (see :meth:`spec_metadata`), or ``None``."""
+        with self.errors():
+            if not self.side_exists(self.vectors):
+                return None
+            metadata = self.side_metadata(self.vectors)
+        if SPEC_MODEL not in metadata:
+            return None
+        return EmbeddingSpec(str(metadata[SPEC_MODEL]), int(metadata[SPEC_DIM]))
+
+    def side_marked(self, side: Side) -> bool:
+        """Whether the collection's rows are keyed by user (:data:`~memgpt.storage.helpers.KEYS_MARKER` in its metadata)."""
+        return self.side_metadata(side).get(KEYS_MARKER) == KEYS_BY_USER
 
     def mark_side(self, side: Side) -> None:
-        """Set :data:`~memgpt.storage.helpers.KEYS_MARKER` on the collection."""
-        raise NotImplementedError
+        self.update_side_metadata(side, {KEYS_MARKER: KEYS_BY_USER})
 
+    # -- re-keying collections written by memgpt 0.4 ------------------------------------------------------
     def upgrade_keys(self) -> None:
         """Re-key, once, collections written by memgpt 0.4 (see :func:`~memgpt.storage.helpers.upgrade_collections`).
 
         Call it at the end of ``__init__`` on an engine that implements
-        :meth:`side_marked` and :meth:`mark_side` (collections created with
-        the marker in their metadata are never read again).
+        :meth:`side_metadata` and :meth:`update_side_metadata` (collections
+        created with the marker in their metadata are never read again).
         """
         with self.errors():
             upgrade_collections(
@@ -244,5 +289,8 @@ class PairedConnector(Connector):
                 mark=self.mark_side,
             )
 
+
+SPEC_MODEL = "memgpt_model"
+SPEC_DIM = "memgpt_dim"
 
 __all__ = ["PairedConnector", "Side"]

@@ -24,9 +24,19 @@ way (a ``provider`` fixture). Add ``-p memgpt.testing.pytest_plugin`` to your py
 
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
 from memgpt.testing.conformance import BackendConformance
-from memgpt.testing.data import BASE_TIME, DIM, MODEL, make_agent, make_record, make_source, owner_field, random_unit_vectors
+from memgpt.testing.data import (
+    BASE_TIME,
+    DIM,
+    MODEL,
+    make_agent,
+    make_record,
+    make_source,
+    notes_of_agents,
+    owner_field,
+    random_unit_vectors,
+)
 from memgpt.testing.embeddings import EmbeddingProviderConformance
-from memgpt.testing.servers import accepts_connections, free_port, running_server
+from memgpt.testing.servers import accepts_connections, free_port, held_by_another_program, running_server
 
 __all__ = [
     "BASE_TIME",
@@ -39,9 +49,11 @@ __all__ = [
     "cli_round_trip",
     "free_port",
     "heavy_imports",
+    "held_by_another_program",
     "make_agent",
     "make_record",
     "make_source",
+    "notes_of_agents",
     "owner_field",
     "random_unit_vectors",
     "run_cli",

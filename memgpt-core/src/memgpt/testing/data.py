@@ -90,6 +90,16 @@ def make_record(
     )
 
 
+def notes_of_agents(table: Table, agents: int, per_agent: int) -> list[Any]:
+    """``per_agent`` records of ``table`` for each of the owners ``agent-0``, ``agent-1``...: texts
+    ``note I of agent-A``, a minute apart from :data:`BASE_TIME` (many owners, for scope tests)."""
+    return [
+        make_record(table, i, owner=f"agent-{a}", text=f"note {i} of agent-{a}", created_at=BASE_TIME + timedelta(minutes=i))
+        for a in range(agents)
+        for i in range(per_agent)
+    ]
+
+
 def make_agent(i: int, *, user: str = USER, sources: tuple[str, ...] = ()) -> AgentState:
     return AgentState(
         id=f"agent-{i}",

@@ -353,8 +353,9 @@ def migration_round_trip(
     """local -> ``backend`` -> local with ``memgpt migrate``, and an export imported into ``backend``, all checked.
 
     ``target_uri`` and ``fresh_uri`` are two empty locations of ``backend``;
-    without ``fresh_uri``, ``target_uri`` is emptied (every table dropped)
-    after step 3 and used again: pass one server's URI and nothing else.
+    without ``fresh_uri``, ``target_uri`` is a server's, shared with other
+    tests: it is emptied (every table dropped) before step 2, after step 3
+    (and used again) and at the end, pass or fail.
     Every command runs in a new process, as a user runs it; after each step
     every record (ids, texts, metadata, times, scopes, vectors) and every
     search answer is compared with the start:
@@ -368,6 +369,21 @@ def migration_round_trip(
     ``exact_search=False`` for a backend whose vector index is approximate
     (see :func:`assert_same_answers`).
     """
+    if fresh_uri is not None:
+        _round_trip(tmp_path, backend, target_uri, fresh_uri, env, exact_search)
+        return
+    with in_home(tmp_path, env):
+        empty_location(backend, target_uri)
+    try:
+        _round_trip(tmp_path, backend, target_uri, None, env, exact_search)
+    finally:
+        with in_home(tmp_path, env):
+            empty_location(backend, target_uri)
+
+
+def _round_trip(
+    tmp_path: Path, backend: str, target_uri: str, fresh_uri: str | None, env: Mapping[str, str] | None, exact_search: bool
+) -> None:
     home = tmp_path / "migrating-home"
     home.mkdir(parents=True, exist_ok=True)
     cli_ok("configure", "--defaults", home=home, env=env)

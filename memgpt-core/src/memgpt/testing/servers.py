@@ -10,7 +10,28 @@ from pathlib import Path
 
 from memgpt.loopback import accepts_connections, free_port
 
-__all__ = ["accepts_connections", "free_port", "running_server"]
+__all__ = ["accepts_connections", "free_port", "held_by_another_program", "running_server"]
+
+
+@contextmanager
+def held_by_another_program(setup: str, wait: float = 120) -> Iterator[subprocess.Popen[str]]:
+    """A Python process that runs ``setup`` (opening a location the way another program would) and then waits.
+
+    For tests of "the location is in use by a process that is not memgpt's":
+    yields once ``setup`` ran, and kills the process afterwards.
+    """
+    import sys
+
+    code = f"{setup}\nimport time\nprint('ready', flush=True)\ntime.sleep({wait})"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        said = process.stdout.readline().strip() if process.stdout is not None else ""
+        if said != "ready":
+            raise RuntimeError(f"the holding process did not start (it said {said!r})")
+        yield process
+    finally:
+        process.kill()
+        process.wait()
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -108,13 +108,21 @@ class ConformanceBase:
 
     backend_class: type[Backend] | None = None
     """The backend class under test: with it, ``backend`` needs no fixture (the class is instantiated as its plugin does)."""
-    backend_location: str | None = None
+    backend_location: str | Mapping[str, str] | None = None
     """Where the store under test is, as a ``backend_uri`` template: ``"{tmp_path}/db"``, ``"http://{my_server}"``.
 
     Each ``{name}`` (also ``{name[0]}``, ``{name.attr}``) is filled with the
     value of the pytest fixture ``name``, so a location can be a fresh
-    folder or a server a session fixture started.
+    folder or a server a session fixture started. A mapping of test ids to
+    templates (``{"folder": "{tmp_path}/db", "server": "http://{my_server}"}``)
+    runs every test once per location.
     """
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Every test once per location when :attr:`backend_location` is a mapping."""
+        if isinstance(self.backend_location, Mapping) and "backend_uri" in metafunc.fixturenames:
+            locations = dict(self.backend_location)
+            metafunc.parametrize("backend_uri", list(locations.values()), ids=list(locations), indirect=True)
 
     @pytest.fixture
     def backend(self) -> Backend:
@@ -126,16 +134,13 @@ class ConformanceBase:
     @pytest.fixture
     def backend_uri(self, request: pytest.FixtureRequest) -> str:
         """A location (``--archival-uri`` form) of an empty, writable store for this test: :attr:`backend_location` filled in."""
-        if self.backend_location is None:
+        template = getattr(request, "param", self.backend_location)
+        if not isinstance(template, str):
             raise NotImplementedError(
                 "set `backend_location` (or override the `backend_settings` fixture) in your conformance test class"
             )
-        fields = {
-            re.split(r"[.\[]", field, maxsplit=1)[0]
-            for _, field, _, _ in string.Formatter().parse(self.backend_location)
-            if field
-        }
-        return self.backend_location.format(**{name: request.getfixturevalue(name) for name in fields})
+        fields = {re.split(r"[.\[]", field, maxsplit=1)[0] for _, field, _, _ in string.Formatter().parse(template) if field}
+        return template.format(**{name: request.getfixturevalue(name) for name in fields})
 
     @pytest.fixture
     def backend_settings(self, backend: Backend, backend_uri: str) -> dict[str, str]:
