@@ -5,41 +5,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Settings, Store, expand_home, hookimpl
+from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Store, UriBackend, expand_home, hookimpl
 
 DEFAULT_URI = "./.lancedb"
 
 
 def resolve(uri: str) -> str:
-    """A local path as an absolute path (relative ones against the working directory, as the original did)."""
-    uri = uri.strip() or DEFAULT_URI
+    """A local folder as an absolute path (relative ones against the working directory, as the original did)."""
+    uri = uri.strip().removeprefix("file://") or DEFAULT_URI
     if "://" in uri:
-        return uri
+        raise ConfigError(f"the lancedb backend takes a local folder path, not {uri!r}")
     return str(expand_home(uri) if uri.startswith("~") else Path(uri).absolute())
 
 
-class LanceDBBackend(Backend):
+class LanceDBBackend(UriBackend):
     """LanceDB, embedded in a folder: exact cosine search, SQL filters, n-gram full-text index for recall."""
 
     name = "lancedb"
     label = "LanceDB (embedded folder)"
     kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES, RecordKind.RECALL})
+    default_uri = DEFAULT_URI
     questions = (Question("uri", "Enter the LanceDB database URI (Default: ./.lancedb):", default=DEFAULT_URI),)
     uri_help = "a folder path (empty: ./.lancedb in the working directory)"
 
-    def settings_from_uri(self, uri: str) -> dict[str, str]:
-        uri = uri.strip()
-        if "://" in uri and not uri.startswith("file://"):
-            raise ConfigError(f"the lancedb backend takes a local folder path, not {uri!r}")
-        return {"uri": uri.removeprefix("file://") or DEFAULT_URI}
+    def location(self, uri: str) -> str:
+        return resolve(uri)
 
-    def describe(self, settings: Settings) -> str:
-        return resolve(settings.get("uri", DEFAULT_URI))
-
-    def open(self, settings: Settings) -> Store:
+    def open_location(self, location: str) -> Store:
         from memgpt_backend_lancedb.store import LanceDBStore
 
-        return LanceDBStore(resolve(settings.get("uri", DEFAULT_URI)))
+        return LanceDBStore(location)
 
 
 @hookimpl

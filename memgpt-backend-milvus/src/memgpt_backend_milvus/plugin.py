@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Settings, Store, expand_home, hookimpl
+from memgpt.plugin import Backend, ConfigError, Question, RecordKind, Store, UriBackend, expand_home, hookimpl
 
 DEFAULT_URI = "~/.memgpt/milvus.db"
 
@@ -27,26 +27,23 @@ def location(uri: str) -> str:
     return str(expand_home(uri))
 
 
-class MilvusBackend(Backend):
+class MilvusBackend(UriBackend):
     """Milvus: a Milvus Lite file or a server; exact cosine search, escaped filter expressions, strong consistency."""
 
     name = "milvus"
     label = "Milvus (Milvus Lite file or server)"
     kinds = frozenset({RecordKind.ARCHIVAL, RecordKind.SOURCES, RecordKind.RECALL})
+    default_uri = DEFAULT_URI
     questions = (Question("uri", f"Enter the Milvus connection URI (Default: {DEFAULT_URI}):", default=DEFAULT_URI),)
     uri_help = f"a Milvus Lite file path (default {DEFAULT_URI}, under MEMGPT_HOME) or http://host:port (a Milvus server)"
 
-    def settings_from_uri(self, uri: str) -> dict[str, str]:
-        location(uri)  # raises ConfigError when malformed
-        return {"uri": uri.strip() or DEFAULT_URI}
+    def location(self, uri: str) -> str:
+        return location(uri)
 
-    def describe(self, settings: Settings) -> str:
-        return location(settings.get("uri", DEFAULT_URI))
-
-    def open(self, settings: Settings) -> Store:
+    def open_location(self, location: str) -> Store:
         from memgpt_backend_milvus.store import open_store
 
-        return open_store(location(settings.get("uri", DEFAULT_URI)))
+        return open_store(location)
 
 
 @hookimpl

@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "Question": "memgpt.storage.backend",
     "Settings": "memgpt.storage.backend",
     "Health": "memgpt.storage.backend",
+    "UriBackend": "memgpt.storage.backend",
     "RecordKind": "memgpt.kinds",
     "Table": "memgpt.kinds",
     "StorageRole": "memgpt.kinds",
@@ -144,7 +145,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
     from memgpt.records import EmbeddingSpec
     from memgpt.secrets import mask_uri, scrub
     from memgpt.sources.readers import BinaryFile, Reader, Section, UnreadableFile, decode_text, read_text_file
-    from memgpt.storage.backend import Backend, ConnectorCache, Health, Question, Settings, Store
+    from memgpt.storage.backend import Backend, ConnectorCache, Health, Question, Settings, Store, UriBackend
     from memgpt.storage.codec import Row, vector_from_bytes, vector_to_bytes
     from memgpt.storage.connector import ALL_CAPABILITIES, Capability, Connector
     from memgpt.storage.engine import EngineStore

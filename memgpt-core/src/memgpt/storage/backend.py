@@ -191,3 +191,36 @@ class Backend(ABC):
                 f"backend {self.name!r} cannot store {table.kind.label} (table {table.value!r}); "
                 f"it stores {', '.join(sorted(k.value for k in self.kinds)) or 'nothing'}"
             )
+
+
+class UriBackend(Backend):
+    """A backend whose location is one URI (a server URL or a path): the ``uri`` question, the settings, the summary.
+
+    Set :attr:`default_uri` and implement :meth:`location` (check and
+    normalize a URI, raising :class:`~memgpt.errors.ConfigError` in one line)
+    and :meth:`open_location`. ``questions`` defaults to one ``uri`` question;
+    override it to change the prompt or add ``env``.
+    """
+
+    default_uri: ClassVar[str] = ""
+    """The location of an empty answer."""
+
+    @abstractmethod
+    def location(self, uri: str) -> str:
+        """``uri`` (``""``: :attr:`default_uri`) checked and normalized, e.g. a relative path made absolute."""
+
+    @abstractmethod
+    def open_location(self, location: str) -> Store:
+        """Open the store at a normalized location (import the client library here)."""
+
+    def settings_from_uri(self, uri: str) -> dict[str, str]:
+        self.location(uri)  # raises ConfigError when malformed
+        return {"uri": uri.strip() or self.default_uri}
+
+    def describe(self, settings: Settings) -> str:
+        from memgpt.secrets import mask_uri
+
+        return mask_uri(self.location(settings.get("uri", self.default_uri)))
+
+    def open(self, settings: Settings) -> Store:
+        return self.open_location(self.location(settings.get("uri", self.default_uri)))
