@@ -10,7 +10,8 @@ from memgpt.errors import ConfigError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
-from memgpt.testing import BackendConformance, answer_configure, cli_round_trip, heavy_imports, make_record
+from memgpt.testing import BackendConformance, make_record
+from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_chroma.connector import regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend

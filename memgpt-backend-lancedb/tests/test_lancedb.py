@@ -12,7 +12,8 @@ from memgpt.kinds import Table
 from memgpt.records import Message
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import BackendConformance, answer_configure, cli_round_trip, heavy_imports, make_record, random_unit_vectors
+from memgpt.testing import BackendConformance, make_record, random_unit_vectors
+from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_lancedb import connector as lancedb_connector
 from memgpt_backend_lancedb.connector import LanceDBConnector, literal, sql_where

@@ -16,15 +16,8 @@ from memgpt.errors import ConfigError, StorageLocked
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import (
-    BackendConformance,
-    answer_configure,
-    cli_round_trip,
-    heavy_imports,
-    held_by_another_program,
-    make_record,
-    notes_of_agents,
-)
+from memgpt.testing import BackendConformance, held_by_another_program, make_record, notes_of_agents
+from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_milvus.connector import milvus_expr
 from memgpt_backend_milvus.plugin import MilvusBackend

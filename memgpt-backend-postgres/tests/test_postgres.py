@@ -18,15 +18,8 @@ from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import (
-    BackendConformance,
-    answer_configure,
-    cli_round_trip,
-    heavy_imports,
-    make_record,
-    random_unit_vectors,
-    run_cli,
-)
+from memgpt.testing import BackendConformance, make_record, random_unit_vectors
+from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
 from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin

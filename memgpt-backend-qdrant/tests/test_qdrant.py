@@ -18,16 +18,8 @@ from memgpt.errors import StorageLocked, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import (
-    BASE_TIME,
-    BackendConformance,
-    answer_configure,
-    cli_round_trip,
-    heavy_imports,
-    held_by_another_program,
-    make_record,
-    notes_of_agents,
-)
+from memgpt.testing import BASE_TIME, BackendConformance, held_by_another_program, make_record, notes_of_agents
+from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_qdrant.connector import qdrant_filter
 from memgpt_backend_qdrant.plugin import QdrantBackend
