@@ -17,8 +17,9 @@ The conformance suites a plugin's tests run live in :mod:`memgpt.testing`.
 # ruff: noqa: F401  (the TYPE_CHECKING imports below are what `__all__` names, for type checkers)
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from memgpt.lazy import lazy_attributes
 
 _EXPORTS: dict[str, str] = {
     # hooks
@@ -105,19 +106,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'memgpt.plugin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next access is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time each name is imported on first use

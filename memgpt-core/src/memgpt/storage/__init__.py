@@ -1,13 +1,12 @@
-"""The storage contract and how to open configured storage.
+"""Storage for applications: open the configured storage (:func:`open_storage`), scoped :class:`Collection` s, :class:`Where`.
 
-Names are imported lazily so that plugins can ``from memgpt.storage import
-Backend`` without paying for numpy until they actually store something.
+Plugin authors import from :mod:`memgpt.plugin` instead (the one public
+module for backends and providers). Names are imported on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from memgpt.lazy import lazy_attributes
 
 _EXPORTS = {
     "Backend": "memgpt.storage.backend",
@@ -28,10 +27,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'memgpt.storage' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)
