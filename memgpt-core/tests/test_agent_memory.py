@@ -67,6 +67,22 @@ def test_archival_search_pages_through_the_best_hundred(client: MemGPTClient) ->
     assert memory.archival_memory_search("gardening", page="None").startswith("Showing 5 of 100 results (page 0/19)")
 
 
+def test_a_search_sees_what_another_memory_object_wrote_meanwhile(client: MemGPTClient) -> None:
+    """A new search is never answered from an earlier one: it sees memories written since, by anyone.
+
+    Later pages of one search page through that search's results (MemGPT's paging), so they do not shift under the reader.
+    """
+    reader, writer = client.memory("sam"), client.memory("sam")
+    for i in range(7):
+        writer.insert_archival(f"note {i} about the garden shed")
+    assert reader.archival_memory_search("garden shed").startswith("Showing 5 of 7 results (page 0/1)")
+    writer.insert_archival("The garden shed key is under the blue pot.")
+    assert reader.archival_memory_search("garden shed", page=1).startswith("Showing 2 of 7 results (page 1/1)")
+    again = reader.archival_memory_search("garden shed key blue pot")
+    assert "under the blue pot" in json.loads(again.split(": ", 1)[1])[0]
+    assert reader.archival_memory_search("garden shed").startswith("Showing 5 of 8 results (page 0/1)")
+
+
 def test_conversation_search_skips_system_and_tool_messages(client: MemGPTClient) -> None:
     memory = client.memory("sam")
     memory.append_message("system", "You are Sam. Tea is your topic.", created_at=DAY)

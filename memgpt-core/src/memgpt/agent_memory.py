@@ -165,10 +165,13 @@ class AgentMemory:
         """Hits ``start`` to ``start + count`` of the best matches in the agent's archival memory and attached sources.
 
         Returns the page and how many matches there are in all (at most :data:`ARCHIVAL_TOP_K`).
+        A first page (``start == 0``) always searches anew, so it sees every
+        memory written before it, by this process or another; later pages of
+        the same query page through that search's results, as MemGPT did.
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidArgument("archival search needs a non-empty query")
-        hits = self._cache.get(query)
+        hits = None if start == 0 else self._cache.get(query)
         if hits is None:
             vector = self._embed([query])[0]
             hits = self.archival.search(vector, k=ARCHIVAL_TOP_K, model=self.embedder.model)
