@@ -7,19 +7,15 @@ module for backends and providers). Names are imported on first use.
 from __future__ import annotations
 
 from memgpt.lazy import lazy_attributes
+from memgpt.plugin import _EXPORTS as _PLUGIN_EXPORTS
+
+_CONTRACT = ("Backend", "Health", "Question", "Settings", "Store", "Capability", "Connector", "Row", "Where")
+"""Names of the storage contract, kept here for 0.5's imports; where they live is :mod:`memgpt.plugin`'s to say."""
 
 _EXPORTS = {
-    "Backend": "memgpt.storage.backend",
-    "Health": "memgpt.storage.backend",
-    "Question": "memgpt.storage.backend",
-    "Settings": "memgpt.storage.backend",
-    "Store": "memgpt.storage.backend",
-    "Capability": "memgpt.storage.connector",
-    "Connector": "memgpt.storage.connector",
-    "Row": "memgpt.storage.codec",
+    **{name: _PLUGIN_EXPORTS[name] for name in _CONTRACT},
     "Collection": "memgpt.storage.collection",
     "Hit": "memgpt.storage.collection",
-    "Where": "memgpt.storage.where",
     "scope": "memgpt.storage.where",
     "Storage": "memgpt.storage.configured",
     "open_storage": "memgpt.storage.configured",
