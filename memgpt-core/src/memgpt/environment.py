@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 _LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*?)\s*$")
@@ -55,3 +56,12 @@ def getenv(name: str, default: str | None = None) -> str | None:
         return value
     value = env_file_values().get(name)
     return value if value else default
+
+
+def first_set(names: Sequence[str]) -> str | None:
+    """The value of the first of ``names`` that is set (:func:`getenv`: the environment, then ``./.env``)."""
+    for name in names:
+        value = getenv(name)
+        if value:
+            return value
+    return None

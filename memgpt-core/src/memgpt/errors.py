@@ -61,6 +61,14 @@ class EmbeddingUnavailable(EmbeddingError):
     """The embedding endpoint could not be reached, or kept failing after retries."""
 
 
+class LLMError(MemGPTError):
+    """The LLM server refused or did not understand a request: credentials, an unknown model, a malformed answer."""
+
+
+class LLMUnavailable(LLMError):
+    """The LLM server could not be reached, or kept failing after retries."""
+
+
 class ScopeViolation(MemGPTError):
     """A backend returned a record outside the scope it was asked for (a backend bug)."""
 

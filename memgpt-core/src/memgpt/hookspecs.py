@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import click
 
     from memgpt.embeddings.provider import EmbeddingProvider
+    from memgpt.llm.provider import LLMProvider
     from memgpt.sources.readers import Reader
     from memgpt.storage.backend import Backend
 
@@ -43,6 +44,14 @@ def register_embedding_providers(register: Callable[[EmbeddingProvider], None]) 
     """Register embedding providers: call ``register(provider)`` once per :class:`~memgpt.embeddings.EmbeddingProvider`.
 
     Import the provider's client library inside ``EmbeddingProvider.embedder``.
+    """
+
+
+@hookspec
+def register_llm_providers(register: Callable[[LLMProvider], None]) -> None:
+    """Register LLM providers for the agent loop: call ``register(provider)`` once per :class:`~memgpt.llm.provider.LLMProvider`.
+
+    Import the provider's client library inside ``LLMProvider.chat_model``.
     """
 
 

@@ -96,6 +96,15 @@ _EXPORTS: dict[str, str] = {
     "Embedder": "memgpt.embeddings.provider",
     "EmbeddingConfig": "memgpt.embeddings.provider",
     "hash_vector": "memgpt.embeddings.hashing",
+    # LLM providers
+    "LLMProvider": "memgpt.llm.provider",
+    "ChatModel": "memgpt.llm.provider",
+    "ChatMessage": "memgpt.llm.provider",
+    "ChatResponse": "memgpt.llm.provider",
+    "ToolCall": "memgpt.llm.provider",
+    "LLMConfig": "memgpt.llm.provider",
+    "LLMError": "memgpt.errors",
+    "LLMUnavailable": "memgpt.errors",
     # document readers
     "Reader": "memgpt.sources.readers",
     "Section": "memgpt.sources.readers",
@@ -118,6 +127,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
         EmbeddingError,
         EmbeddingMismatch,
         EmbeddingUnavailable,
+        LLMError,
+        LLMUnavailable,
         MemGPTError,
         StorageError,
         StorageLocked,
@@ -127,6 +138,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
     from memgpt.files import private_dirs, require_free_space, write_private
     from memgpt.hookspecs import hookimpl
     from memgpt.kinds import RecordKind, StorageRole, Table
+    from memgpt.llm.provider import ChatMessage, ChatModel, ChatResponse, LLMConfig, LLMProvider, ToolCall
     from memgpt.locks import ProcessLock, lock_timeout, process_lock
     from memgpt.loopback import accepts_connections, free_port
     from memgpt.notices import notice

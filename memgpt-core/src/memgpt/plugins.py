@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "memgpt.default_plugins.local_backend",
     "memgpt.default_plugins.embeddings",
     "memgpt.default_plugins.readers",
+    "memgpt.default_plugins.llm",
 )
 
 FIRST_PARTY_BACKENDS = backend_names()
@@ -242,6 +243,23 @@ def readers() -> dict[str, Registered]:
     from memgpt.sources.readers import Reader
 
     return _collect("register_readers", Reader, "reader")
+
+
+def llm_providers() -> dict[str, Registered]:
+    """Every registered LLM provider by name (the built-in OpenAI-compatible ones first)."""
+    from memgpt.llm.provider import LLMProvider
+
+    return _collect("register_llm_providers", LLMProvider, "LLM provider")
+
+
+def get_llm_provider(name: str) -> Any:
+    """The installed LLM provider called ``name``; a clear error if there is none."""
+    available = llm_providers()
+    if name in available:
+        return available[name].item
+    raise UnknownBackend(
+        f"no LLM provider named {name!r} is installed (installed: {', '.join(available) or 'none'}); run memgpt configure"
+    )
 
 
 def add_commands(cli: Any) -> list[str]:

@@ -21,20 +21,11 @@ from typing import Any
 import numpy as np
 
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
-from memgpt.environment import getenv
+from memgpt.environment import first_set
 from memgpt.errors import EmbeddingError, EmbeddingMismatch, EmbeddingUnavailable
 from memgpt.secrets import scrub
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
-
-
-def api_key(variables: Sequence[str]) -> str | None:
-    """The first of these environment variables (or ``./.env`` entries) that is set."""
-    for name in variables:
-        value = getenv(name)
-        if value:
-            return value
-    return None
 
 
 class OpenAICompatibleEmbedder(Embedder):
@@ -52,7 +43,7 @@ class OpenAICompatibleEmbedder(Embedder):
         self.batch_size = batch_size
         self.endpoint = (config.endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.url = self.endpoint + "/embeddings"
-        self.key = api_key(self.key_variables)
+        self.key = first_set(self.key_variables)
 
     def _request(self, texts: Sequence[str]) -> dict[str, Any]:
         body = json.dumps({"model": self.model, "input": list(texts), "encoding_format": "float"}).encode()

@@ -1,0 +1,1 @@
+"""LLM providers: plugins that answer chat completions with tool calls, for the agent loop."""
