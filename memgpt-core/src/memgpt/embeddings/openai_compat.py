@@ -10,11 +10,6 @@ retried with exponential backoff (honouring ``Retry-After``).
 
 from __future__ import annotations
 
-import json
-import random
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +18,7 @@ import numpy as np
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.environment import first_set
 from memgpt.errors import EmbeddingError, EmbeddingMismatch, EmbeddingUnavailable
+from memgpt.http_json import HTTPGaveUp, HTTPRefusal, Retries, post_json
 from memgpt.secrets import scrub
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
@@ -45,57 +41,29 @@ class OpenAICompatibleEmbedder(Embedder):
         self.url = self.endpoint + "/embeddings"
         self.key = first_set(self.key_variables)
 
-    def _request(self, texts: Sequence[str]) -> dict[str, Any]:
-        body = json.dumps({"model": self.model, "input": list(texts), "encoding_format": "float"}).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.key:
-            headers["Authorization"] = f"Bearer {self.key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-            return json.loads(response.read().decode("utf-8"))
-
-    def _wait(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff_seconds * (2**attempt) * (1 + random.random() / 4)
-        if retry_after:
-            try:
-                delay = max(delay, float(retry_after))
-            except ValueError:
-                pass
-        time.sleep(min(delay, self.max_backoff_seconds))
-
     def _error(self, message: str) -> str:
         return scrub(message, [self.key])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        last = ""
-        for attempt in range(self.max_attempts):
-            try:
-                payload = self._request(texts)
-                break
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                if exc.code in (401, 403):
-                    raise EmbeddingError(
-                        self._error(
-                            f"embedding endpoint {self.endpoint} refused the request (HTTP {exc.code}{detail}); "
-                            f"check the API key in {' or '.join(self.key_variables)}"
-                        )
-                    ) from None
-                if exc.code == 429 or exc.code >= 500:
-                    last = f"HTTP {exc.code}{detail}"
-                    self._wait(attempt, exc.headers.get("Retry-After") if exc.headers else None)
-                    continue
+        body = {"model": self.model, "input": list(texts), "encoding_format": "float"}
+        retries = Retries(self.max_attempts, self.backoff_seconds, self.max_backoff_seconds)
+        try:
+            payload = post_json(self.url, body, self.key, self.timeout_seconds, retries)
+        except HTTPRefusal as exc:
+            if exc.status in (401, 403):
                 raise EmbeddingError(
-                    self._error(f"embedding endpoint {self.endpoint} rejected model {self.model!r} (HTTP {exc.code}{detail})")
+                    self._error(
+                        f"embedding endpoint {self.endpoint} refused the request (HTTP {exc.status}{exc.detail}); "
+                        f"check the API key in {' or '.join(self.key_variables)}"
+                    )
                 ) from None
-            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-                last = str(getattr(exc, "reason", exc))
-                self._wait(attempt, None)
-                continue
-        else:
+            raise EmbeddingError(
+                self._error(f"embedding endpoint {self.endpoint} rejected model {self.model!r} (HTTP {exc.status}{exc.detail})")
+            ) from None
+        except HTTPGaveUp as exc:
             raise EmbeddingUnavailable(
-                self._error(f"embedding endpoint {self.endpoint} failed {self.max_attempts} times; last: {last}")
-            )
+                self._error(f"embedding endpoint {self.endpoint} failed {exc.attempts} times; last: {exc.last}")
+            ) from None
         return self._vectors(payload, len(texts))
 
     def _vectors(self, payload: dict[str, Any], expected: int) -> np.ndarray:
@@ -112,12 +80,3 @@ class OpenAICompatibleEmbedder(Embedder):
                 f"the configuration says {self.dim}-d (set --embedding-dim {vectors.shape[1]} or change the model)"
             )
         return vectors
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        body = json.loads(exc.read().decode("utf-8", "replace") or "{}")
-        message = body.get("error", {}).get("message") if isinstance(body.get("error"), dict) else body.get("error")
-    except (ValueError, AttributeError, OSError):
-        message = None
-    return f": {str(message)[:200]}" if message else ""
