@@ -254,11 +254,15 @@ def llm_providers() -> dict[str, Registered]:
 
 def get_llm_provider(name: str) -> Any:
     """The installed LLM provider called ``name``; a clear error if there is none."""
-    available = llm_providers()
+    return _installed(llm_providers(), name, "LLM provider")
+
+
+def _installed(available: dict[str, Registered], name: str, what: str) -> Any:
+    """The item registered as ``name``, or a one-line error listing what is installed."""
     if name in available:
         return available[name].item
     raise UnknownBackend(
-        f"no LLM provider named {name!r} is installed (installed: {', '.join(available) or 'none'}); run memgpt configure"
+        f"no {what} named {name!r} is installed (installed: {', '.join(available) or 'none'}); run memgpt configure"
     )
 
 
@@ -295,12 +299,7 @@ def add_commands(cli: Any) -> list[str]:
 
 def get_embedding_provider(name: str) -> Any:
     """The installed embedding provider called ``name``; a clear error if there is none."""
-    available = embedding_providers()
-    if name in available:
-        return available[name].item
-    raise UnknownBackend(
-        f"no embedding provider named {name!r} is installed (installed: {', '.join(available) or 'none'}); run memgpt configure"
-    )
+    return _installed(embedding_providers(), name, "embedding provider")
 
 
 def get_backend(name: str) -> Any:
