@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from chat_server import ChatServer, tool_call
 
+from chat_server import ChatServer, tool_call
 from memgpt import plugins
 from memgpt.errors import LLMError, LLMUnavailable, UnknownBackend
 from memgpt.llm.openai_chat import OpenAICompatibleChat, chat_url
