@@ -27,8 +27,10 @@ def test_agents_are_created_with_the_configured_defaults(client: MemGPTClient) -
     assert agent.embedding_config["model"] == "lexical-hash-384"
     assert agent.llm_config["model"] == "gpt-4"
     assert client.get_agent(agent.id).name == "sam"  # by id too
+    client.add_profile("persona", "ada_pov", "I am Ada.")
     other = client.create_agent("ada", persona="ada_pov", human="basic")
     assert (other.persona, other.human) == ("ada_pov", "basic")
+    assert other.core_memory == {"persona": "I am Ada.", "human": client.list_profiles("human")[0].profile.text}
     assert [a.name for a in client.list_agents()] == ["sam", "ada"]
 
 

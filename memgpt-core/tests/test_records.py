@@ -27,7 +27,7 @@ from memgpt.testing import make_agent, make_record, make_source
 
 
 def test_every_kind_maps_to_tables() -> None:
-    assert RecordKind.AGENTS.tables == (Table.SOURCES, Table.AGENTS)
+    assert RecordKind.AGENTS.tables == (Table.SOURCES, Table.AGENTS, Table.PROFILES)
     assert RecordKind.SOURCES.tables == (Table.SOURCE_PASSAGES,)
     assert {t for k in RecordKind for t in k.tables} == set(Table)
 

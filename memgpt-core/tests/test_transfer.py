@@ -68,7 +68,7 @@ def filled(tmp_path: Path) -> dict[str, int]:
 
 
 def test_migrate_copies_every_record_exactly_and_switch_points_at_the_copy(filled: dict[str, int], tmp_path: Path) -> None:
-    assert filled == {"sources": 2, "agents": 3, "source_passages": 5, "archival": 6, "recall": 15}
+    assert filled == {"profiles": 4, "sources": 2, "agents": 3, "source_passages": 5, "archival": 6, "recall": 15}
     before, answers = snapshot(), search_answers()
     target = tmp_path / "target"
 
@@ -247,7 +247,7 @@ def test_export_then_import_into_a_fresh_home_reproduces_everything(
     me = MemGPTConfig.load().user_id
     assert me != manifest["users"][0]
     _, out = run("import", str(archive))
-    assert f"Imported 31 records from {archive} for user {me}; every collection verified" in out
+    assert f"Imported 35 records from {archive} for user {me}; every collection verified" in out
     assert_same_snapshot(snapshot(), as_user(before, me))  # the records are now this user's: ids and all else kept
     assert search_answers() == answers
 
@@ -413,7 +413,7 @@ def test_import_check_verifies_files_and_writes_nothing(filled: dict[str, int], 
     monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "fresh"))
     run("configure", "--defaults")
     _, out = run("import", "--check", str(archive))
-    assert "31 records of 1 user(s), every file matches its manifest" in out
+    assert "35 records of 1 user(s), every file matches its manifest" in out
     assert all(n == 0 for n in counts().values())
     vectors = np.load(archive / "archival.vectors.npy")
     vectors[0, 0] += 1e-3

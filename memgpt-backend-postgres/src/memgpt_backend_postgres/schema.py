@@ -19,6 +19,7 @@ TABLE_NAMES = {
     Table.RECALL: "memgpt_recall",
     Table.AGENTS: "memgpt_agents",
     Table.SOURCES: "memgpt_sources",
+    Table.PROFILES: "memgpt_profiles",
 }
 
 INDEXES = {
@@ -27,6 +28,7 @@ INDEXES = {
     Table.RECALL: [("agent_id", "created_at"), ("user_id", "created_at")],
     Table.AGENTS: [("user_id", "name")],
     Table.SOURCES: [("user_id",)],
+    Table.PROFILES: [("user_id", "kind")],
 }
 
 HNSW_MAX_DIM = 2_000

@@ -17,6 +17,7 @@ from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.errors import AlreadyExists, ConfigError, EmbeddingMismatch, EmbeddingUnavailable, NotFound, UnknownBackend
 from memgpt.kinds import Table
 from memgpt.names import validate_name
+from memgpt.profiles import Profiles
 from memgpt.records import AgentState, EmbeddingSpec, Source, utcnow
 from memgpt.storage.collection import Collection
 from memgpt.storage.where import Where
@@ -130,12 +131,13 @@ def _with_credentials(config: EmbeddingConfig) -> EmbeddingConfig:
 
 
 class Catalog:
-    """The agents and data sources of one user."""
+    """The agents, data sources, personas and humans of one user."""
 
     def __init__(self, collections: Collections, user_id: str) -> None:
         self.collections = collections
         self.user_id = validate_name(user_id, "user id")
         self.mine = Where.of(user_id=user_id)
+        self.profiles = Profiles(collections, self.user_id)
 
     def _agents(self) -> Collection:
         return self.collections.collection(Table.AGENTS, self.mine)
@@ -179,7 +181,11 @@ class Catalog:
         preset: str | None = None,
         llm_config: dict[str, Any] | None = None,
     ) -> AgentState:
+        """A new agent whose core memory starts from the texts of ``persona`` and ``human`` (names; empty for none)."""
+        from memgpt.agent.core_memory import CoreMemory
+
         validate_name(name, "agent name")
+        texts = {kind: self.profiles.get(kind, given).text if given else "" for kind, given in (("persona", persona), ("human", human))}
         if self.find_agent(name) is not None:
             raise AlreadyExists(f"an agent named {name!r} exists already")
         agent = AgentState(
@@ -189,10 +195,12 @@ class Catalog:
             preset=preset,
             persona=persona,
             human=human,
-            core_memory={"persona": persona, "human": human},
             llm_config=dict(llm_config or {}),
             embedding_config=embedding.to_dict(),
         )
+        core = CoreMemory.of(agent)
+        core.blocks.update(texts)
+        agent = core.applied_to(agent)
         self._agents().insert([agent])
         return agent
 

@@ -22,7 +22,8 @@ from memgpt.agent_memory import AgentMemory
 from memgpt.catalog import Catalog, SourceSummary
 from memgpt.config import MemGPTConfig
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
-from memgpt.records import AgentState
+from memgpt.profiles import ProfileEntry
+from memgpt.records import AgentState, Profile
 from memgpt.sources.loader import LoadReport, Progress, SourceLoader
 
 
@@ -60,7 +61,11 @@ class MemGPTClient:
     def create_agent(
         self, name: str, persona: str | None = None, human: str | None = None, preset: str | None = None
     ) -> AgentState:
-        """A new agent with the configured defaults for what is not given."""
+        """A new agent with the configured defaults for what is not given.
+
+        ``persona`` and ``human`` name profiles (:meth:`add_profile`, or built in):
+        their texts become the agent's core memory.
+        """
         return self.catalog.create_agent(
             name,
             embedding=self.embedding,
@@ -69,6 +74,19 @@ class MemGPTClient:
             preset=preset or self.config.preset,
             llm_config=self.config.llm(),
         )
+
+    # -- personas and humans --------------------------------------------------------------
+    def add_profile(self, kind: str, name: str, text: str, replace: bool = False) -> Profile:
+        """Keep a persona or human (``kind``) called ``name``; ``replace`` changes an existing one's text."""
+        return self.catalog.profiles.add(kind, name, text, replace_existing=replace)
+
+    def list_profiles(self, kind: str) -> list[ProfileEntry]:
+        """Every persona or human the user can start an agent with, built-in ones included."""
+        return self.catalog.profiles.list(kind)
+
+    def delete_profile(self, kind: str, name: str) -> bool:
+        """Delete the user's persona or human; returns whether a built-in one of that name takes its place."""
+        return self.catalog.profiles.delete(kind, name)
 
     def get_agent(self, name: str) -> AgentState:
         return self.catalog.get_agent(name)

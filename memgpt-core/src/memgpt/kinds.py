@@ -38,7 +38,7 @@ _KIND_LABELS = {
     RecordKind.ARCHIVAL: "archival passages",
     RecordKind.RECALL: "recall messages",
     RecordKind.SOURCES: "data-source passages",
-    RecordKind.AGENTS: "agent state and source catalog",
+    RecordKind.AGENTS: "agent state, source catalog, personas and humans",
 }
 
 
@@ -50,6 +50,8 @@ class Table(str, Enum):
     SOURCE_PASSAGES = "source_passages"
     SOURCES = "sources"
     AGENTS = "agents"
+    PROFILES = "profiles"
+    """Persona and human texts, copied into an agent's core memory when it is created."""
 
     @property
     def kind(self) -> RecordKind:
@@ -85,6 +87,7 @@ _TABLE_KIND = {
     Table.SOURCE_PASSAGES: RecordKind.SOURCES,
     Table.SOURCES: RecordKind.AGENTS,
     Table.AGENTS: RecordKind.AGENTS,
+    Table.PROFILES: RecordKind.AGENTS,
 }
 _TABLE_FIELDS = {
     Table.ARCHIVAL: ("user_id", "agent_id", "document_id"),
@@ -92,6 +95,7 @@ _TABLE_FIELDS = {
     Table.RECALL: ("user_id", "agent_id", "role"),
     Table.SOURCES: ("user_id",),
     Table.AGENTS: ("user_id", "name"),
+    Table.PROFILES: ("user_id", "kind", "name"),
 }
 _TABLE_REQUIRED = {
     Table.ARCHIVAL: ("user_id", "agent_id"),
@@ -99,7 +103,12 @@ _TABLE_REQUIRED = {
     Table.RECALL: ("user_id", "agent_id"),
     Table.SOURCES: ("user_id",),
     Table.AGENTS: ("user_id",),
+    Table.PROFILES: ("user_id",),
 }
+
+
+PROFILE_KINDS = ("persona", "human")
+"""What a profile (table ``profiles``) describes: the agent itself, or the human it talks with."""
 
 
 class StorageRole(str, Enum):
@@ -141,4 +150,5 @@ _TABLE_ROLE = {
     Table.RECALL: StorageRole.RECALL,
     Table.AGENTS: StorageRole.CATALOG,
     Table.SOURCES: StorageRole.CATALOG,
+    Table.PROFILES: StorageRole.CATALOG,
 }

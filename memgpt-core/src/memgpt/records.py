@@ -11,6 +11,8 @@ Four record types cover MemGPT's memory:
 * :class:`Source` -- a data source's catalog entry (``sources``).
 * :class:`AgentState` -- an agent's persona, core memory, configuration and the
   sources attached to it (``agents``).
+* :class:`Profile` -- a named persona or human text a user keeps to start agents
+  with (``profiles``).
 
 A backend declares which :class:`~memgpt.kinds.RecordKind` it can hold; each
 kind maps to one or more :class:`~memgpt.kinds.Table` s.
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from memgpt.errors import InvalidRecord
-from memgpt.kinds import RecordKind, Table
+from memgpt.kinds import PROFILE_KINDS, RecordKind, Table
 from memgpt.secrets import without_credentials
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "EmbeddingSpec",
     "Message",
     "Passage",
+    "Profile",
     "Record",
     "RecordKind",
     "Source",
@@ -280,7 +283,42 @@ class AgentState(_RecordBase):
         self.updated_at = to_utc(self.updated_at)
 
 
-Record = Passage | Message | Source | AgentState
+def profile_id(kind: str, name: str) -> str:
+    """The id of the ``kind`` profile called ``name``: a persona and a human may share a name."""
+    return f"{kind}:{name}"
+
+
+@dataclass(eq=False, kw_only=True)
+class Profile(_RecordBase):
+    """A persona or a human: a named text that ``memgpt create agent`` copies into the agent's core memory.
+
+    Editing a profile later changes no agent: each agent keeps (and edits) its
+    own copy.
+    """
+
+    kind: str
+    name: str
+    text: str
+    user_id: str
+    id: str = ""
+    """``persona:NAME`` or ``human:NAME`` (:func:`profile_id`); filled in from ``kind`` and ``name``."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        if self.kind not in PROFILE_KINDS:
+            raise InvalidRecord(f"a profile is a persona or a human, not {self.kind!r}")
+        expected = profile_id(self.kind, self.name)
+        if self.id and self.id != expected:
+            raise InvalidRecord(f"profile id {self.id!r} does not match its kind and name ({expected!r})")
+        self.id = expected
+        if not isinstance(self.text, str):
+            raise InvalidRecord(f"the text of {self.kind} {self.name!r} must be a string")
+        self.metadata = _check_metadata(self.metadata, self.kind)
+        self.created_at = to_utc(self.created_at)
+
+
+Record = Passage | Message | Source | AgentState | Profile
 
 RECORD_TYPES: dict[Table, type] = {
     Table.ARCHIVAL: Passage,
@@ -288,9 +326,9 @@ RECORD_TYPES: dict[Table, type] = {
     Table.RECALL: Message,
     Table.SOURCES: Source,
     Table.AGENTS: AgentState,
+    Table.PROFILES: Profile,
 }
 """The record class each table holds."""
-"""Any of the four record types."""
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,7 @@ from memgpt.cli import (  # noqa: E402
     configure_cmd,
     load_cmd,
     memory_cmd,
+    profiles_cmd,
     reembed_cmd,
     storage_cmd,
     transfer_cmd,
@@ -198,5 +199,10 @@ for command in (
     transfer_cmd.import_command,
     backends_cmd.backends_command,
     backends_cmd.plugins_command,
+    profiles_cmd.add_group,
 ):
     main.add_command(command)
+for command in profiles_cmd.LIST_COMMANDS:
+    agents_cmd.list_group.add_command(command)
+for command in profiles_cmd.DELETE_COMMANDS:
+    agents_cmd.delete_group.add_command(command)

@@ -35,7 +35,7 @@ def create_agent_command(client, name, persona, human, preset, exist_ok, as_json
 
 @click.group("list")
 def list_group() -> None:
-    """List agents or data sources."""
+    """List agents, data sources, personas or humans."""
 
 
 @list_group.command("agents")
@@ -99,7 +99,7 @@ def list_sources_command(client, as_json) -> None:
 
 @click.group("delete")
 def delete_group() -> None:
-    """Delete an agent or a data source."""
+    """Delete an agent, a data source, a persona or a human."""
 
 
 @delete_group.command("agent")
@@ -198,5 +198,10 @@ def show_agent_command(client, name, as_json) -> None:
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         click.echo(f"{label.ljust(width)}  {value}")
-    for block, text in agent.core_memory.items():
-        click.echo(f"core memory [{block}]: {text}")
+    from memgpt.agent.core_memory import CoreMemory
+
+    core = CoreMemory.of(agent)
+    for block, text in core.blocks.items():
+        click.echo(f"\ncore memory: {block} ({len(text):,}/{core.limit(block):,} characters)")
+        for line in text.splitlines() or [""]:
+            click.echo(f"  {line}")

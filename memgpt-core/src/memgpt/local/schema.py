@@ -16,6 +16,10 @@ SCHEMA_VERSION = 2
 
 AGENTS_GROUP = "agents"
 SOURCES_GROUP = "archival"
+PROFILES_GROUP = "profiles"
+
+GROUP_FILES = {AGENTS_GROUP: "memory", SOURCES_GROUP: "source", PROFILES_GROUP: "profiles"}
+"""The stem of each group's partition files: ``agents/<id>/memory.sqlite``, ``profiles/persona/profiles.sqlite``."""
 
 
 _COLUMN_TYPES = {
@@ -115,11 +119,10 @@ LAYOUTS: dict[Table, TableLayout] = {
     Table.RECALL: _layout(Table.RECALL, AGENTS_GROUP, "agent_id", "recall", fts=True),
     Table.SOURCES: _layout(Table.SOURCES, SOURCES_GROUP, "id", "source"),
     Table.SOURCE_PASSAGES: _layout(Table.SOURCE_PASSAGES, SOURCES_GROUP, "source", "passages"),
+    Table.PROFILES: _layout(Table.PROFILES, PROFILES_GROUP, "kind", "profile"),
 }
 
-GROUP_TABLES = {
-    group: tuple(layout for layout in LAYOUTS.values() if layout.group == group) for group in (AGENTS_GROUP, SOURCES_GROUP)
-}
+GROUP_TABLES = {group: tuple(layout for layout in LAYOUTS.values() if layout.group == group) for group in GROUP_FILES}
 
 
 def group_upgrades(group: str) -> dict[int, list[str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from memgpt.errors import StorageError
 from memgpt.local.database import Database
-from memgpt.local.schema import GROUP_TABLES, REGISTRY_SQL, group_upgrades
+from memgpt.local.schema import GROUP_FILES, GROUP_TABLES, REGISTRY_SQL, group_upgrades
 from memgpt.names import folder_name, name_from_folder
 from memgpt.records import EmbeddingSpec, Table
 from memgpt.storage.backend import Store
@@ -192,7 +192,7 @@ class LocalStore(Store):
 
 
 def _file_name(group: str, shelf: str) -> str:
-    stem = "memory" if group == "agents" else "source"
+    stem = GROUP_FILES[group]
     return f"{stem}.{shelf}.sqlite" if shelf else f"{stem}.sqlite"
 
 

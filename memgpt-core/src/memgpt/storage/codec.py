@@ -132,7 +132,7 @@ def _layout(table: Table) -> _Layout:
     layout = _LAYOUTS.get(table)
     if layout is None:
         id_attr = "name" if table is Table.SOURCES else "id"
-        skip = {id_attr, "text", "created_at", "embedding", *table.filter_fields}
+        skip = {id_attr, "created_at", "embedding", *table.filter_fields} | ({"text"} if table.has_text else set())
         payload = tuple(sorted(f.name for f in fields(RECORD_TYPES[table]) if f.name not in skip))
         layout = _LAYOUTS[table] = _Layout(
             id_attr,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from memgpt.errors import InvalidRecord
 
-FIELDS = ("id", "user_id", "agent_id", "source", "document_id", "role", "name")
+FIELDS = ("id", "user_id", "agent_id", "source", "document_id", "role", "name", "kind")
 """Every field a Where may name; each table allows a subset (``Table.filter_fields`` plus ``id``)."""
 
 

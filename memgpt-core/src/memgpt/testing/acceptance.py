@@ -54,7 +54,8 @@ def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (
     steps: list[tuple[str, ...]] = [
         ("configure", "--defaults", "--embedding-provider", "hashing", *storage),
         ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
-        ("create", "agent", "--name", "round-trip"),
+        ("add", "persona", "--name", "tester", "--text", "I test storage backends."),
+        ("create", "agent", "--name", "round-trip", "--persona", "tester"),
         ("attach", "--agent", "round-trip", "--data-source", "docs"),
         ("archival", "insert", "--agent", "round-trip", "The user drinks oolong tea on Sundays."),
         ("recall", "append", "--agent", "round-trip", "Which TEA should I buy?"),
@@ -64,6 +65,8 @@ def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (
         result = run_cli(*step, home=home, env=env)
         assert result.returncode == 0, (step, result.stderr)
         assert result.stderr == "", (step, result.stderr)
+    shown = json.loads(run_cli("show", "agent", "round-trip", "--json", home=home, env=env).stdout)
+    assert shown["core_memory"]["persona"] == "I test storage backends.", shown
     found = json.loads(run_cli("archival", "search", "--agent", "round-trip", "oolong tea", "--json", home=home, env=env).stdout)
     assert found["total"] == 3, found
     assert found["results"][0]["text"] == "The user drinks oolong tea on Sundays.", found

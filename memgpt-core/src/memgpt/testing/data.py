@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from memgpt.kinds import Table
-from memgpt.records import AgentState, Message, Passage, Source
+from memgpt.records import AgentState, Message, Passage, Profile, Source
 
 DIM = 16
 """Embedding dimension used by the suite."""
@@ -27,7 +27,7 @@ OTHER_USER = "user-2"
 
 def owner_field(table: Table) -> str:
     """The field that says whose a record is: ``agent_id``, ``source`` or ``id``."""
-    return {Table.SOURCE_PASSAGES: "source", Table.SOURCES: "id", Table.AGENTS: "id"}.get(table, "agent_id")
+    return {Table.SOURCE_PASSAGES: "source", Table.SOURCES: "id", Table.AGENTS: "id", Table.PROFILES: "id"}.get(table, "agent_id")
 
 
 def random_unit_vectors(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
@@ -127,5 +127,17 @@ def make_source(name: str, *, user: str = USER) -> Source:
         embedding_dim=DIM,
         description=f"documents of {name}",
         metadata={"files": 3},
+        created_at=BASE_TIME,
+    )
+
+
+def make_profile(kind: str, name: str, *, user: str = USER, text: str | None = None) -> Profile:
+    """A persona or human called ``name``."""
+    return Profile(
+        kind=kind,
+        name=name,
+        text=text if text is not None else f"The {kind} {name}: likes tea, dislikes rain.",
+        user_id=user,
+        metadata={"origin": "test"},
         created_at=BASE_TIME,
     )

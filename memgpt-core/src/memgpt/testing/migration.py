@@ -33,7 +33,7 @@ from memgpt.records import Message, Passage
 from memgpt.storage.where import Where
 from memgpt.testing.acceptance import run_cli
 
-TABLES = (Table.SOURCES, Table.AGENTS, Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL)
+TABLES = (Table.PROFILES, Table.SOURCES, Table.AGENTS, Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL)
 AGENTS = ("ada", "bob", "cy")
 DOCUMENTS = {
     "docs": {
@@ -51,7 +51,7 @@ RECALL_QUERIES = ("tea", "TRAIN", "day")
 def fill_memories(folder: Path, bulk: int = 0, config: MemGPTConfig | None = None) -> dict[str, int]:
     """Fill the configured storage with what a user's memories look like; returns the count per table.
 
-    Two data sources loaded from files, three agents (two with sources
+    Two data sources loaded from files, a persona per agent and a human they share, three agents (two with sources
     attached, one with core memory edits), archival passages with metadata,
     conversations with every role, tool calls and times spread over days, and
     ``bulk`` extra archival passages for ``ada`` (to make copies take many batches).
@@ -68,8 +68,10 @@ def fill_memories(folder: Path, bulk: int = 0, config: MemGPTConfig | None = Non
                 path.write_text(text, encoding="utf-8")
                 paths.append(path)
             client.load(source, paths)
+        client.add_profile("human", "curious", "A curious user.")
         for name in AGENTS:
-            client.create_agent(name, persona=f"I am {name}.", human="A curious user.")
+            client.add_profile("persona", name, f"I am {name}.")
+            client.create_agent(name, persona=name, human="curious")
         client.attach("ada", "docs")
         client.attach("bob", "docs")
         client.attach("bob", "notes")

@@ -20,7 +20,7 @@ from memgpt.storage.configured import Storage
 from memgpt.storage.shelves import SHELVED_TABLES, shelf_of
 from memgpt.storage.where import Where
 
-ORDER = (Table.SOURCES, Table.AGENTS, Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL)
+ORDER = (Table.PROFILES, Table.SOURCES, Table.AGENTS, Table.SOURCE_PASSAGES, Table.ARCHIVAL, Table.RECALL)
 """Tables in the order they move: the catalog first, so records never arrive before their owner."""
 
 

@@ -1,4 +1,4 @@
-"""The catalog (agent state and loaded sources): round trips, updates, deletes, record types, names per user."""
+"""The catalog (agent state, loaded sources, personas and humans): round trips, updates, deletes, record types, names per user."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from memgpt.errors import InvalidRecord
 from memgpt.kinds import Table
-from memgpt.records import AgentState, Source
+from memgpt.records import AgentState, Profile, Source
 from memgpt.storage.collection import Collection
 from memgpt.storage.where import Where
 from memgpt.testing.conformance.base import TRICKY_NAMES, ConformanceBase, ids_of, same_records
@@ -17,12 +17,13 @@ from memgpt.testing.data import (
     OTHER_USER,
     USER,
     make_agent,
+    make_profile,
     make_source,
 )
 
 
 class AgentsConformance(ConformanceBase):
-    """The catalog (agent state and loaded sources): round trips, updates, deletes, record types, names per user."""
+    """The catalog (agent state, loaded sources, personas and humans): round trips, updates, deletes, record types, names per user."""
 
     def test_agent_state_round_trip_update_and_delete(self, catalog: None, collection: Callable[..., Collection]) -> None:
         everyone = collection(Table.AGENTS, Where.everything())
@@ -53,12 +54,38 @@ class AgentsConformance(ConformanceBase):
         assert everyone.delete_where(Where.of(user_id=OTHER_USER)) == 1
         assert everyone.count() == 3
 
+    def test_personas_and_humans_round_trip(self, catalog: None, collection: Callable[..., Collection]) -> None:
+        """A persona and a human may share a name; each user has their own; texts keep every character."""
+        everyone = collection(Table.PROFILES, Where.everything())
+        profiles = collection(Table.PROFILES)
+        text = "Line one.\n\n  Indented — ünïcødé, quotes \" ' and a tab\t." + " more" * 500
+        written = [
+            make_profile("persona", "sam", text=text),
+            make_profile("human", "sam"),
+            make_profile("persona", TRICKY_NAMES[0]),
+            make_profile("persona", "sam", user=OTHER_USER, text="someone else's sam"),
+        ]
+        everyone.insert(written)
+        assert isinstance(profiles.get("persona:sam"), Profile)
+        assert profiles.get("persona:sam") == written[0] and profiles.get("human:sam") == written[1]
+        assert profiles.count() == 3 and everyone.count() == 4
+        assert sorted(p.name for p in profiles.iterate(Where.of(kind="persona"))) == sorted(["sam", TRICKY_NAMES[0]])
+        assert ids_of(profiles.iterate(Where.of(kind="human", name="sam"))) == ["human:sam"]
+        profiles.insert([replace(written[0], text="edited")])
+        assert profiles.get("persona:sam").text == "edited"
+        assert collection(Table.PROFILES, Where.of(user_id=OTHER_USER)).get("persona:sam").text == "someone else's sam"
+        assert profiles.delete(["human:sam"]) == 1
+        assert profiles.get("human:sam") is None and everyone.count() == 3
+
     def test_catalog_refuses_wrong_record_types(self, catalog: None, collection: Callable[..., Collection]) -> None:
         with pytest.raises(InvalidRecord, match="AgentState"):
             collection(Table.AGENTS).insert([make_source("docs")])
         with pytest.raises(InvalidRecord, match="Source"):
             collection(Table.SOURCES).insert([make_agent(1)])
+        with pytest.raises(InvalidRecord, match="AgentState"):
+            collection(Table.PROFILES).insert([make_agent(1)])
         assert collection(Table.AGENTS).count() == 0 and collection(Table.SOURCES).count() == 0
+        assert collection(Table.PROFILES).count() == 0
 
     def test_two_users_may_name_agents_and_sources_alike(self, catalog: None, collection: Callable[..., Collection]) -> None:
         """Agent and source names, and ids, are unique per user: one user's write or delete never reaches the other's."""

@@ -37,7 +37,7 @@ from memgpt.testing.data import (
 
 VECTOR_TABLES = (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL)
 SUITE_SPECS = (EmbeddingSpec(MODEL, DIM), EmbeddingSpec(OTHER_MODEL, OTHER_DIM))
-CATALOG_TABLES = (Table.AGENTS, Table.SOURCES)
+CATALOG_TABLES = (Table.AGENTS, Table.SOURCES, Table.PROFILES)
 
 # Names that would break a filter expression if a backend pasted them into one.
 TRICKY_NAMES = (

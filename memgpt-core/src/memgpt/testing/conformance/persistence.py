@@ -24,6 +24,7 @@ from memgpt.testing.data import (
     DIM,
     USER,
     make_agent,
+    make_profile,
     make_source,
 )
 
@@ -41,6 +42,7 @@ class PersistenceConformance(ConformanceBase):
         if RecordKind.AGENTS in backend.kinds:
             written[Table.AGENTS] = [make_agent(i) for i in range(3)]
             written[Table.SOURCES] = [make_source(f"source-{i}") for i in range(2)]
+            written[Table.PROFILES] = [make_profile("persona", "sam"), make_profile("human", "sam")]
             for table in CATALOG_TABLES:
                 open_collection(backend, store, table, Where.everything()).insert(written[table])
         opener.close(store)
