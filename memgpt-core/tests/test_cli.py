@@ -63,7 +63,14 @@ def test_storage_status_reports_the_local_store_and_counts(memgpt_home: Path) ->
     assert f"archival: local at {memgpt_home} (ok)" in result.output and "records of: me" in result.output
     report = json.loads(invoke("storage", "status", "--json").output)
     counts = {t["table"]: t["count"] for t in report["tables"]}
-    assert counts == {"archival": 3, "recall": 1, "source_passages": 0, "sources": 0, "agents": 0, "profiles": 0}  # the user's own
+    assert counts == {
+        "archival": 3,
+        "recall": 1,
+        "source_passages": 0,
+        "sources": 0,
+        "agents": 0,
+        "profiles": 0,
+    }  # the user's own
     assert report["config_exists"] is True and report["ok"] is True and report["problems"] == []
     everyone = json.loads(invoke("storage", "status", "--json", "--all-users").output)
     assert {t["table"]: t["count"] for t in everyone["tables"]}["recall"] == 2

@@ -100,8 +100,13 @@ def test_cli_adds_lists_and_deletes_personas_and_humans(tmp_path: Path) -> None:
     piped = run_cli("add", "human", "--name", "cy", "-f", "-", input="Cy lives in Graz.\n")
     assert piped.returncode == 0, piped.stderr
     personas = {p["name"]: p for p in json.loads(run_cli("list", "personas", "--json").stdout)}
-    assert personas["ada"] == {"kind": "persona", "name": "ada", "text": "I am Ada.\nI like proofs.", "built_in": False,
-                               "created_at": personas["ada"]["created_at"]}
+    assert personas["ada"] == {
+        "kind": "persona",
+        "name": "ada",
+        "text": "I am Ada.\nI like proofs.",
+        "built_in": False,
+        "created_at": personas["ada"]["created_at"],
+    }
     assert personas["sam_pov"]["built_in"]
     table = run_cli("list", "humans").stdout
     assert "bob     yours     Bob likes tea." in table and "Cy lives in Graz." in table
@@ -112,7 +117,10 @@ def test_cli_adds_lists_and_deletes_personas_and_humans(tmp_path: Path) -> None:
     both = run_cli("add", "persona", "x", "--text", "t", "-f", str(text_file))
     assert both.returncode == 2 and "give the persona's text once" in both.stderr
     again = run_cli("add", "persona", "ada", "--text", "t")
-    assert again.returncode == 1 and again.stderr.strip() == "Error: a persona named 'ada' exists already; pass --replace to change its text"
+    assert (
+        again.returncode == 1
+        and again.stderr.strip() == "Error: a persona named 'ada' exists already; pass --replace to change its text"
+    )
     assert run_cli("add", "persona", "ada", "--text", "Ada, again.", "--replace").returncode == 0
     deleted = run_cli("delete", "human", "cy", "--yes")
     assert deleted.returncode == 0 and deleted.stdout.strip() == "Deleted human 'cy'."

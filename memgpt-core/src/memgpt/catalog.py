@@ -185,7 +185,9 @@ class Catalog:
         from memgpt.agent.core_memory import CoreMemory
 
         validate_name(name, "agent name")
-        texts = {kind: self.profiles.get(kind, given).text if given else "" for kind, given in (("persona", persona), ("human", human))}
+        texts = {
+            kind: self.profiles.get(kind, given).text if given else "" for kind, given in (("persona", persona), ("human", human))
+        }
         if self.find_agent(name) is not None:
             raise AlreadyExists(f"an agent named {name!r} exists already")
         agent = AgentState(

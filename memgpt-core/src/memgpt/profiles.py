@@ -158,6 +158,8 @@ class Profiles:
         validate_name(name, f"{kind} name")
         if not self._stored().delete([profile_id(kind, name)]):
             if (kind, name) in BUILT_IN:
-                raise InvalidRecord(f"{kind} {name!r} is built in and cannot be deleted; memgpt add {kind} --replace overrides it")
+                raise InvalidRecord(
+                    f"{kind} {name!r} is built in and cannot be deleted; memgpt add {kind} --replace overrides it"
+                )
             raise NotFound(f"no {kind} named {name!r}; memgpt list {kind}s shows them")
         return (kind, name) in BUILT_IN

@@ -32,7 +32,13 @@ def _read_text(text: str | None, file: str | None, kind: str) -> str:
 def _add_command(kind: str) -> click.Command:
     @name_argument(kind)
     @click.option("--text", help=f"The {kind}'s text.")
-    @click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True), help="Read the text from FILE (- for standard input).")
+    @click.option(
+        "-f",
+        "--file",
+        "file",
+        type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+        help="Read the text from FILE (- for standard input).",
+    )
     @click.option("--replace", is_flag=True, help=f"Change the text of an existing {kind} (agents made from it keep theirs).")
     @json_option
     @with_client
