@@ -102,7 +102,7 @@ def test_flags_answer_their_questions(memgpt_home: Path, tmp_path: Path) -> None
     )
     assert result.exit_code == 0, result.output
     config = MemGPTConfig.load()
-    assert (config.model_endpoint_type, config.model_endpoint, config.model) == ("ollama", "http://localhost:11434", "llama3")
+    assert (config.model_endpoint_type, config.model_endpoint, config.model) == ("ollama", "http://localhost:11434/v1", "llama3")
     assert (config.embedding_endpoint_type, config.embedding_model, config.embedding_dim) == (
         "openai",
         "text-embedding-3-large",
@@ -384,7 +384,7 @@ def test_a_wrong_dimension_typed_at_the_prompt_is_asked_again(memgpt_home: Path)
 def test_each_llm_provider_has_its_own_default_model(memgpt_home: Path) -> None:
     invoke("configure", "--defaults", "--model-endpoint-type", "ollama")
     config = MemGPTConfig.load()
-    assert (config.model, config.model_endpoint) == ("llama3.1", "http://localhost:11434")
+    assert (config.model, config.model_endpoint) == ("llama3.1", "http://localhost:11434/v1")
     invoke("configure", "--defaults", "--model-endpoint-type", "openai")
     assert MemGPTConfig.load().model == "gpt-4"
     invoke("configure", "--defaults", "--model-endpoint-type", "vllm", "--model", "mistral-7b")

@@ -95,3 +95,62 @@ def test_a_server_that_is_not_running_is_one_line() -> None:
 def test_no_model_configured_is_refused() -> None:
     with pytest.raises(LLMError, match="no LLM model is configured"):
         plugins.get_llm_provider("ollama").chat_model(LLMConfig("ollama", "", "http://127.0.0.1:1"))
+
+
+THIRD_PARTY_LLM = """
+from memgpt import hookimpl
+from memgpt.plugin import LLMProvider
+
+
+class EchoLLM(LLMProvider):
+    name = "echo-llm"
+    label = "A third party's LLM provider"
+    default_endpoint = "http://127.0.0.1:9"
+    default_model = "echo-1"
+    key_variables = ("ECHO_LLM_KEY",)
+
+    def chat_model(self, config):
+        raise NotImplementedError
+
+
+@hookimpl
+def register_llm_providers(register):
+    register(EchoLLM())
+"""
+
+
+def test_configure_offers_the_installed_llm_providers_and_a_third_partys_by_being_installed(fake_distribution, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from memgpt import plugins
+    from memgpt.cli import main
+    from memgpt.config import MemGPTConfig
+
+    def choices() -> list[dict]:
+        result = CliRunner().invoke(main, ["configure", "--choices"], catch_exceptions=False)
+        return json.loads(result.output)["llm_providers"]
+
+    assert [p["name"] for p in choices()] == ["openai", "ollama", "vllm", "lmstudio", "llamacpp"]
+    fake_distribution("memgpt-llm-echo", "1.0", "memgpt_llm_echo", THIRD_PARTY_LLM)
+    monkeypatch.setenv("MEMGPT_LOAD_PLUGINS", "memgpt-llm-echo")
+    plugins.reset()
+    try:
+        echo = [p for p in choices() if p["name"] == "echo-llm"]
+        assert echo == [
+            {
+                "name": "echo-llm",
+                "label": "A third party's LLM provider",
+                "distribution": "memgpt-llm-echo",
+                "version": "1.0",
+                "default_endpoint": "http://127.0.0.1:9",
+                "default_model": "echo-1",
+                "key_variables": ["ECHO_LLM_KEY"],
+            }
+        ]
+        result = CliRunner().invoke(main, ["configure", "--defaults", "--model-endpoint-type", "echo-llm"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert "LLM API key (echo-llm): read from ECHO_LLM_KEY" in result.output
+        config = MemGPTConfig.load()
+        assert (config.model_endpoint_type, config.model_endpoint, config.model) == ("echo-llm", "http://127.0.0.1:9", "echo-1")
+    finally:
+        plugins.reset()

@@ -19,25 +19,12 @@ from memgpt.environment import getenv
 from memgpt.errors import ConfigError, MemGPTError
 from memgpt.kinds import CONFIGURED_ROLES, RecordKind, StorageRole
 from memgpt.names import validate_name
-from memgpt.plugins import backends, embedding_providers, get_backend, get_embedding_provider
+from memgpt.plugins import backends, embedding_providers, get_backend, get_embedding_provider, get_llm_provider, llm_providers
 from memgpt.secrets import mask_uri
 from memgpt.storage.backend import Backend, Question
 
-LLM_PROVIDERS = ("openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "koboldcpp", "webui")
-LLM_ENDPOINTS = {
-    "openai": "https://api.openai.com/v1",
-    "ollama": "http://localhost:11434",
-    "vllm": "http://localhost:8000",
-    "lmstudio": "http://localhost:1234",
-    "llamacpp": "http://localhost:8080",
-    "koboldcpp": "http://localhost:5001",
-    "webui": "http://localhost:5000",
-}
-LLM_MODELS = {"openai": "gpt-4", "azure": "gpt-4", "ollama": "llama3.1"}
-"""The default model per LLM provider; a local server without one here asks for the model it serves."""
 CONTEXT_WINDOWS = {"gpt-4": 8192, "gpt-4o": 128000, "gpt-4-turbo": 128000, "gpt-3.5-turbo": 16385, "llama3.1": 8192}
-LLM_KEYS = {"openai": ("OPENAI_API_KEY",), "azure": ("AZURE_OPENAI_KEY",)}
-"""Where each hosted LLM provider's key is read from (never written to the config file)."""
+"""Context windows of well-known models, the default answer when one of them is chosen."""
 
 
 Check = Callable[[str], str | None]
@@ -106,10 +93,17 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
     def keep(attr: str, fallback: str) -> Callable[[Mapping[str, str]], str]:
         return lambda answers: str(getattr(current, attr)) if existing else fallback
 
+    def llm_provider(answers: Mapping[str, str]) -> Any:
+        return get_llm_provider(answers["model_endpoint_type"])
+
+    def llm_provider_default(answers: Mapping[str, str]) -> str:
+        installed = llm_providers()
+        return current.model_endpoint_type if existing and current.model_endpoint_type in installed else next(iter(installed))
+
     def llm_endpoint_default(answers: Mapping[str, str]) -> str:
         if existing and answers["model_endpoint_type"] == current.model_endpoint_type:
             return current.model_endpoint
-        return LLM_ENDPOINTS.get(answers["model_endpoint_type"], "")
+        return llm_provider(answers).default_endpoint
 
     def provider(answers: Mapping[str, str]) -> Any:
         return get_embedding_provider(answers["embedding_endpoint_type"])
@@ -133,7 +127,7 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
     def llm_model_default(answers: Mapping[str, str]) -> str:
         if existing and answers["model_endpoint_type"] == current.model_endpoint_type:
             return current.model
-        return LLM_MODELS.get(answers["model_endpoint_type"], "")
+        return llm_provider(answers).default_model
 
     def dimension_problem(value: str, answers: Mapping[str, str]) -> str | None:
         if not value.strip():
@@ -147,7 +141,7 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
         return None
 
     return [
-        Question("model_endpoint_type", "Select LLM inference provider:", keep("model_endpoint_type", "openai"), LLM_PROVIDERS),
+        Question("model_endpoint_type", "Select LLM inference provider:", llm_provider_default, lambda answers: list(llm_providers())),
         Question("model_endpoint", "Override default endpoint:", llm_endpoint_default, validate=_url_problem),
         Question(
             "model",
@@ -302,11 +296,14 @@ def configure_choices() -> dict[str, Any]:
         "llm_providers": [
             {
                 "name": name,
-                "default_endpoint": LLM_ENDPOINTS.get(name, ""),
-                "default_model": LLM_MODELS.get(name, ""),
-                "key_variables": list(LLM_KEYS.get(name, ())),
+                "label": info.item.label,
+                "distribution": info.distribution,
+                "version": info.version,
+                "default_endpoint": info.item.default_endpoint,
+                "default_model": info.item.default_model,
+                "key_variables": list(info.item.key_variables),
             }
-            for name in LLM_PROVIDERS
+            for name, info in llm_providers().items()
         ],
     }
 
@@ -429,8 +426,12 @@ def key_notes(config: MemGPTConfig) -> list[str]:
         return f"read from {' or '.join(variables)} ({state}; never saved in the config file)"
 
     notes = []
-    if config.model_endpoint_type in LLM_KEYS:
-        notes.append(f"LLM API key ({config.model_endpoint_type}): {where(LLM_KEYS[config.model_endpoint_type])}")
+    try:
+        llm = get_llm_provider(config.model_endpoint_type)
+    except MemGPTError:
+        llm = None
+    if llm is not None and llm.key_variables:
+        notes.append(f"LLM API key ({llm.name}): {where(llm.key_variables)}")
     try:
         provider = get_embedding_provider(config.embedding_endpoint_type)
     except MemGPTError:

@@ -30,26 +30,26 @@ class OpenAICompatibleLLM(LLMProvider):
         return OpenAICompatibleChat(replace(config, endpoint=config.endpoint or self.default_endpoint), self.key_variables)
 
 
-def _local(name: str, label: str, endpoint: str) -> OpenAICompatibleLLM:
-    """A local server speaking the same protocol: no key, the model is the one it serves."""
+def _local(name: str, label: str, endpoint: str, model: str) -> OpenAICompatibleLLM:
+    """A local server speaking the same protocol: no key; ``model`` is a suggestion (``""``: ask which it serves)."""
     provider = type(
         f"{name.capitalize()}LLM",
         (OpenAICompatibleLLM,),
-        {"name": name, "label": label, "default_endpoint": endpoint, "default_model": "", "key_variables": ()},
+        {"name": name, "label": label, "default_endpoint": endpoint, "default_model": model, "key_variables": ()},
     )
     return provider()
 
 
 LOCAL_SERVERS = (
-    ("ollama", "Ollama (OpenAI-compatible API)", "http://localhost:11434/v1"),
-    ("vllm", "vLLM (OpenAI-compatible server)", "http://localhost:8000/v1"),
-    ("lmstudio", "LM Studio (local server)", "http://localhost:1234/v1"),
-    ("llamacpp", "llama.cpp server (OpenAI-compatible API)", "http://localhost:8080/v1"),
+    ("ollama", "Ollama (OpenAI-compatible API)", "http://localhost:11434/v1", "llama3.1"),
+    ("vllm", "vLLM (OpenAI-compatible server)", "http://localhost:8000/v1", ""),
+    ("lmstudio", "LM Studio (local server)", "http://localhost:1234/v1", ""),
+    ("llamacpp", "llama.cpp server (OpenAI-compatible API)", "http://localhost:8080/v1", ""),
 )
 
 
 @hookimpl
 def register_llm_providers(register: Callable[[LLMProvider], None]) -> None:
     register(OpenAICompatibleLLM())
-    for name, label, endpoint in LOCAL_SERVERS:
-        register(_local(name, label, endpoint))
+    for name, label, endpoint, model in LOCAL_SERVERS:
+        register(_local(name, label, endpoint, model))
