@@ -11,7 +11,7 @@ import hashlib
 from collections import deque
 from typing import Any
 
-from json_server import Answer, JSONServer
+from memgpt.testing.json_server import Answer, JSONServer
 
 
 def fake_vector(text: str, dim: int) -> list[float]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chat_server import ChatServer, tool_call
+from memgpt.testing.chat_server import ChatServer, tool_call
 from memgpt import plugins
 from memgpt.errors import LLMError, LLMUnavailable, UnknownBackend
 from memgpt.llm.openai_chat import OpenAICompatibleChat, chat_url
@@ -119,7 +119,9 @@ def register_llm_providers(register):
 """
 
 
-def test_configure_offers_the_installed_llm_providers_and_a_third_partys_by_being_installed(fake_distribution, monkeypatch) -> None:
+def test_configure_offers_the_installed_llm_providers_and_a_third_partys_by_being_installed(
+    fake_distribution, monkeypatch
+) -> None:
     from click.testing import CliRunner
 
     from memgpt import plugins
@@ -147,7 +149,9 @@ def test_configure_offers_the_installed_llm_providers_and_a_third_partys_by_bein
                 "key_variables": ["ECHO_LLM_KEY"],
             }
         ]
-        result = CliRunner().invoke(main, ["configure", "--defaults", "--model-endpoint-type", "echo-llm"], catch_exceptions=False)
+        result = CliRunner().invoke(
+            main, ["configure", "--defaults", "--model-endpoint-type", "echo-llm"], catch_exceptions=False
+        )
         assert result.exit_code == 0, result.output
         assert "LLM API key (echo-llm): read from ECHO_LLM_KEY" in result.output
         config = MemGPTConfig.load()

@@ -8,16 +8,21 @@
         client.attach("sam", "docs")
         memory = client.memory("sam")
         print(memory.archival_memory_search("how do I configure postgres?"))
+        for message in client.send_message("sam", "What do my documents say about postgres?"):
+            if message.type == "assistant_message":
+                print(message.text)
 
 The same calls work on every backend: they only use the storage contract.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from memgpt.agent.loop import Agent, AgentSettings, open_chat_model
+from memgpt.agent.turn import TurnMessage
 from memgpt.agent_memory import AgentMemory
 from memgpt.catalog import Catalog, SourceSummary
 from memgpt.config import MemGPTConfig
@@ -96,6 +101,21 @@ class MemGPTClient:
 
     def delete_agent(self, name: str) -> dict[str, int]:
         return self.catalog.delete_agent(name)
+
+    def agent(
+        self, name: str, on_message: Callable[[TurnMessage], None] | None = None, settings: AgentSettings | None = None
+    ) -> Agent:
+        """Agent ``name``, ready to talk with its configured LLM (``on_message`` sees each message as it happens)."""
+        state = self.catalog.get_agent(name)
+        return Agent(self.catalog, state, open_chat_model(state.llm_config), self.memory(name), settings, on_message)
+
+    def send_message(self, agent: str, text: str) -> list[TurnMessage]:
+        """One turn: ``text`` from the user to ``agent``; returns the turn's messages in order.
+
+        The replies are the ``assistant_message`` ones (``Turn.replies``);
+        everything the turn did is also in the agent's recall memory.
+        """
+        return self.agent(agent).send(text).messages
 
     def memory(self, agent: str) -> AgentMemory:
         """The archival and recall memory of ``agent``."""

@@ -141,7 +141,9 @@ def _general_questions(current: MemGPTConfig, existing: bool) -> list[Question]:
         return None
 
     return [
-        Question("model_endpoint_type", "Select LLM inference provider:", llm_provider_default, lambda answers: list(llm_providers())),
+        Question(
+            "model_endpoint_type", "Select LLM inference provider:", llm_provider_default, lambda answers: list(llm_providers())
+        ),
         Question("model_endpoint", "Override default endpoint:", llm_endpoint_default, validate=_url_problem),
         Question(
             "model",

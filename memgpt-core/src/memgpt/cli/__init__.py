@@ -172,6 +172,7 @@ def version(as_json: bool) -> None:
 from memgpt.cli import (  # noqa: E402
     agents_cmd,
     backends_cmd,
+    chat_cmd,
     configure_cmd,
     load_cmd,
     memory_cmd,
@@ -200,6 +201,8 @@ for command in (
     backends_cmd.backends_command,
     backends_cmd.plugins_command,
     profiles_cmd.add_group,
+    chat_cmd.run_command,
+    chat_cmd.send_command,
 ):
     main.add_command(command)
 for command in profiles_cmd.LIST_COMMANDS:

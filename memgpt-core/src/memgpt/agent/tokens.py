@@ -1,0 +1,72 @@
+"""Counting tokens offline: no tokenizer is downloaded, nothing leaves the machine.
+
+:func:`count_tokens` estimates what BPE tokenizers (GPT's, Llama's) make of a
+text: a short word is one token, a long one a token per four characters or so,
+every punctuation mark, digit group and non-Latin character its own. It errs
+high on purpose: the context window is what it guards. The agent corrects the
+estimate by the prompt sizes the server reports (:class:`TokenCounter`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from memgpt.llm.provider import ChatMessage
+
+_PIECES = re.compile(r"[A-Za-z]+|[0-9]{1,3}|\s+|[^\sA-Za-z0-9]")
+MESSAGE_OVERHEAD = 4
+"""Tokens each message costs besides its text (role and separators, as OpenAI counts them)."""
+
+
+def count_tokens(text: str) -> int:
+    """An upper-leaning estimate of how many tokens ``text`` is."""
+    tokens = 0
+    for piece in _PIECES.findall(text):
+        first = piece[0]
+        if first.isspace():
+            tokens += 0 if piece == " " else max(1, len(piece) // 4)
+        elif first.isascii() and first.isalpha():
+            tokens += 1 if len(piece) <= 6 else (len(piece) + 3) // 4
+        else:
+            tokens += 1 if first.isascii() else len(first.encode("utf-8")) // 2 or 1
+    return tokens
+
+
+def message_tokens(message: ChatMessage) -> int:
+    """Tokens of one message: its text, its function calls and the overhead."""
+    total = MESSAGE_OVERHEAD + count_tokens(message.content or "")
+    for call in message.tool_calls:
+        total += 3 + count_tokens(call.name) + count_tokens(call.arguments)
+    return total
+
+
+def tools_tokens(tools: Iterable[Mapping[str, Any]]) -> int:
+    """Tokens the function schemas add to every request."""
+    return sum(count_tokens(json.dumps(tool, separators=(",", ":"))) for tool in tools)
+
+
+class TokenCounter:
+    """Estimates prompt sizes, corrected by what the server reported for earlier prompts.
+
+    The correction only ever scales estimates up from the ratio of the last
+    reported size to its estimate (a tokenizer that makes more tokens than
+    the estimate): it never trusts a server to shrink them.
+    """
+
+    def __init__(self) -> None:
+        self.scale = 1.0
+
+    def estimate(self, messages: Sequence[ChatMessage], tools: Sequence[Mapping[str, Any]] = ()) -> int:
+        raw = sum(message_tokens(m) for m in messages) + tools_tokens(tools)
+        return int(raw * self.scale + 0.5)
+
+    def reported(self, messages: Sequence[ChatMessage], tools: Sequence[Mapping[str, Any]], prompt_tokens: int | None) -> None:
+        """Take the server's count of a prompt into account."""
+        if not prompt_tokens or prompt_tokens <= 0:
+            return
+        raw = sum(message_tokens(m) for m in messages) + tools_tokens(tools)
+        if raw > 0:
+            self.scale = min(4.0, max(1.0, prompt_tokens / raw))

@@ -1,0 +1,121 @@
+"""``memgpt run`` (talk with an agent) and ``memgpt send`` (one message, for scripts)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from memgpt.cli.common import json_option, with_client
+from memgpt.cli.output import echo_json
+
+HELP = """\
+Type a message and press Enter; the agent answers when it is done thinking.
+  /memory   show the agent's core memory and how many memories it keeps
+  /help     show this help
+  /exit     leave (the conversation is kept: memgpt run --agent NAME goes on with it)"""
+
+
+def _short(text: str, width: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_message(message: Any, agent_name: str) -> None:
+    """One message of a turn as ``memgpt run`` shows it: replies plain, everything else dimmed."""
+    kind = message.type
+    if kind == "assistant_message":
+        click.echo(f"{click.style(agent_name, bold=True)}> {message.text}")
+    elif kind == "internal_monologue":
+        click.secho(f"  (thinking) {_short(message.text)}", dim=True)
+    elif kind == "function_call":
+        arguments = ", ".join(f"{k}={v!r}" for k, v in (message.arguments or {}).items())
+        click.secho(f"  ⚡ {message.function}({_short(arguments)})", dim=True)
+    elif kind == "function_return":
+        if message.function != "send_message":
+            click.secho(f"  ↳ {'OK' if message.ok else 'Failed'}: {_short(message.text)}", dim=True)
+    elif kind == "system_alert":
+        click.secho(f"  ! {_short(message.text)}", dim=True)
+
+
+def _show_memory(client: Any, name: str) -> None:
+    from memgpt.agent.core_memory import CoreMemory
+
+    agent = client.get_agent(name)
+    memory = client.memory(name)
+    core = CoreMemory.of(agent)
+    for block, text in core.blocks.items():
+        click.echo(f"core memory: {block} ({len(text):,}/{core.limit(block):,} characters)")
+        for line in text.splitlines() or [""]:
+            click.echo(f"  {line}")
+    click.echo(f"archival memory: {memory.archival.count():,} passages; recall memory: {memory.recall.count():,} messages")
+
+
+@click.command("run")
+@click.option("--agent", "agent_name", required=True, help="The agent to talk with (created with the defaults if new).")
+@click.option("--persona", help="Persona of a new agent (default: the configured one).")
+@click.option("--human", help="Human of a new agent (default: the configured one).")
+@with_client
+def run_command(client, agent_name, persona, human) -> None:
+    """Talk with an agent: it answers, remembers and searches its memory (/help lists the commands)."""
+    from memgpt.errors import LLMError, MemGPTError
+
+    if client.catalog.find_agent(agent_name) is None:
+        state = client.create_agent(agent_name, persona=persona, human=human)
+        click.echo(f"Created agent {state.name!r} (persona {state.persona!r}, human {state.human!r}).")
+    elif persona or human:
+        raise click.UsageError(f"agent {agent_name!r} exists already: --persona and --human only apply to a new agent")
+    agent = client.agent(agent_name, on_message=lambda m: print_message(m, agent_name))
+    interactive = sys.stdin.isatty()
+    click.echo(f"Talking with {agent.state.name!r} ({agent.model.model}). /help for commands, /exit to leave.")
+    while True:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if not interactive and line == "":
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return
+        if text == "/help":
+            click.echo(HELP)
+            continue
+        if text == "/memory":
+            _show_memory(client, agent_name)
+            continue
+        if text.startswith("/"):
+            click.echo(f"unknown command {text.split()[0]}; /help lists them")
+            continue
+        try:
+            turn = agent.send(text)
+        except LLMError as exc:  # the server is down or refused: say so and let the user try again
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        except KeyboardInterrupt:
+            click.echo("\n(interrupted: what the agent did so far is kept)")
+            continue
+        except MemGPTError:
+            raise
+        if turn.stopped == "step_limit":
+            click.secho(f"  ! stopped after {turn.steps} steps (the limit per message)", dim=True)
+
+
+@click.command("send")
+@click.option("--agent", "agent_name", required=True, help="The agent to send the message to.")
+@click.argument("message")
+@json_option
+@with_client
+def send_command(client, agent_name, message, as_json) -> None:
+    """Send MESSAGE to an agent and print what it answered (one turn; --json: every message of the turn)."""
+    agent = client.agent(agent_name)
+    turn = agent.send(message)
+    if as_json:
+        echo_json({"agent": agent.state.name, **turn.to_dict()})
+        return
+    for reply in turn.replies:
+        click.echo(reply)
