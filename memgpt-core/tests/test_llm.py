@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from memgpt.testing.chat_server import ChatServer, tool_call
 from memgpt import plugins
 from memgpt.errors import LLMError, LLMUnavailable, UnknownBackend
 from memgpt.llm.openai_chat import OpenAICompatibleChat, chat_url
 from memgpt.llm.provider import ChatMessage, LLMConfig, LLMProvider
 from memgpt.loopback import free_port
+from memgpt.testing.chat_server import ChatServer, tool_call
 
 SEND = {
     "name": "send_message",

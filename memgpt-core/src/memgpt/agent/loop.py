@@ -134,10 +134,12 @@ class Agent:
         spoken = [_spoken(c.arguments) for c in reply.tool_calls if c.name == SEND_MESSAGE]
         spoken = [s for s in spoken if s is not None]
         thoughts = reply.content or ""
-        # The recall text of an assistant message is what the user saw (conversation_search finds it); the
-        # model's own words are kept as its thoughts, which the prompt shows it again.
-        stored_text = "\n".join(spoken) if spoken else thoughts
-        assistant = self._store("assistant", stored_text, tool_calls=calls, metadata={"thoughts": thoughts} if spoken else {})
+        # The recall text of an assistant message is what the user saw (conversation_search finds it), else its
+        # thoughts, else which functions it called; the model's own words are kept as its thoughts, which the
+        # prompt shows it again.
+        called = ", ".join(c.name for c in reply.tool_calls)
+        stored_text = "\n".join(spoken) if spoken else thoughts or (f"(called {called})" if called else "")
+        assistant = self._store("assistant", stored_text, tool_calls=calls, metadata={"thoughts": thoughts})
         if thoughts and reply.tool_calls:
             self._emit("internal_monologue", thoughts, assistant)
         if not reply.tool_calls:

@@ -16,7 +16,7 @@ from typing import Any
 
 from memgpt.llm.provider import ChatMessage
 
-_PIECES = re.compile(r"[A-Za-z]+|[0-9]{1,3}|\s+|[^\sA-Za-z0-9]")
+_PIECES = re.compile(r"[A-Za-z]+|[0-9]{1,3}|\s+|[!-/:-@\[-`{-~]+|[^\x00-\x7f]|[\x00-\x1f\x7f]")
 MESSAGE_OVERHEAD = 4
 """Tokens each message costs besides its text (role and separators, as OpenAI counts them)."""
 
@@ -28,10 +28,14 @@ def count_tokens(text: str) -> int:
         first = piece[0]
         if first.isspace():
             tokens += 0 if piece == " " else max(1, len(piece) // 4)
-        elif first.isascii() and first.isalpha():
+        elif first.isalpha() and first.isascii():
             tokens += 1 if len(piece) <= 6 else (len(piece) + 3) // 4
-        else:
-            tokens += 1 if first.isascii() else len(first.encode("utf-8")) // 2 or 1
+        elif first.isdigit() and first.isascii():
+            tokens += 1
+        elif first.isascii():  # a run of punctuation: BPE merges pairs like '":' and '},'
+            tokens += (len(piece) + 1) // 2
+        else:  # a letter of another script, an emoji: a token or two each
+            tokens += max(1, len(first.encode("utf-8")) // 2)
     return tokens
 
 
