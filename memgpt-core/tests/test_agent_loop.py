@@ -214,7 +214,7 @@ def test_a_failed_call_goes_back_to_the_model_which_gets_another_step(
     assert result["status"] == "Failed" and expected in result["message"], result
     reason = json.loads(server.steps[1]["messages"][-1]["content"])["reason"]
     assert "Function call failed" in reason
-    assert [m.ok for m in turn.messages if m.type == "function_return"][0] is False
+    assert next(m.ok for m in turn.messages if m.type == "function_return") is False
     assert client.get_agent("sam").core_memory["human"].startswith("First name: Chad\n")  # nothing half-done
 
 

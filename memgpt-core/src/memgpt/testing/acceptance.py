@@ -28,11 +28,14 @@ def run_cli(
 
 
 def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Path:
-    """Configure ``backend`` for archival and recall storage, then load, attach, insert, append and search.
+    """Configure ``backend`` for archival and recall storage, then load, attach, insert, append, search and talk.
 
     Checks that ``memgpt backends`` lists ``local`` first and ``backend``,
-    that every command succeeds without anything on stderr, and that the
-    searches find what earlier processes wrote. Returns the home folder.
+    that every command succeeds without anything on stderr, that the
+    searches find what earlier processes wrote, and that one turn of the
+    agent (``memgpt send``, against a scripted LLM server on 127.0.0.1)
+    searches both memories, edits core memory and lands in recall memory.
+    Returns the home folder.
 
     Whatever else is installed, the commands after ``memgpt backends`` load
     only the core and the distribution that registers ``backend``
@@ -51,8 +54,19 @@ def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (
     docs.mkdir(exist_ok=True)
     (docs / "tea.md").write_text("Green tea is brewed at eighty degrees for two minutes.")
     (docs / "trains.md").write_text("The night train leaves the station at midnight.")
+    from memgpt.testing.chat_server import ChatServer
+
+    with ChatServer() as llm:
+        _round_trip(home, env, storage, docs, llm)
+    return home
+
+
+def _round_trip(home: Path, env: Mapping[str, str], storage: Sequence[str], docs: Path, llm: Any) -> None:
+    from memgpt.testing.chat_server import call, last_tool_result, say
+
+    model = ("--model-endpoint-type", "openai", "--model-endpoint", llm.url, "--model", "test-model")
     steps: list[tuple[str, ...]] = [
-        ("configure", "--defaults", "--embedding-provider", "hashing", *storage),
+        ("configure", "--defaults", "--embedding-provider", "hashing", *model, *storage),
         ("load", "directory", "--name", "docs", "--input-dir", str(docs)),
         ("add", "persona", "--name", "tester", "--text", "I test storage backends."),
         ("create", "agent", "--name", "round-trip", "--persona", "tester"),
@@ -75,9 +89,27 @@ def cli_round_trip(tmp_path: Path, backend: str, storage_args: Sequence[str] = (
     assert [m["text"] for m in messages["results"]] == ["Which TEA should I buy?"], messages
     listed_messages = json.loads(run_cli("recall", "list", "--agent", "round-trip", "--json", home=home, env=env).stdout)
     assert [m["role"] for m in listed_messages] == ["user", "assistant"]
+    llm.script.extend(
+        [
+            call("archival_memory_search", {"query": "which tea does the user drink"}),
+            call("conversation_search", {"query": "tea"}),
+            call("core_memory_append", {"name": "human", "content": "Drinks oolong on Sundays."}),
+            lambda body: say("You drink oolong." if "oolong" in json.dumps(llm.steps[1]) else "I do not know."),
+        ]
+    )
+    turn = run_cli("send", "--agent", "round-trip", "What tea do I drink?", "--json", home=home, env=env)
+    assert turn.returncode == 0 and turn.stderr == "", turn.stderr
+    assert json.loads(turn.stdout)["replies"] == ["You drink oolong."], turn.stdout
+    searched = last_tool_result(llm.steps[1])["message"]
+    assert searched.startswith("Showing 3 of 3 results") and "oolong tea on Sundays" in searched, searched
+    assert "Which TEA should I buy?" in last_tool_result(llm.steps[2])["message"]
+    shown = json.loads(run_cli("show", "agent", "round-trip", "--json", home=home, env=env).stdout)
+    assert shown["core_memory"]["human"].endswith("\nDrinks oolong on Sundays."), shown
+    after = json.loads(run_cli("recall", "list", "--agent", "round-trip", "--json", home=home, env=env).stdout)
+    assert [m["text"] for m in after if m["role"] == "user"][-1] == "What tea do I drink?"
+    assert after[-2]["role"] == "assistant" and after[-2]["text"] == "You drink oolong.", after[-2:]
     status = run_cli("storage", "status", "--json", home=home, env=env)
     assert status.returncode == 0, status.stdout
-    return home
 
 
 def answer_configure(answers: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> tuple[Any, list[str]]:
