@@ -419,3 +419,21 @@ def test_memgpt_run_talks_until_exit(server: ChatServer) -> None:
     assert len(server.steps) == 2
     again = run_cli("run", "--agent", "newbie", "--persona", "sam_pov", input="/exit\n")
     assert again.returncode == 2 and "only apply to a new agent" in again.stderr
+
+
+def test_memgpt_run_json_prints_a_line_of_json_per_message(server: ChatServer) -> None:
+    configure(server.url)
+    server.script.append(say("Hi!"))
+    result = run_cli("run", "--agent", "sam", "--json", input="hello\n/memory\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["type"] for line in lines] == [
+        "agent_created",
+        "ready",
+        "user_message",
+        "function_call",
+        "function_return",
+        "assistant_message",
+        "memory",
+    ]
+    assert lines[5]["text"] == "Hi!" and lines[6]["core_memory"]["human"]["limit"] == 2000

@@ -119,7 +119,7 @@ def test_show_agent() -> None:
     run("create", "agent", "--name", "sam", "--persona", "sam_pov", "--human", "basic")
     out = run("show", "agent", "sam")
     assert "persona            sam_pov" in out and "embeddings         hashing:lexical-hash-384 (384-d)" in out
-    assert "core memory [human]: basic" in out
+    assert "core memory: human (59/2,000 characters)\n  First name: unknown\n" in out
     details = json.loads(run("show", "agent", "sam", "--json"))
     assert details["name"] == "sam" and details["archival_passages"] == 0 and details["attached_sources"] == []
     assert "Error: no agent named 'nobody'" in CliRunner().invoke(main, ["show", "agent", "nobody"]).output

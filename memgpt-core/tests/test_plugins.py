@@ -126,7 +126,7 @@ def test_plugins_command_lists_hooks(fake_distribution) -> None:
     rows = json.loads(result.stdout)
     assert [r["hooks"] for r in rows if r["distribution"] == "memgpt-backend-testdb"] == [["register_backends"]]
     core_hooks = {hook for r in rows if r["distribution"] == "memgpt-core" for hook in r["hooks"]}
-    assert core_hooks == {"register_backends", "register_embedding_providers", "register_readers"}
+    assert core_hooks == {"register_backends", "register_embedding_providers", "register_llm_providers", "register_readers"}
 
 
 def test_importing_the_cli_loads_no_backend_and_no_numpy() -> None:

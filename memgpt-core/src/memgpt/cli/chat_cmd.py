@@ -17,6 +17,13 @@ Type a message and press Enter; the agent answers when it is done thinking.
   /exit     leave (the conversation is kept: memgpt run --agent NAME goes on with it)"""
 
 
+def echo_json_line(data: dict[str, Any]) -> None:
+    """One JSON object on one line (``memgpt run --json`` prints a stream of them)."""
+    import json
+
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
 def _short(text: str, width: int = 240) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -39,12 +46,17 @@ def print_message(message: Any, agent_name: str) -> None:
         click.secho(f"  ! {_short(message.text)}", dim=True)
 
 
-def _show_memory(client: Any, name: str) -> None:
+def _show_memory(client: Any, name: str, as_json: bool) -> None:
     from memgpt.agent.core_memory import CoreMemory
 
     agent = client.get_agent(name)
     memory = client.memory(name)
     core = CoreMemory.of(agent)
+    if as_json:
+        blocks = {block: {"text": text, "limit": core.limit(block)} for block, text in core.blocks.items()}
+        counts = {"archival_passages": memory.archival.count(), "recall_messages": memory.recall.count()}
+        echo_json_line({"type": "memory", "core_memory": blocks, **counts})
+        return
     for block, text in core.blocks.items():
         click.echo(f"core memory: {block} ({len(text):,}/{core.limit(block):,} characters)")
         for line in text.splitlines() or [""]:
@@ -56,19 +68,32 @@ def _show_memory(client: Any, name: str) -> None:
 @click.option("--agent", "agent_name", required=True, help="The agent to talk with (created with the defaults if new).")
 @click.option("--persona", help="Persona of a new agent (default: the configured one).")
 @click.option("--human", help="Human of a new agent (default: the configured one).")
+@click.option("--json", "as_json", is_flag=True, help="Print each message as a line of JSON (for programs driving the session).")
 @with_client
-def run_command(client, agent_name, persona, human) -> None:
+def run_command(client, agent_name, persona, human, as_json) -> None:
     """Talk with an agent: it answers, remembers and searches its memory (/help lists the commands)."""
-    from memgpt.errors import LLMError, MemGPTError
+    from memgpt.errors import LLMError
+
+    def say(plain: str, **data: Any) -> None:
+        echo_json_line(data) if as_json else click.echo(plain)
 
     if client.catalog.find_agent(agent_name) is None:
         state = client.create_agent(agent_name, persona=persona, human=human)
-        click.echo(f"Created agent {state.name!r} (persona {state.persona!r}, human {state.human!r}).")
+        say(
+            f"Created agent {state.name!r} (persona {state.persona!r}, human {state.human!r}).",
+            type="agent_created",
+            agent=state.name,
+        )
     elif persona or human:
         raise click.UsageError(f"agent {agent_name!r} exists already: --persona and --human only apply to a new agent")
-    agent = client.agent(agent_name, on_message=lambda m: print_message(m, agent_name))
+    show = (lambda m: echo_json_line(m.to_dict())) if as_json else (lambda m: print_message(m, agent_name))
+    agent = client.agent(agent_name, on_message=show)
     interactive = sys.stdin.isatty()
-    click.echo(f"Talking with {agent.state.name!r} ({agent.model.model}). /help for commands, /exit to leave.")
+    say(
+        f"Talking with {agent.state.name!r} ({agent.model.model}). /help for commands, /exit to leave.",
+        type="ready",
+        agent=agent.state.name,
+    )
     while True:
         try:
             line = input("> ") if interactive else sys.stdin.readline()
@@ -83,13 +108,15 @@ def run_command(client, agent_name, persona, human) -> None:
         if text in ("/exit", "/quit"):
             return
         if text == "/help":
-            click.echo(HELP)
+            say(HELP, type="help", text=HELP)
             continue
         if text == "/memory":
-            _show_memory(client, agent_name)
+            _show_memory(client, agent_name, as_json)
             continue
         if text.startswith("/"):
-            click.echo(f"unknown command {text.split()[0]}; /help lists them")
+            say(
+                f"unknown command {text.split()[0]}; /help lists them", type="error", message=f"unknown command {text.split()[0]}"
+            )
             continue
         try:
             turn = agent.send(text)
@@ -97,12 +124,13 @@ def run_command(client, agent_name, persona, human) -> None:
             click.echo(f"Error: {exc}", err=True)
             continue
         except KeyboardInterrupt:
-            click.echo("\n(interrupted: what the agent did so far is kept)")
+            say("\n(interrupted: what the agent did so far is kept)", type="interrupted")
             continue
-        except MemGPTError:
-            raise
         if turn.stopped == "step_limit":
-            click.secho(f"  ! stopped after {turn.steps} steps (the limit per message)", dim=True)
+            if as_json:
+                echo_json_line({"type": "step_limit", "steps": turn.steps})
+            else:
+                click.secho(f"  ! stopped after {turn.steps} steps (the limit per message)", dim=True)
 
 
 @click.command("send")

@@ -9,8 +9,9 @@ from :attr:`ChatServer.script`:
 * a callable taking the request body and returning one of the above (to
   answer from what the agent sent, e.g. the result of its last call).
 
-A request without tools is a request for a summary: it is answered with
-:attr:`ChatServer.summary` and counted in :attr:`ChatServer.summaries`.
+A request without tools whose system message asks to summarize is the
+agent's request for a summary: it is answered with :attr:`ChatServer.summary`
+and counted in :attr:`ChatServer.summaries`.
 When the script is empty the agent is told ``"(nothing scripted)"``.
 """
 
@@ -72,17 +73,8 @@ class ChatServer(JSONServer):
         """The request bodies of the agent's steps (requests with tools), in order."""
         return [r["body"] for r in self.requests if r["body"].get("tools")]
 
-    def answer(self, path: str, body: dict[str, Any], auth: str | None) -> Answer:
-        if path != "/v1/chat/completions":
-            return self.error(404, "not found")
-        if self.key and auth != f"Bearer {self.key}":
-            return self.error(401, "Incorrect API key provided")
-        if body.get("model") not in self.models:
-            return self.error(404, f"model '{body.get('model')}' not found")
-        if not body.get("tools"):
-            with self._lock:
-                self.summaries += 1
-            return self._completion({"content": self.summary})
+    def answer_step(self, body: dict[str, Any]) -> Answer:
+        """The next scripted answer (subclasses may answer otherwise)."""
         if self.delay is not None:
             self.delay(body)
         with self._lock:
@@ -92,6 +84,19 @@ class ChatServer(JSONServer):
         if isinstance(scripted, int):
             return self.error(scripted, f"simulated {scripted}")
         return self._completion(scripted)
+
+    def answer(self, path: str, body: dict[str, Any], auth: str | None) -> Answer:
+        if path != "/v1/chat/completions":
+            return self.error(404, "not found")
+        if self.key and auth != f"Bearer {self.key}":
+            return self.error(401, "Incorrect API key provided")
+        if body.get("model") not in self.models:
+            return self.error(404, f"model '{body.get('model')}' not found")
+        if not body.get("tools") and "summarize" in str(body["messages"][0].get("content", "")):
+            with self._lock:
+                self.summaries += 1
+            return self._completion({"content": self.summary})
+        return self.answer_step(body)
 
     @staticmethod
     def _completion(scripted: dict[str, Any]) -> Answer:
