@@ -76,13 +76,26 @@ def fill_archival(client: Any, agent: str, passages: int) -> None:
     memory = client.memory(agent)
     state = client.get_agent(agent)
     archival = client.catalog.archival_of(state, claim=True)
-    topics = ["tea", "trains", "rivers", "gardens", "compilers", "music", "chess", "weather"]
+    import random
+
+    words = (
+        "tea train river garden compiler music chess weather cat dog city book film recipe bicycle mountain sea "
+        "friend sister brother job meeting holiday birthday doctor school project deadline coffee bread concert"
+    ).split()
+    rng = random.Random(7)
     for start in range(0, passages, 2000):
-        texts = [f"Memory {i}: the user mentioned {topics[i % len(topics)]} on day {i % 365}." for i in range(start, min(passages, start + 2000))]
+        texts = [f"Memory {i}: " + " ".join(rng.choices(words, k=12)) for i in range(start, min(passages, start + 2000))]
         vectors = embed_texts(memory.embedder, texts)
         archival.insert(
             [
-                Passage(id=str(uuid.uuid4()), text=t, user_id=state.user_id, agent_id=state.id, embedding=v, embedding_model=memory.embedder.model)
+                Passage(
+                    id=str(uuid.uuid4()),
+                    text=t,
+                    user_id=state.user_id,
+                    agent_id=state.id,
+                    embedding=v,
+                    embedding_model=memory.embedder.model,
+                )
                 for t, v in zip(texts, vectors, strict=True)
             ]
         )
@@ -103,8 +116,21 @@ def measure(backend: str, uri: str | None, passages: int, turns: int) -> list[di
 
         configured = CliRunner().invoke(
             main,
-            ["configure", "--defaults", "--embedding-provider", "hashing", "--model-endpoint-type", "openai",
-             "--model-endpoint", server.url, "--model", "test-model", "--context-window", "128000", *storage],
+            [
+                "configure",
+                "--defaults",
+                "--embedding-provider",
+                "hashing",
+                "--model-endpoint-type",
+                "openai",
+                "--model-endpoint",
+                server.url,
+                "--model",
+                "test-model",
+                "--context-window",
+                "128000",
+                *storage,
+            ],
         )
         assert configured.exit_code == 0, configured.output
         rows = []
@@ -116,7 +142,10 @@ def measure(backend: str, uri: str | None, passages: int, turns: int) -> list[di
             timed = agent.model = TimedModel(agent.model)
             kinds = {
                 "reply (1 step)": lambda i: [say(f"Reply {i}.")],
-                "search + reply (2 steps)": lambda i: [call("archival_memory_search", {"query": f"what about tea on day {i}"}), say("Found it.")],
+                "search + reply (2 steps)": lambda i: [
+                    call("archival_memory_search", {"query": f"what did I say about tea and trains {i}"}),
+                    say("Found it."),
+                ],
             }
             for kind, script in kinds.items():
                 overheads, llm = [], []
@@ -158,11 +187,17 @@ def main() -> None:
         for backend in wanted:
             uri = stack.enter_context(postgres_uri()) if backend == "postgres" else None
             rows += measure(backend, uri, args.passages, args.turns)
-    print(f"\nAgent loop overhead per turn (everything but the LLM's time), {args.passages:,} archival passages, {args.turns} turns each\n")
-    print("| backend | turn | archival passages | recall messages after | overhead p50 (ms) | overhead p95 (ms) | chat client p50 (ms) |")
+    print(
+        f"\nAgent loop overhead per turn (everything but the LLM's time), {args.passages:,} archival passages, {args.turns} turns each\n"
+    )
+    print(
+        "| backend | turn | archival passages | recall messages after | overhead p50 (ms) | overhead p95 (ms) | chat client p50 (ms) |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['backend']} | {r['turn']} | {r['archival']:,} | {r['recall']:,} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['llm_ms']:.1f} |")
+        print(
+            f"| {r['backend']} | {r['turn']} | {r['archival']:,} | {r['recall']:,} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['llm_ms']:.1f} |"
+        )
     sys.stdout.flush()
 
 

@@ -89,6 +89,7 @@ class Agent:
         self.counter = TokenCounter()
         self._last_time: datetime | None = None
         self._turn: Turn | None = None
+        self._view: tuple[datetime | None, list[Message], int] | None = None
 
     @property
     def context_window(self) -> int:
@@ -102,6 +103,8 @@ class Agent:
         with self._turn_lock():
             self.state = self.catalog.get_agent(self.state.id)
             self.memory.agent = self.state
+            self._view = None  # another process may have talked with this agent since our last turn
+            self._last_time = None
             turn = self._turn = Turn()
             try:
                 self._record("user", text, "user_message")
@@ -200,13 +203,20 @@ class Agent:
 
     # -- the prompt ---------------------------------------------------------------------------
     def _in_view(self, context: ContextState) -> tuple[list[Message], int]:
-        """The recall messages in view (at most :data:`MAX_IN_CONTEXT`), and how many since ``since`` are left out."""
+        """The recall messages in view (at most :data:`MAX_IN_CONTEXT`), and how many since ``since`` are left out.
+
+        Read from recall memory once per turn (and after a summary); the turn's
+        own messages are added as they are stored (the turn lock keeps other
+        processes from writing to this agent's conversation meanwhile).
+        """
+        if self._view is not None and self._view[0] == context.since:
+            return self._view[1], self._view[2]
         recall = self.memory.recall
         total = recall.date_count(context.since)
-        if total == 0:
-            return [], 0
         skipped = max(0, total - MAX_IN_CONTEXT)
-        return recall.date_search(context.since, limit=total - skipped, offset=skipped), skipped
+        messages = recall.date_search(context.since, limit=total - skipped, offset=skipped) if total else []
+        self._view = (context.since, messages, skipped)
+        return messages, skipped
 
     def _prompt(self, context: ContextState, in_view: list[Message], skipped: int) -> list[ChatMessage]:
         now = utcnow()
@@ -294,6 +304,8 @@ class Agent:
             **fields,
         )
         self.memory.append_messages([message])
+        if self._view is not None:
+            self._view[1].append(message)
         return message
 
     def _record(self, role: str, text: str | None, kind: str, reason: str = "") -> None:

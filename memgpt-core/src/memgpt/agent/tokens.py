@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from memgpt.llm.provider import ChatMessage
@@ -49,7 +50,12 @@ def message_tokens(message: ChatMessage) -> int:
 
 def tools_tokens(tools: Iterable[Mapping[str, Any]]) -> int:
     """Tokens the function schemas add to every request."""
-    return sum(count_tokens(json.dumps(tool, separators=(",", ":"))) for tool in tools)
+    return _json_tokens(json.dumps(list(tools), separators=(",", ":")))
+
+
+@lru_cache(maxsize=64)
+def _json_tokens(text: str) -> int:
+    return count_tokens(text)
 
 
 class TokenCounter:
@@ -57,20 +63,36 @@ class TokenCounter:
 
     The correction only ever scales estimates up from the ratio of the last
     reported size to its estimate (a tokenizer that makes more tokens than
-    the estimate): it never trusts a server to shrink them.
+    the estimate): it never trusts a server to shrink them. Each message is
+    counted once: a prompt repeats most of the previous one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = 4096) -> None:
         self.scale = 1.0
+        self._counted: dict[ChatMessage, int] = {}
+        self._cache_size = cache_size
+
+    def raw(self, messages: Sequence[ChatMessage], tools: Sequence[Mapping[str, Any]] = ()) -> int:
+        """The unscaled estimate of a prompt."""
+        counted = self._counted
+        total = tools_tokens(tools) if tools else 0
+        for message in messages:
+            size = counted.get(message)
+            if size is None:
+                if len(counted) >= self._cache_size:
+                    counted.clear()
+                size = counted[message] = message_tokens(message)
+            total += size
+        return total
 
     def estimate(self, messages: Sequence[ChatMessage], tools: Sequence[Mapping[str, Any]] = ()) -> int:
-        raw = sum(message_tokens(m) for m in messages) + tools_tokens(tools)
-        return int(raw * self.scale + 0.5)
+        """The estimated size of a prompt, corrected by the server's earlier reports."""
+        return int(self.raw(messages, tools) * self.scale + 0.5)
 
     def reported(self, messages: Sequence[ChatMessage], tools: Sequence[Mapping[str, Any]], prompt_tokens: int | None) -> None:
         """Take the server's count of a prompt into account."""
         if not prompt_tokens or prompt_tokens <= 0:
             return
-        raw = sum(message_tokens(m) for m in messages) + tools_tokens(tools)
+        raw = self.raw(messages, tools)
         if raw > 0:
             self.scale = min(4.0, max(1.0, prompt_tokens / raw))
