@@ -29,9 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
 from typing import Any
 
 
@@ -51,22 +49,6 @@ class TimedModel:
             return self.model.complete(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - start
-
-
-@contextmanager
-def postgres_uri() -> Iterator[str]:
-    if os.environ.get("MEMGPT_BENCH_PGURI"):
-        yield os.environ["MEMGPT_BENCH_PGURI"]
-        return
-    from memgpt_backend_postgres.devserver import DevServer
-
-    with tempfile.TemporaryDirectory(prefix="memgpt-bench-pg-") as folder:
-        server = DevServer(Path(folder) / "data")
-        server.start()
-        try:
-            yield server.uri
-        finally:
-            server.destroy()
 
 
 def fill_archival(client: Any, agent: str, passages: int) -> None:
@@ -185,7 +167,12 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with ExitStack() as stack:
         for backend in wanted:
-            uri = stack.enter_context(postgres_uri()) if backend == "postgres" else None
+            if backend == "postgres":
+                from memgpt_backend_postgres.devserver import postgres_for_a_run
+
+                uri = stack.enter_context(postgres_for_a_run("MEMGPT_BENCH_PGURI", prefix="memgpt-bench-pg-"))
+            else:
+                uri = None
             rows += measure(backend, uri, args.passages, args.turns)
     print(
         f"\nAgent loop overhead per turn (everything but the LLM's time), {args.passages:,} archival passages, {args.turns} turns each\n"

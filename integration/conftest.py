@@ -8,7 +8,6 @@ A backend that is not installed is skipped, unless ``MEMGPT_REQUIRE_ALL_BACKENDS
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,16 +40,10 @@ def pg_uri(available: set[str]) -> Iterator[str | None]:
     if "postgres" not in available:
         yield None
         return
-    if os.environ.get("MEMGPT_TEST_PGURI"):
-        yield os.environ["MEMGPT_TEST_PGURI"]
-        return
-    from memgpt_backend_postgres.devserver import DevServer
+    from memgpt_backend_postgres.devserver import postgres_for_a_run
 
-    with tempfile.TemporaryDirectory(prefix="memgpt-pg-integration-") as folder:
-        server = DevServer(Path(folder) / "data")
-        server.start()
-        yield server.uri
-        server.destroy()
+    with postgres_for_a_run("MEMGPT_TEST_PGURI", prefix="memgpt-pg-integration-") as uri:
+        yield uri
 
 
 @pytest.fixture

@@ -319,7 +319,7 @@ def test_cli_stores_and_searches_archival_and_recall_on_postgres(pg_uri: str, st
     status = json.loads(run_cli("storage", "status", "--json", home=home).stdout)
     assert {loc["backend"] for loc in status["locations"]} == {"postgres"}
     counts = {t["table"]: t["count"] for t in status["tables"]}
-    assert counts == {"archival": 1, "source_passages": 2, "recall": 2, "agents": 1, "sources": 1, "profiles": 1}
+    assert counts == {"archival": 1, "source_passages": 2, "recall": 14, "agents": 1, "sources": 1, "profiles": 1}
     assert not list(home.glob("agents/*")) and not list(home.glob("archival/*")), "postgres holds every kind"
 
 

@@ -437,3 +437,19 @@ def test_memgpt_run_json_prints_a_line_of_json_per_message(server: ChatServer) -
         "memory",
     ]
     assert lines[5]["text"] == "Hi!" and lines[6]["core_memory"]["human"]["limit"] == 2000
+
+
+def test_an_agent_of_memgpt_0_5_gets_its_persona_and_human_texts_once(server: ChatServer, client: MemGPTClient) -> None:
+    from dataclasses import replace
+
+    from memgpt.profiles import BUILT_IN
+
+    old = client.get_agent("sam")
+    client.catalog.save_agent(replace(old, core_memory={"persona": "sam_pov", "human": "cs_phd"}))  # as 0.5 stored it
+    server.script.append(say("hi"))
+    client.agent("sam").send("hello")
+    assert client.get_agent("sam").core_memory == {
+        "persona": BUILT_IN[("persona", "sam_pov")],
+        "human": BUILT_IN[("human", "cs_phd")],
+    }
+    assert BUILT_IN[("persona", "sam_pov")] in system_prompt(server.steps[0])

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,26 @@ class DevServer:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@contextmanager
+def postgres_for_a_run(variable: str, prefix: str = "memgpt-pg-") -> Iterator[str]:
+    """The URI in environment variable ``variable`` when set, else that of a server started here for the run.
+
+    The server (from the pgserver wheel, on 127.0.0.1) is stopped and its data
+    folder deleted afterwards; a given URI is left as it was found.
+    """
+    given = os.environ.get(variable)
+    if given:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        server = DevServer(Path(folder) / "data")
+        server.start()
+        try:
+            yield server.uri
+        finally:
+            server.destroy()
 
 
 def main(argv: list[str] | None = None) -> int:

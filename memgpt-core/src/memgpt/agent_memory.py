@@ -196,6 +196,7 @@ class AgentMemory:
         tool_calls: list[dict[str, Any]] | None = None,
         tool_call_id: str | None = None,
         created_at: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
         """Append one message to the conversation (recall memory)."""
         message = Message(
@@ -207,6 +208,7 @@ class AgentMemory:
             name=name,
             tool_calls=tool_calls or [],
             tool_call_id=tool_call_id,
+            metadata=dict(metadata or {}),
             created_at=created_at or utcnow(),
         )
         self.recall.insert([message])

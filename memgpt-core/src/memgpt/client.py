@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from memgpt.agent.core_memory import with_profile_texts
 from memgpt.agent.loop import Agent, AgentSettings, open_chat_model
 from memgpt.agent.turn import TurnMessage
 from memgpt.agent_memory import AgentMemory
@@ -107,6 +108,9 @@ class MemGPTClient:
     ) -> Agent:
         """Agent ``name``, ready to talk with its configured LLM (``on_message`` sees each message as it happens)."""
         state = self.catalog.get_agent(name)
+        upgraded = with_profile_texts(state, self.catalog.profiles)
+        if upgraded is not None:  # an agent of memgpt 0.5: its core memory held only the names
+            state = self.catalog.save_agent(upgraded)
         return Agent(self.catalog, state, open_chat_model(state.llm_config), self.memory(name), settings, on_message)
 
     def send_message(self, agent: str, text: str) -> list[TurnMessage]:

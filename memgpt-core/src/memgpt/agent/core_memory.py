@@ -9,6 +9,7 @@ the model, so it can summarize and try again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from memgpt.errors import MemGPTError
 from memgpt.profiles import CORE_MEMORY_LIMIT
@@ -81,3 +82,21 @@ class CoreMemory:
         for name, text in self.blocks.items():
             parts.append(f'<{name} characters="{len(text)}/{self.limit(name)}">\n{text}\n</{name}>')
         return "\n".join(parts)
+
+
+def with_profile_texts(agent: AgentState, profiles: Any) -> AgentState | None:
+    """``agent`` with the texts of its persona and human in core memory, if it holds only their names; else ``None``.
+
+    Agents created by memgpt 0.5 kept the persona's and human's *names* as
+    their core memory (there were no texts then). A block that still equals
+    the name, untouched, gets the named profile's text, once.
+    """
+    core = CoreMemory.of(agent)
+    changed = False
+    for block, name in (("persona", agent.persona), ("human", agent.human)):
+        if name and core.blocks.get(block) == name:
+            entry = profiles.find(block, name)
+            if entry is not None and entry.profile.text != name:
+                core.blocks[block] = entry.profile.text
+                changed = True
+    return core.applied_to(agent) if changed else None

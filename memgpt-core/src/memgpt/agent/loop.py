@@ -20,7 +20,6 @@ answered as interrupted). Turns of one agent take turns between processes
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -294,16 +293,7 @@ class Agent:
         return now
 
     def _store(self, role: str, text: str, **fields: Any) -> Message:
-        message = Message(
-            id=str(uuid.uuid4()),
-            role=role,
-            text=text,
-            user_id=self.state.user_id,
-            agent_id=self.state.id,
-            created_at=self._now(),
-            **fields,
-        )
-        self.memory.append_messages([message])
+        message = self.memory.append_message(role, text, created_at=self._now(), **fields)
         if self._view is not None:
             self._view[1].append(message)
         return message

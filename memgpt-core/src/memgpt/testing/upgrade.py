@@ -25,10 +25,19 @@ from memgpt.testing.data import DIM, MODEL, OTHER_USER, USER, make_agent, make_r
 __all__ = ["assert_upgraded", "legacy_records", "legacy_row", "upgrade_round_trip", "write_legacy_rows"]
 
 
+TABLES_OF_0_4 = (Table.ARCHIVAL, Table.RECALL, Table.SOURCE_PASSAGES, Table.SOURCES, Table.AGENTS)
+"""The tables memgpt 0.4 had (``profiles`` came in 0.5)."""
+
+
 def legacy_records(tables: Iterable[Table]) -> dict[Table, list[Any]]:
-    """Records of ``tables`` as a 0.4 store of two users holds them: distinct ids (0.4 could not store the same id twice)."""
+    """Records of ``tables`` as a 0.4 store of two users holds them: distinct ids (0.4 could not store the same id twice).
+
+    Tables 0.4 did not have (:data:`TABLES_OF_0_4`) are left out.
+    """
     out: dict[Table, list[Any]] = {}
     for table in tables:
+        if table not in TABLES_OF_0_4:
+            continue
         if table is Table.AGENTS:
             out[table] = [make_agent(1, user=USER), make_agent(2, user=OTHER_USER)]
         elif table is Table.SOURCES:
