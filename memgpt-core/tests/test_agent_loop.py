@@ -453,3 +453,28 @@ def test_an_agent_of_memgpt_0_5_gets_its_persona_and_human_texts_once(server: Ch
         "human": BUILT_IN[("human", "cs_phd")],
     }
     assert BUILT_IN[("persona", "sam_pov")] in system_prompt(server.steps[0])
+
+
+def test_two_processes_talking_to_one_agent_take_turns(server: ChatServer) -> None:
+    configure(server.url)
+    assert run_cli("create", "agent", "sam").returncode == 0
+    server.delay = lambda body: time.sleep(1.0)  # each step is slow: the turns would overlap without the lock
+    server.script.extend([say("first answer"), say("second answer")])
+    senders = [
+        subprocess.Popen(
+            [sys.executable, "-m", "memgpt", "send", "--agent", "sam", f"message {i}"],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in senders]
+    assert all(p.returncode == 0 for p in senders), outputs
+    assert sorted(out.strip() for out, _ in outputs) == ["first answer", "second answer"]
+    with MemGPTClient() as client:
+        roles = [(m.role, m.text) for m in client.memory("sam").list_messages()]
+    assert [r for r, _ in roles] == ["user", "assistant", "tool", "user", "assistant", "tool"]  # one turn after the other
+    assert {roles[0][1], roles[3][1]} == {"message 0", "message 1"}
+    assert roles[1][1] == "first answer" and roles[4][1] == "second answer"

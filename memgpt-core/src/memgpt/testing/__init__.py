@@ -20,15 +20,22 @@ backend::
 Embedding providers subclass :class:`EmbeddingProviderConformance` the same
 way (a ``provider`` fixture). Add ``-p memgpt.testing.pytest_plugin`` to your pytest options (or list it in
 ``pytest_plugins``) so every test runs with a throw-away ``MEMGPT_HOME``.
+
+:func:`cli_round_trip` runs the CLI end to end on your backend, one agent
+turn included; the LLM there is :class:`~memgpt.testing.chat_server.ChatServer`,
+a scripted OpenAI-compatible server on 127.0.0.1 that tests of LLM providers
+and agents can use too.
 """
 
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
+from memgpt.testing.chat_server import ChatServer
 from memgpt.testing.conformance import BackendConformance
 from memgpt.testing.data import (
     BASE_TIME,
     DIM,
     MODEL,
     make_agent,
+    make_profile,
     make_record,
     make_source,
     notes_of_agents,
@@ -43,6 +50,7 @@ __all__ = [
     "DIM",
     "MODEL",
     "BackendConformance",
+    "ChatServer",
     "EmbeddingProviderConformance",
     "accepts_connections",
     "answer_configure",
@@ -51,6 +59,7 @@ __all__ = [
     "heavy_imports",
     "held_by_another_program",
     "make_agent",
+    "make_profile",
     "make_record",
     "make_source",
     "notes_of_agents",
