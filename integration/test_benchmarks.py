@@ -78,3 +78,33 @@ def test_repeated_runs_are_each_kept_and_the_tables_show_their_medians(tmp_path:
     assert f"| local | {rates[1]:,.0f} | {rates[1]:,.0f} |" in tables.split("## 24 dimensions")[0]
     assert "| target | measured (median) | each run | goal |" in tables
     assert "### Bulk insert of pre-embedded passages" in tables and "| local |" in tables
+
+
+def test_a_small_run_of_the_agent_loop_benchmark(pg_uri: str | None) -> None:
+    """benchmarks/agent_turn.py on local (and postgres when installed): both kinds of turn, with their passages."""
+    env = {k: v for k, v in os.environ.items() if k != "MEMGPT_HOME"}
+    backends = ["local"]
+    if pg_uri:
+        env["MEMGPT_BENCH_PGURI"] = pg_uri
+        backends.append("postgres")
+    argv = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "agent_turn.py"),
+        "--passages",
+        "300",
+        "--turns",
+        "3",
+        "--backends",
+        ",".join(backends),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [
+        line.split("|")[1:-1]
+        for line in done.stdout.splitlines()
+        if line.startswith(f"| {backends[0]}") or line.startswith("| postgres")
+    ]
+    assert [(r[0].strip(), r[1].strip(), r[2].strip()) for r in rows] == [
+        (backend, turn, "300") for backend in backends for turn in ("reply (1 step)", "search + reply (2 steps)")
+    ]
+    assert all(float(r[4]) > 0 for r in rows)
