@@ -23,7 +23,7 @@ from helpers import run_cli
 from memgpt.agent.context import ContextState
 from memgpt.agent.loop import AgentSettings
 from memgpt.client import MemGPTClient
-from memgpt.errors import LLMError
+from memgpt.errors import LLMError, UnknownBackend
 from memgpt.loopback import free_port
 from memgpt.testing.chat_server import ChatServer, call, last_tool_result, say, tool_call
 
@@ -478,3 +478,27 @@ def test_two_processes_talking_to_one_agent_take_turns(server: ChatServer) -> No
     assert [r for r, _ in roles] == ["user", "assistant", "tool", "user", "assistant", "tool"]  # one turn after the other
     assert {roles[0][1], roles[3][1]} == {"message 0", "message 1"}
     assert roles[1][1] == "first answer" and roles[4][1] == "second answer"
+
+
+def test_an_agent_keeps_its_llm_until_told_to_switch(server: ChatServer) -> None:
+    configure("http://127.0.0.1:9")  # nothing listens there
+    assert run_cli("create", "agent", "sam").returncode == 0
+    assert "cannot reach the LLM server at http://127.0.0.1:9" in run_cli("send", "--agent", "sam", "hi").stderr
+    server.script.append(say("Now I answer."))
+    switched = run_cli("send", "--agent", "sam", "hi again", "--model-endpoint", server.url, "--context-window", "16000")
+    assert switched.returncode == 0 and switched.stdout == "Now I answer.\n", switched.stderr
+    assert f"Agent 'sam' now talks with openai:test-model at {server.url} (16000 tokens)." in switched.stderr
+    shown = json.loads(run_cli("show", "agent", "sam", "--json").stdout)["llm_config"]
+    assert (shown["model_endpoint"], shown["context_window"]) == (server.url, 16000)
+    with MemGPTClient() as client:
+        ollama = client.use_llm("sam", provider="ollama").llm_config
+        assert (ollama["model_endpoint"], ollama["model"]) == ("http://localhost:11434/v1", "llama3.1")
+        with pytest.raises(UnknownBackend, match="no LLM provider named 'nope'"):
+            client.use_llm("sam", provider="nope")
+        from memgpt.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="must be an http:// or https:// URL"):
+            client.use_llm("sam", endpoint="ftp://user:secret@host")
+        with pytest.raises(ConfigError) as refused:
+            client.use_llm("sam", endpoint="ftp://user:secret@host")
+        assert "secret" not in str(refused.value)

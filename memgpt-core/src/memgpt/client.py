@@ -18,6 +18,7 @@ The same calls work on every backend: they only use the storage contract.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,48 @@ class MemGPTClient:
         if upgraded is not None:  # an agent of memgpt 0.5: its core memory held only the names
             state = self.catalog.save_agent(upgraded)
         return Agent(self.catalog, state, open_chat_model(state.llm_config), self.memory(name), settings, on_message)
+
+    def use_llm(
+        self,
+        agent: str,
+        *,
+        provider: str | None = None,
+        endpoint: str | None = None,
+        model: str | None = None,
+        context_window: int | None = None,
+    ) -> AgentState:
+        """Point ``agent`` at another LLM (an agent keeps the one it was created with until told otherwise).
+
+        What is not given stays as it was, except that a new ``provider``
+        without an ``endpoint`` gets that provider's default endpoint.
+        """
+        from memgpt.errors import ConfigError
+        from memgpt.plugins import get_llm_provider
+        from memgpt.secrets import mask_uri
+
+        state = self.catalog.get_agent(agent)
+        config = dict(state.llm_config)
+        if provider is not None:
+            chosen = get_llm_provider(provider)
+            if provider != config.get("model_endpoint_type"):
+                config["model_endpoint"] = chosen.default_endpoint
+                config["model"] = model or chosen.default_model
+            config["model_endpoint_type"] = provider
+        if endpoint is not None:
+            if not endpoint.startswith(("http://", "https://")):
+                raise ConfigError(f"the LLM endpoint must be an http:// or https:// URL, got {mask_uri(endpoint)!r}")
+            config["model_endpoint"] = endpoint
+        if model is not None:
+            if not model.strip():
+                raise ConfigError("give the name of the model the server serves")
+            config["model"] = model
+        if context_window is not None:
+            if context_window <= 0:
+                raise ConfigError(f"the context window must be a positive number of tokens, got {context_window}")
+            config["context_window"] = context_window
+        if config == state.llm_config:
+            return state
+        return self.catalog.save_agent(replace(state, llm_config=config))
 
     def send_message(self, agent: str, text: str) -> list[TurnMessage]:
         """One turn: ``text`` from the user to ``agent``; returns the turn's messages in order.

@@ -64,13 +64,45 @@ def _show_memory(client: Any, name: str, as_json: bool) -> None:
     click.echo(f"archival memory: {memory.archival.count():,} passages; recall memory: {memory.recall.count():,} messages")
 
 
+def llm_options(func: Any) -> Any:
+    """``--model-endpoint-type``, ``--model-endpoint``, ``--model``, ``--context-window``: switch the agent's LLM."""
+    options = [
+        click.option(
+            "--model-endpoint-type", "llm_provider", help="Switch the agent to this LLM provider (saved with the agent)."
+        ),
+        click.option("--model-endpoint", "llm_endpoint", help="Switch the agent to this LLM endpoint URL (saved)."),
+        click.option("--model", "llm_model", help="Switch the agent to this model (saved)."),
+        click.option("--context-window", "llm_window", type=int, help="The model's context window in tokens (saved)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def switch_llm(
+    client: Any, agent: str, provider: str | None, endpoint: str | None, model: str | None, window: int | None
+) -> None:
+    """Apply the LLM options to ``agent`` and say so (on stderr, so ``--json`` output stays JSON)."""
+    if provider is None and endpoint is None and model is None and window is None:
+        return
+    before = client.get_agent(agent).llm_config
+    after = client.use_llm(agent, provider=provider, endpoint=endpoint, model=model, context_window=window).llm_config
+    if after != before:
+        click.echo(
+            f"Agent {agent!r} now talks with {after.get('model_endpoint_type')}:{after.get('model')} "
+            f"at {after.get('model_endpoint')} ({after.get('context_window')} tokens).",
+            err=True,
+        )
+
+
 @click.command("run")
 @click.option("--agent", "agent_name", required=True, help="The agent to talk with (created with the defaults if new).")
 @click.option("--persona", help="Persona of a new agent (default: the configured one).")
 @click.option("--human", help="Human of a new agent (default: the configured one).")
 @click.option("--json", "as_json", is_flag=True, help="Print each message as a line of JSON (for programs driving the session).")
+@llm_options
 @with_client
-def run_command(client, agent_name, persona, human, as_json) -> None:
+def run_command(client, agent_name, persona, human, as_json, llm_provider, llm_endpoint, llm_model, llm_window) -> None:
     """Talk with an agent: it answers, remembers and searches its memory (/help lists the commands)."""
     from memgpt.errors import LLMError
 
@@ -86,6 +118,7 @@ def run_command(client, agent_name, persona, human, as_json) -> None:
         )
     elif persona or human:
         raise click.UsageError(f"agent {agent_name!r} exists already: --persona and --human only apply to a new agent")
+    switch_llm(client, agent_name, llm_provider, llm_endpoint, llm_model, llm_window)
     show = (lambda m: echo_json_line(m.to_dict())) if as_json else (lambda m: print_message(m, agent_name))
     agent = client.agent(agent_name, on_message=show)
     interactive = sys.stdin.isatty()
@@ -137,9 +170,11 @@ def run_command(client, agent_name, persona, human, as_json) -> None:
 @click.option("--agent", "agent_name", required=True, help="The agent to send the message to.")
 @click.argument("message")
 @json_option
+@llm_options
 @with_client
-def send_command(client, agent_name, message, as_json) -> None:
+def send_command(client, agent_name, message, as_json, llm_provider, llm_endpoint, llm_model, llm_window) -> None:
     """Send MESSAGE to an agent and print what it answered (one turn; --json: every message of the turn)."""
+    switch_llm(client, agent_name, llm_provider, llm_endpoint, llm_model, llm_window)
     agent = client.agent(agent_name)
     turn = agent.send(message)
     if as_json:
@@ -147,3 +182,5 @@ def send_command(client, agent_name, message, as_json) -> None:
         return
     for reply in turn.replies:
         click.echo(reply)
+    if turn.stopped == "step_limit":
+        click.echo(f"(the agent stopped after {turn.steps} steps, the limit per message)", err=True)
