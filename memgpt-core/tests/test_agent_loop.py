@@ -502,3 +502,19 @@ def test_an_agent_keeps_its_llm_until_told_to_switch(server: ChatServer) -> None
         with pytest.raises(ConfigError) as refused:
             client.use_llm("sam", endpoint="ftp://user:secret@host")
         assert "secret" not in str(refused.value)
+
+
+def test_calls_with_the_same_id_in_one_answer_each_get_their_own_result(server: ChatServer, client: MemGPTClient) -> None:
+    twice = {
+        "tool_calls": [
+            tool_call("archival_memory_insert", {"content": "one", "request_heartbeat": True}, "same"),
+            tool_call("archival_memory_insert", {"content": "two", "request_heartbeat": True}, "same"),
+        ]
+    }
+    server.script.extend([twice, say("done")])
+    client.agent("sam").send("save two facts")
+    sent = server.steps[1]["messages"]
+    calls = next(m for m in sent if m.get("tool_calls"))["tool_calls"]
+    results = [m["tool_call_id"] for m in sent if m["role"] == "tool"]
+    assert len({c["id"] for c in calls}) == 2 and results == [c["id"] for c in calls]
+    assert sorted(p.text for p in client.memory("sam").list_archival()) == ["one", "two"]

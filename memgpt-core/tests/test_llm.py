@@ -158,3 +158,13 @@ def test_configure_offers_the_installed_llm_providers_and_a_third_partys_by_bein
         assert (config.model_endpoint_type, config.model_endpoint, config.model) == ("echo-llm", "http://127.0.0.1:9", "echo-1")
     finally:
         plugins.reset()
+
+
+def test_arguments_sent_as_an_object_or_in_the_older_function_call_form_are_read() -> None:
+    with ChatServer() as server:
+        model = chat(server)
+        server.script.append({"tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]})
+        assert model.complete([ChatMessage("user", "x")], [{"name": "f"}]).message.tool_calls[0].arguments == '{"a": 1}'
+        server.script.append({"content": None, "function_call": {"name": "g", "arguments": '{"b": 2}'}})
+        (call,) = model.complete([ChatMessage("user", "x")], [{"name": "g"}]).message.tool_calls
+        assert (call.name, call.arguments) == ("g", '{"b": 2}')

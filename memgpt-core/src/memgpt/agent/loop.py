@@ -20,6 +20,7 @@ answered as interrupted). Turns of one agent take turns between processes
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -129,7 +130,7 @@ class Agent:
         for key, value in response.usage.items():
             turn.usage[key] = turn.usage.get(key, 0) + value
         self.counter.reported(messages, SCHEMAS, response.usage.get("prompt_tokens"))
-        reply = response.message
+        reply = _with_unique_call_ids(response.message)
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in reply.tool_calls
         ]
@@ -319,6 +320,19 @@ class Agent:
 
         path = memgpt_home() / "locks" / f"agent-{folder_name(self.state.id)}.lock"
         return process_lock(path, f"agent {self.state.name!r}", "; it is answering another message: try again when it is done")
+
+
+def _with_unique_call_ids(message: ChatMessage) -> ChatMessage:
+    """``message`` with an id of its own for each call: servers that number every answer's calls alike (or leave
+    ids out) would otherwise make one call's result answer another."""
+    seen: set[str] = set()
+    calls = []
+    for call in message.tool_calls:
+        if not call.id or call.id in seen:
+            call = replace(call, id=f"call_{uuid.uuid4().hex[:16]}")
+        seen.add(call.id)
+        calls.append(call)
+    return replace(message, tool_calls=tuple(calls))
 
 
 def _arguments(raw: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ with the embedding client.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,9 +81,14 @@ class OpenAICompatibleChat(ChatModel):
         try:
             choice = payload["choices"][0]
             message = choice["message"]
+            listed = list(message.get("tool_calls") or ())
+            if not listed and message.get("function_call"):  # the older single-function form
+                listed = [{"id": "call_0", "function": message["function_call"]}]
             calls = tuple(
-                ToolCall(str(c.get("id") or f"call_{i}"), str(c["function"]["name"]), str(c["function"].get("arguments") or "{}"))
-                for i, c in enumerate(message.get("tool_calls") or ())
+                ToolCall(
+                    str(c.get("id") or f"call_{i}"), str(c["function"]["name"]), _arguments_text(c["function"].get("arguments"))
+                )
+                for i, c in enumerate(listed)
             )
         except (KeyError, IndexError, TypeError) as exc:
             raise LLMError(
@@ -92,3 +98,12 @@ class OpenAICompatibleChat(ChatModel):
         return ChatResponse(
             ChatMessage("assistant", message.get("content"), calls), str(choice.get("finish_reason") or ""), usage
         )
+
+
+def _arguments_text(arguments: Any) -> str:
+    """A call's arguments as JSON text: most servers send a string, some (Ollama's own API) an object."""
+    if arguments is None or arguments == "":
+        return "{}"
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments, ensure_ascii=False)

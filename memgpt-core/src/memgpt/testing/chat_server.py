@@ -101,6 +101,8 @@ class ChatServer(JSONServer):
     @staticmethod
     def _completion(scripted: dict[str, Any]) -> Answer:
         message = {"role": "assistant", "content": scripted.get("content"), "tool_calls": scripted.get("tool_calls")}
+        if "function_call" in scripted:  # the older single-function form some servers still answer with
+            message["function_call"] = scripted["function_call"]
         choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if scripted.get("tool_calls") else "stop"}
         usage = scripted.get("usage", {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
         return 200, {"choices": [choice], "usage": usage}, {}
