@@ -154,7 +154,10 @@ def run_command(client, agent_name, persona, human, as_json, llm_provider, llm_e
         try:
             turn = agent.send(text)
         except LLMError as exc:  # the server is down or refused: say so and let the user try again
-            click.echo(f"Error: {exc}", err=True)
+            if as_json:
+                echo_json_line({"type": "error", "message": str(exc), "kind": type(exc).__name__})
+            else:
+                click.echo(f"Error: {exc}", err=True)
             continue
         except KeyboardInterrupt:
             say("\n(interrupted: what the agent did so far is kept)", type="interrupted")
