@@ -90,6 +90,8 @@ class Agent:
         self._last_time: datetime | None = None
         self._turn: Turn | None = None
         self._view: tuple[datetime | None, list[Message], int] | None = None
+        self._heartbeat_reason = HEARTBEAT_REQUESTED
+        """Why the next heartbeat is given: requested, or after a failed call."""
 
     @property
     def context_window(self) -> int:
@@ -164,8 +166,6 @@ class Agent:
                 self._heartbeat_reason = HEARTBEAT_AFTER_FAILURE
             heartbeat = heartbeat or result.heartbeat
         return heartbeat
-
-    _heartbeat_reason = HEARTBEAT_REQUESTED
 
     # -- the functions ----------------------------------------------------------------------
     def _run(self, name: str, raw_arguments: str) -> CallResult:
