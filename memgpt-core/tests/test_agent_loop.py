@@ -518,3 +518,39 @@ def test_calls_with_the_same_id_in_one_answer_each_get_their_own_result(server: 
     results = [m["tool_call_id"] for m in sent if m["role"] == "tool"]
     assert len({c["id"] for c in calls}) == 2 and results == [c["id"] for c in calls]
     assert sorted(p.text for p in client.memory("sam").list_archival()) == ["one", "two"]
+
+
+def test_two_users_on_one_home_each_talk_with_their_own_agent_of_the_same_name(server: ChatServer) -> None:
+    configure(server.url)
+    with MemGPTClient(user_id="alice") as alice, MemGPTClient(user_id="bob") as bob:
+        alice.add_profile("human", "me", "Alice, a pilot.")
+        alice.create_agent("helper", human="me")
+        bob.create_agent("helper")
+        server.script.extend([call("archival_memory_insert", {"content": "Alice flies on Mondays."}), say("Noted, Alice.")])
+        alice.send_message("helper", "I fly on Mondays.")
+        server.script.extend([call("archival_memory_search", {"query": "who flies on Mondays"}), say("I do not know.")])
+        bob.send_message("helper", "Who flies on Mondays?")
+        assert last_tool_result(server.steps[-1])["message"] == "No results found."  # Bob's agent never sees Alice's memory
+        assert "Alice, a pilot." not in system_prompt(server.steps[-1])
+        assert [m.text for m in bob.memory("helper").list_messages() if m.role == "user"] == ["Who flies on Mondays?"]
+        assert [m.text for m in alice.memory("helper").list_messages() if m.role == "user"] == ["I fly on Mondays."]
+
+
+def test_a_damaged_conversation_file_is_one_line_and_nothing_else_is_touched(server: ChatServer) -> None:
+    configure(server.url)
+    assert run_cli("create", "agent", "sam").returncode == 0
+    assert run_cli("create", "agent", "tom").returncode == 0
+    server.script.append(say("hi sam"))
+    assert run_cli("send", "--agent", "sam", "hello").returncode == 0
+    with MemGPTClient() as client:
+        sam_id = client.get_agent("sam").id
+    files = list((Path(os.environ["MEMGPT_HOME"]) / "agents").glob(f"{sam_id}/memory*.sqlite"))
+    assert files
+    for path in files:
+        path.write_bytes(b"not a database at all" * 1000)
+    broken = run_cli("send", "--agent", "sam", "are you there?")
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1 and str(files[0].parent) in broken.stderr, broken.stderr
+    server.script.append(say("hi tom"))
+    fine = run_cli("send", "--agent", "tom", "hello")  # another agent is not affected
+    assert fine.returncode == 0 and fine.stdout == "hi tom\n", fine.stderr

@@ -162,6 +162,13 @@ class Catalog:
             return by_name[0]
         return agents.get(name_or_id)
 
+    def reload_agent(self, agent: AgentState) -> AgentState:
+        """``agent`` as stored now, read by its id alone (no other agent's storage is touched)."""
+        fresh = self._agents().get(agent.id)
+        if fresh is None:
+            raise NotFound(f"agent {agent.name!r} was deleted meanwhile")
+        return fresh
+
     def get_agent(self, name_or_id: str) -> AgentState:
         agent = self.find_agent(name_or_id)
         if agent is None:

@@ -18,7 +18,7 @@ from typing import Any
 from memgpt.agent.prompt import function_result
 from memgpt.agent.tokens import count_tokens
 from memgpt.llm.provider import ChatMessage, ToolCall
-from memgpt.records import AgentState, Message, to_utc
+from memgpt.records import AgentState, Message, to_utc, utcnow
 
 CONTEXT_KEY = "context"
 MAX_IN_CONTEXT = 500
@@ -83,7 +83,7 @@ def chat_messages(messages: Sequence[Message]) -> list[ChatMessage]:
 
     def answer_pending() -> None:
         for call_id in list(pending):
-            out.append(ChatMessage("tool", function_result(False, INTERRUPTED, datetime.now()), tool_call_id=call_id))
+            out.append(ChatMessage("tool", function_result(False, INTERRUPTED, utcnow()), tool_call_id=call_id))
         pending.clear()
 
     for message in messages:

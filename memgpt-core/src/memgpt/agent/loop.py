@@ -103,7 +103,7 @@ class Agent:
         if not isinstance(text, str) or not text.strip():
             raise InvalidRecord("a message to an agent must be non-empty text")
         with self._turn_lock():
-            self.state = self.catalog.get_agent(self.state.id)
+            self.state = self.catalog.reload_agent(self.state)
             self.memory.agent = self.state
             self._view = None  # another process may have talked with this agent since our last turn
             self._last_time = None
@@ -187,7 +187,7 @@ class Agent:
         return None
 
     def _edit_core(self, edit: Callable[[CoreMemory], str]) -> None:
-        fresh = self.catalog.get_agent(self.state.id)  # apply the edit to the stored state, not to an old copy
+        fresh = self.catalog.reload_agent(self.state)  # apply the edit to the stored state, not to an old copy
         core = CoreMemory.of(fresh)
         edit(core)
         self.state = self.catalog.save_agent(core.applied_to(fresh))
@@ -277,7 +277,7 @@ class Agent:
         return True
 
     def _save_context(self, context: ContextState) -> None:
-        fresh = self.catalog.get_agent(self.state.id)
+        fresh = self.catalog.reload_agent(self.state)
         self.state = self.catalog.save_agent(context.applied_to(fresh))
         self.memory.agent = self.state
 
