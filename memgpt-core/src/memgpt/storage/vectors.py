@@ -180,6 +180,8 @@ class VectorIndex:
                 rows[hits] = True
             elif name in self._vocab:
                 vocab = self._vocab[name]
+                if len(vocab) == 1 and next(iter(vocab)) in allowed:
+                    continue  # the field has one value, allowed (one user's rows): no row to mask out
                 codes = [vocab[v] for v in allowed if v in vocab]
                 rows = np.isin(self._codes[name][:n], codes)
             else:
