@@ -93,6 +93,40 @@ def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkey
     assert f"Index Scan using {hnsw_index(Table.ARCHIVAL)}" in plan, plan
 
 
+def test_a_bulk_load_builds_the_index_once_at_the_end_and_searches_stay_exact_meanwhile(backend, store, monkeypatch) -> None:
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 500)
+    monkeypatch.setattr(pg_connector, "BULK_LOAD_ROWS", 1_000)
+    monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 100)
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    vectors = random_unit_vectors(3_000, dim=32, seed=7)
+    records = [make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 2}", vector=vectors[i]) for i in range(3_000)]
+    archival.insert(records[:600])
+
+    def has_index() -> bool:
+        with store.begin() as conn:
+            found = conn.execute(
+                text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :i"),
+                {"i": hnsw_index(Table.ARCHIVAL)},
+            ).first()
+        return bool(found and found[0])
+
+    assert has_index()
+    reader = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-0"))
+    with archival.bulk_load(2_400):
+        for start in range(600, 3_000, 600):
+            archival.insert(records[start : start + 600])
+            assert not has_index()  # not grown row by row
+            hits = reader.search(vectors[2], k=10)  # exact meanwhile
+            mine = [i for i in range(0, start + 600) if i % 2 == 0]
+            exact = sorted(mine, key=lambda i: -float(vectors[i] @ vectors[2]))[:10]
+            assert [h.record.id for h in hits] == [records[i].id for i in exact]
+    assert has_index() and archival.count() == 3_000
+    small = archival.bulk_load(10)  # a small load keeps the index as it is
+    with small:
+        archival.insert(records[:5])
+    assert has_index()
+
+
 def test_a_selective_scope_still_gets_k_results_when_the_index_is_used(backend, store, monkeypatch) -> None:
     monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 1_000)
     monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 100)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,10 @@ HNSW_EF_SEARCH = 200
 """Candidates the HNSW index examines per query (pgvector's ``hnsw.ef_search``; its maximum is 1000)."""
 SCOPE_SIZE_TTL_S = 30.0
 """How long the size of a search scope is trusted (this connector's own writes forget it at once)."""
+BULK_LOAD_ROWS = 10_000
+"""A bulk load of at least this many rows drops the table's HNSW index first and builds it once at the end
+(pgvector grows an HNSW graph row by row at a few hundred rows a second; building it over every row at once is
+many times faster). Searches meanwhile scan exactly, so they stay correct."""
 INDEX_RECHECK_S = 30.0
 """How often a connector that has not seen its table's HNSW index looks again (another process may build it)."""
 
@@ -58,6 +63,8 @@ class PostgresConnector(Connector):
         self.order = 'created_at, id COLLATE "C"'
         self._indexed = False
         self._index_checked = float("-inf")
+        self._bulk = False
+        """Inside :meth:`bulk_load`: the index waits for the end."""
         self._scope_sizes: dict[Where, tuple[int, float]] = {}
 
     # -- helpers ----------------------------------------------------------------------
@@ -118,7 +125,7 @@ class PostgresConnector(Connector):
 
     def _index_when_large(self, conn: Any) -> None:
         """Build the HNSW cosine index once the table holds INDEX_AFTER_ROWS vectors (at most once)."""
-        if self._indexed or not self.table.has_vectors:
+        if self._indexed or self._bulk or not self.table.has_vectors:
             return
         exists = conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": self.index_name}).first()
         if exists:
@@ -138,6 +145,29 @@ class PostgresConnector(Connector):
                 text(f"CREATE INDEX IF NOT EXISTS {self.index_name} ON {self.name} USING hnsw (embedding vector_cosine_ops)")
             )
             self._indexed = True
+
+    @contextmanager
+    def bulk_load(self, rows: int) -> Iterator[None]:
+        """Load without maintaining the HNSW index, then build it once (see :data:`BULK_LOAD_ROWS`).
+
+        A crash inside the scope leaves the table without its index: the next
+        upsert that finds the table large builds it again (``_index_when_large``).
+        """
+        if rows < BULK_LOAD_ROWS or not self.table.has_vectors or self._bulk:
+            yield
+            return
+        with self.store.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            conn.execute(text(f"DROP INDEX IF EXISTS {self.index_name}"))
+        self._indexed = False
+        self._index_checked = float("-inf")
+        self._bulk = True
+        try:
+            yield
+        finally:
+            self._bulk = False
+            with self.store.begin() as conn:
+                self._index_when_large(conn)
 
     # -- writes -----------------------------------------------------------------------------
     def _copy_fields(self, row: Row) -> list[bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -281,6 +282,10 @@ class Collection:
         """Hand one prepared batch to the connector (drivers build their parameters without collector pauses)."""
         with collector_paused():
             self.connector.upsert(rows)
+
+    def bulk_load(self, rows: int) -> AbstractContextManager[None]:
+        """Wrap many :meth:`insert` calls that together write about ``rows`` records (see ``Connector.bulk_load``)."""
+        return self.connector.bulk_load(rows)
 
     def insert(self, records: Iterable[Record]) -> int:
         """Insert or replace records by id (idempotent); return how many were written.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
 
 import numpy as np
@@ -64,6 +65,17 @@ class Connector(ABC):
         Either every row is written or, on error, the store is left as it was
         for as many rows as the engine allows (local: the whole batch).
         """
+
+    def bulk_load(self, rows: int) -> AbstractContextManager[None]:
+        """A scope in which about ``rows`` rows arrive in several :meth:`upsert` calls (a load, a migration, an import).
+
+        An engine may defer index maintenance to the end of the scope (build
+        the index once over every row instead of growing it row by row), as
+        long as searches stay correct meanwhile and a crash inside the scope
+        leaves a store the next write or open repairs. The default does
+        nothing special.
+        """
+        return nullcontext()
 
     @abstractmethod
     def delete(self, where: Where) -> int:

@@ -325,10 +325,11 @@ def import_storage(
     for unit, entry in found:
         written = 0
         collection = unit.target(storage, scope, _spec(entry))
-        for batch in records(unit, entry):
-            written += collection.insert(batch)
-            if progress:
-                progress(unit.table, written, entry["count"])
+        with collection.bulk_load(entry["count"]):  # an engine may build its index once, after the import
+            for batch in records(unit, entry):
+                written += collection.insert(batch)
+                if progress:
+                    progress(unit.table, written, entry["count"])
     failures = []
     for unit, entry in found:  # read every imported record back from the target: bounded by the batch size
         collection = unit.target(storage, scope, _spec(entry))

@@ -296,13 +296,14 @@ class Migration:
         owned = self._owned(unit, target)
         fresh = target.count() == 0  # nothing there yet: no need to compare before writing
         seen = 0
-        for batch in source.batches(batch_size=self.batch_size):
-            seen += len(batch)
-            changed = batch if fresh else self._changed(batch, target)
-            if changed:
-                result.copied += target.insert(self._transformed(unit.table, changed))
-            if progress:
-                progress(unit.table, seen, total)
+        with target.bulk_load(total):  # an engine may build its index once, after the copy
+            for batch in source.batches(batch_size=self.batch_size):
+                seen += len(batch)
+                changed = batch if fresh else self._changed(batch, target)
+                if changed:
+                    result.copied += target.insert(self._transformed(unit.table, changed))
+                if progress:
+                    progress(unit.table, seen, total)
         if target.count() > total and not self._shares_target(unit):  # records the source no longer holds
             extra = self._extra(source, target)
             if owned and extra:
