@@ -20,6 +20,7 @@ from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BackendConformance, make_record, random_unit_vectors
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
+from memgpt.testing.data import USER
 from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
 from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
@@ -56,16 +57,8 @@ def with_password(uri: str, password: str) -> str:
     return make_url(uri).set(password=password).render_as_string(hide_password=False)
 
 
-def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 1_000)
-    monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 200)
-    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
-    vectors = random_unit_vectors(3_000, dim=32, seed=4)
-    archival.insert([make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 3}", vector=vectors[i]) for i in range(3_000)])
-    with store.begin() as conn:
-        assert conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(Table.ARCHIVAL)}).first()
-        conn.execute(text("ANALYZE memgpt_archival"))
-
+def search_and_plan(store, collection, vector: np.ndarray) -> tuple[list, str]:
+    """A top-10 search of ``collection`` and PostgreSQL's plan of the vector query it sent."""
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
@@ -74,11 +67,9 @@ def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkey
 
     event.listen(store.engine, "before_cursor_execute", capture)
     try:
-        hits = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-1")).search(vectors[1], k=10)
+        hits = collection.search(vector, k=10)
     finally:
         event.remove(store.engine, "before_cursor_execute", capture)
-    assert len(hits) == 10 and {h.record.agent_id for h in hits} == {"agent-1"}
-    assert hits[0].record.id == make_record(Table.ARCHIVAL, 1, owner="agent-1").id
     statement, parameters = statements[0]
     raw = store.engine.raw_connection()
     try:
@@ -90,6 +81,23 @@ def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkey
         cursor.execute("ROLLBACK")
     finally:
         raw.close()
+    return hits, plan
+
+
+def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 1_000)
+    monkeypatch.setattr(pg_connector, "EXACT_SCOPE_ROWS", 200)
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    vectors = random_unit_vectors(3_000, dim=32, seed=4)
+    archival.insert([make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 3}", vector=vectors[i]) for i in range(3_000)])
+    with store.begin() as conn:
+        assert conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = :i"), {"i": hnsw_index(Table.ARCHIVAL)}).first()
+        conn.execute(text("ANALYZE memgpt_archival"))
+
+    collection = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-1"))
+    hits, plan = search_and_plan(store, collection, vectors[1])
+    assert len(hits) == 10 and {h.record.agent_id for h in hits} == {"agent-1"}
+    assert hits[0].record.id == make_record(Table.ARCHIVAL, 1, owner="agent-1").id
     assert f"Index Scan using {hnsw_index(Table.ARCHIVAL)}" in plan, plan
 
 
@@ -121,6 +129,10 @@ def test_a_bulk_load_builds_the_index_once_at_the_end_and_searches_stay_exact_me
             exact = sorted(mine, key=lambda i: -float(vectors[i] @ vectors[2]))[:10]
             assert [h.record.id for h in hits] == [records[i].id for i in exact]
     assert has_index() and archival.count() == 3_000
+    # Analyzed with its new index: the planner knows every row is the user's and uses the index (without fresh
+    # statistics it guessed the scope small and scanned it exactly: 149 ms per search instead of 8.5 at 100k rows).
+    _, plan = search_and_plan(store, open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER)), vectors[4])
+    assert f"Index Scan using {hnsw_index(Table.ARCHIVAL)}" in plan, plan
     small = archival.bulk_load(10)  # a small load keeps the index as it is
     with small:
         archival.insert(records[:5])
