@@ -42,3 +42,14 @@ def _alone(mixin: type) -> type:
 
 for _mixin in MIXINS:
     globals()[f"TestLocal{_mixin.__name__}Alone"] = _alone(_mixin)
+
+
+class TestLocalBackendSearchingByGraph(BackendConformance):
+    """The whole suite again with every agent's and source's vectors searched through an HNSW graph (``ann_after=1``).
+
+    The graph only proposes candidates; filters, scores and completeness come
+    from the SQLite file, so every search must answer exactly as above.
+    """
+
+    backend_class = LocalBackend
+    backend_location = "file://{tmp_path}/store?ann_after=1"

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,9 +19,10 @@ import numpy as np
 from memgpt.local.database import Database
 from memgpt.local.schema import LAYOUTS
 from memgpt.records import EmbeddingSpec, Table
+from memgpt.storage.ann import AnnGraph, saved_graphs
 from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
-from memgpt.storage.vectors import VectorIndex, normalize_rows
+from memgpt.storage.vectors import VectorIndex, normalize_rows, top_k
 from memgpt.storage.where import Where
 
 if TYPE_CHECKING:
@@ -34,15 +36,49 @@ LOG_KEEP = 10_000
 """Writes whose changed ids a partition's change log keeps; a cache further behind reloads the partition whole."""
 EVERYTHING = "*"
 """A change-log entry meaning "every row may have changed" (the table was emptied)."""
+ANN_CANDIDATES = 64
+"""Candidates a graph search proposes at least (and 4 per result wanted); each is read and scored exactly."""
+ANN_MAX_CANDIDATES = 16_384
+"""Past this many candidates without k rows passing the search's filters, the partition is scanned exactly."""
+ANN_SAVE_SHARE = 0.05
+"""A graph is saved again once this share of its rows changed since its last save (and at least ANN_SAVE_MIN)."""
+ANN_SAVE_MIN = 1_000
+"""Changed rows below which a graph is not saved again (a write of a few rows does not rewrite a large file)."""
+ANN_STALE_SHARE = 0.1
+"""A graph holding more deleted rows than this share of its size is rebuilt."""
 
 
 @dataclass
 class _Cached:
-    """A partition's vectors in memory, the ``data_version`` they reflect and the last change-log entry applied."""
+    """A partition's vectors in memory, the ``data_version`` they reflect and the last change-log entry applied.
 
-    index: VectorIndex
+    A small partition holds an exact :class:`VectorIndex`; one of at least
+    the store's ``ann_after`` vectors an :class:`AnnGraph` keyed by SQLite
+    rowid (``index`` is then ``None``), whose candidates are read and scored
+    exactly from the file.
+    """
+
+    index: VectorIndex | None
     version: int
     seq: int
+    ann: AnnGraph | None = None
+    stale: int = 0
+    """Rows the graph may still hold that were deleted by another process (their rowids are unknown here)."""
+
+
+def _too_stale(cached: _Cached) -> bool:
+    """Whether a graph holds so many deleted rows that rebuilding it is due."""
+    return cached.ann is not None and cached.stale > ANN_STALE_SHARE * max(1, len(cached.ann))
+
+
+def _best(rows: Sequence[tuple[Any, ...]], query: np.ndarray, k: int) -> list[tuple[str, float, int]]:
+    """The ``k`` best (id, cosine, rowid) of (rowid, id, embedding) rows, scored exactly."""
+    if not rows:
+        return []
+    vectors = normalize_rows(np.frombuffer(b"".join([r[2] for r in rows]), dtype="<f4").reshape(len(rows), -1))
+    scores = vectors @ query
+    best = top_k(scores, k)
+    return [(rows[i][1], float(scores[i]), int(rows[i][0])) for i in best.tolist()]
 
 
 class LocalConnector(Connector):
@@ -155,8 +191,9 @@ class LocalConnector(Connector):
             with db.write() as conn:
                 conn.executemany(self._upsert, [self._params(r) for r in group])
                 self._log_change(conn, [r.id for r in group])
-                if key in self._indexes:  # the cached index learns the rowids of what it gains
-                    rowids = self._rowids(conn, [r.id for r in group if r.embedding is not None])
+                if key in self._indexes:  # the cached index learns the rowids of what it gains (a graph: of all)
+                    graph = self._indexes[key].ann is not None
+                    rowids = self._rowids(conn, [r.id for r in group if graph or r.embedding is not None])
         except BaseException:
             self.store.discard_if_unused(self.layout.group, key, self.shelf)  # a first write that failed leaves no empty file
             raise
@@ -185,7 +222,11 @@ class LocalConnector(Connector):
         cached = self._indexes.get(key)
         if cached is None:
             return
+        if cached.ann is not None:
+            self._update_graph(key, cached, rows, rowids)
+            return
         index = cached.index
+        assert index is not None
         with_vectors = [r for r in rows if r.embedding is not None]
         index.remove(r.id for r in rows if r.embedding is None)
         if with_vectors:
@@ -195,22 +236,63 @@ class LocalConnector(Connector):
                 [r.fields for r in with_vectors],
                 [rowids.get(r.id, -1) for r in with_vectors],
             )
+        if len(index) >= self.store.ann_after:
+            del self._indexes[key]  # grown past the threshold: the next search builds the partition's graph
+
+    def _update_graph(self, key: str, cached: _Cached, rows: list[Row], rowids: dict[str, int]) -> None:
+        """Apply this process's own write to a partition's graph, saving the graph once enough changed."""
+        assert cached.ann is not None
+        with_vectors = [r for r in rows if r.embedding is not None and r.id in rowids]
+        cached.ann.remove(np.array([rowids[r.id] for r in rows if r.embedding is None and r.id in rowids], dtype=np.int64))
+        if with_vectors:
+            cached.ann.put(
+                np.array([rowids[r.id] for r in with_vectors], dtype=np.int64),
+                normalize_rows(np.stack([r.embedding for r in with_vectors])),
+            )
+        self._save_graph_if_due(key, cached)
+
+    def _save_graph_if_due(self, key: str, cached: _Cached) -> None:
+        assert cached.ann is not None
+        if cached.ann.changes >= max(ANN_SAVE_MIN, ANN_SAVE_SHARE * len(cached.ann)):
+            self._save_graph(key, cached)
+
+    def _graph_folder_and_stem(self, key: str) -> tuple[Path, str]:
+        path = self.store.partition_path(self.layout.group, key, self.shelf)
+        stem = f"{path.stem}.{self.layout.sql_name}"
+        return path.parent, stem
+
+    def _save_graph(self, key: str, cached: _Cached) -> None:
+        """Save the graph as of ``cached.seq`` (later writes, own or not, are applied again from the log on load)."""
+        assert cached.ann is not None
+        folder, stem = self._graph_folder_and_stem(key)
+        try:
+            cached.ann.save(folder, stem, cached.seq)
+        except OSError:
+            pass  # a full disk or a read-only folder: the graph stays in memory and is rebuilt by the next process
 
     def delete(self, where: Where) -> int:
         clause, params = self._clause(where)
         deleted = 0
         for key, db in self._partitions(where):
             ids: list[str] = []
+            rids: list[int] = []
             with db.write() as conn:
                 cached = self._indexes.get(key)
                 if cached is not None or self._log is not None:
-                    ids = [r[0] for r in conn.execute(f"SELECT id FROM {self.layout.sql_name} WHERE {clause}", params)]
+                    found = conn.execute(f"SELECT id, rid FROM {self.layout.sql_name} WHERE {clause}", params).fetchall()
+                    ids = [r[0] for r in found]
+                    rids = [r[1] for r in found]
                 deleted += conn.execute(f"DELETE FROM {self.layout.sql_name} WHERE {clause}", params).rowcount
                 if ids:
                     self._log_change(conn, ids)
             if cached is not None:
                 with self._lock:
-                    cached.index.remove(ids)
+                    if cached.ann is not None:
+                        cached.ann.remove(np.array(rids, dtype=np.int64))
+                        self._save_graph_if_due(key, cached)
+                    else:
+                        assert cached.index is not None
+                        cached.index.remove(ids)
         return deleted
 
     def drop(self) -> None:
@@ -251,26 +333,32 @@ class LocalConnector(Connector):
                     break
 
     # -- vector search --------------------------------------------------------------------
-    def _index(self, key: str, db: Database) -> VectorIndex:
+    def _index(self, key: str, db: Database) -> _Cached:
         """The partition's vectors, current: read whole the first time, then brought up to date from its change log.
 
         Another process's commit changes the file's ``data_version``; the rows
         its writes changed are then read back by id (a handful, where a reload
         reads every vector of the partition), unless the log no longer reaches
-        back to what the cache reflects.
+        back to what the cache reflects. A partition of at least the store's
+        ``ann_after`` vectors gets a graph instead (:meth:`_load_graph`).
         """
         version = db.data_version()
         cached = self._indexes.get(key)
         if cached is not None and cached.version == version:
-            return cached.index
-        if cached is not None and self._refresh(cached, db):
+            return cached
+        if cached is not None and self._refresh(cached, db) and not _too_stale(cached):
             cached.version = version
-            return cached.index
+            return cached
         seq = self._last_seq(db)
-        index = self._load_index(db)
+        with db.read() as conn:
+            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name} WHERE embedding IS NOT NULL").fetchone()[0]
+        if self._log is not None and total >= self.store.ann_after:
+            cached = self._load_graph(key, db, version, seq, total)
+        else:
+            cached = _Cached(self._load_index(db), version, seq)
         self.reloads += 1
-        self._indexes[key] = _Cached(index, version, seq)
-        return index
+        self._indexes[key] = cached
+        return cached
 
     def _last_seq(self, db: Database) -> int:
         if self._log is None:
@@ -299,6 +387,12 @@ class LocalConnector(Connector):
                 part = json.dumps(wanted[start : start + LOAD_CHUNK])
                 sql = f"SELECT {columns} FROM {self.layout.sql_name} WHERE id IN (SELECT value FROM json_each(?))"
                 rows += conn.execute(sql, (part,)).fetchall()
+        if entries:
+            cached.seq = int(entries[-1][0])
+        if cached.ann is not None:
+            self._refresh_graph(cached, changed, rows)
+            return True
+        assert cached.index is not None
         present = {r[1] for r in rows if r[-1] is not None}
         cached.index.remove(i for i in changed if i not in present)
         with_vectors = [r for r in rows if r[-1] is not None]
@@ -310,9 +404,62 @@ class LocalConnector(Connector):
                 [dict(zip(self._index_fields, r[2 : 2 + n], strict=True)) for r in with_vectors],
                 [r[0] for r in with_vectors],
             )
-        if entries:
-            cached.seq = int(entries[-1][0])
         return True
+
+    @staticmethod
+    def _refresh_graph(cached: _Cached, changed: set[str], rows: list[tuple[Any, ...]]) -> None:
+        """Apply another process's writes to a graph: changed rows re-inserted under their rowid, vectors removed."""
+        assert cached.ann is not None
+        with_vectors = [r for r in rows if r[-1] is not None]
+        cached.ann.remove(np.array([r[0] for r in rows if r[-1] is None], dtype=np.int64))
+        if with_vectors:
+            vectors = np.frombuffer(b"".join(r[-1] for r in with_vectors), dtype="<f4").reshape(len(with_vectors), -1)
+            cached.ann.put(np.array([r[0] for r in with_vectors], dtype=np.int64), normalize_rows(vectors))
+        cached.stale += len(changed) - len(rows)  # deleted: their rowids are gone, the graph may still hold them
+
+    def _load_graph(self, key: str, db: Database, version: int, seq: int, total: int) -> _Cached:
+        """The partition's graph: the newest saved one brought up to date from the change log, else built anew.
+
+        A saved graph is used only if it comes from this file's history (its
+        change-log position is not ahead of the file's), the log still reaches
+        back to it, and it holds at least every vector the file holds; a
+        damaged file is skipped. Otherwise the graph is built from the file
+        and saved.
+        """
+        folder, stem = self._graph_folder_and_stem(key)
+        dim = self._vector_dim(db)
+        for path, saved_seq in saved_graphs(folder, stem):
+            if saved_seq > seq:
+                continue  # not from this file's history (a file restored from a backup, say)
+            graph = AnnGraph.restore(path, dim)
+            if graph is None:
+                continue
+            cached = _Cached(None, version, saved_seq, ann=graph)
+            if self._refresh(cached, db) and not _too_stale(cached) and len(graph) >= total:
+                self._save_graph_if_due(key, cached)
+                return cached
+            break
+        cached = _Cached(None, version, seq, ann=self._build_graph(db, dim))
+        self._save_graph(key, cached)
+        return cached
+
+    def _vector_dim(self, db: Database) -> int:
+        with db.read() as conn:
+            found = conn.execute(
+                f"SELECT length(embedding) FROM {self.layout.sql_name} WHERE embedding IS NOT NULL LIMIT 1"
+            ).fetchone()
+        return int(found[0]) // 4 if found else 0
+
+    def _build_graph(self, db: Database, dim: int) -> AnnGraph:
+        """A graph of every vector of the partition, read and inserted chunk by chunk."""
+        graph = AnnGraph(dim)
+        with db.read() as conn:
+            cursor = conn.execute(f"SELECT rid, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL")
+            while chunk := cursor.fetchmany(LOAD_CHUNK):
+                vectors = np.frombuffer(b"".join([r[1] for r in chunk]), dtype="<f4").reshape(len(chunk), -1)
+                graph.put(np.array([r[0] for r in chunk], dtype=np.int64), normalize_rows(vectors))
+        graph.changes = 0
+        return graph
 
     def _load_index(self, db: Database) -> VectorIndex:
         """Read every vector of a partition into a new index, normalizing chunk by chunk."""
@@ -358,8 +505,8 @@ class LocalConnector(Connector):
         with self._lock, ExitStack() as snapshots:
             for key, db in partitions:
                 snapshots.enter_context(db.read())
-                index = self._index(key, db)
-                candidates.extend((score, id_, rowid, db) for id_, score, rowid in index.search_keys(query, k, where, skip))
+                hits = self._partition_hits(key, db, query, k, where, skip)
+                candidates.extend((score, id_, rowid, db) for id_, score, rowid in hits)
             candidates.sort(key=lambda c: (-c[0], c[1]))
             del candidates[k:]
             by_db: dict[Database, list[tuple[str, int]]] = defaultdict(list)
@@ -373,9 +520,48 @@ class LocalConnector(Connector):
     def _search_one(self, key: str, db: Database, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         """:meth:`vector_search` in one partition: the same snapshot, without merging partitions."""
         with self._lock, db.read():
-            hits = self._index(key, db).search_keys(query, k, where, (self.layout.partition_field,))
+            hits = self._partition_hits(key, db, query, k, where, (self.layout.partition_field,))
             rows = self._rows_by_id(db, [(id_, rowid) for id_, _, rowid in hits])
         return [(rows[id_], score) for id_, score, _ in hits if id_ in rows]
+
+    def _partition_hits(
+        self, key: str, db: Database, query: np.ndarray, k: int, where: Where, skip: Sequence[str]
+    ) -> list[tuple[str, float, int]]:
+        """The ``k`` best (id, score, rowid) of one partition, from its exact index or its graph."""
+        cached = self._index(key, db)
+        if cached.ann is None:
+            assert cached.index is not None
+            return cached.index.search_keys(query, k, where, skip)
+        return self._graph_hits(cached.ann, db, query, k, where)
+
+    def _graph_hits(self, graph: AnnGraph, db: Database, query: np.ndarray, k: int, where: Where) -> list[tuple[str, float, int]]:
+        """The graph's candidates, read from the file with the search's filters and scored exactly.
+
+        Too few candidates passing the filters (a narrow scope, rows deleted
+        meanwhile) asks the graph for four times as many, and past
+        :data:`ANN_MAX_CANDIDATES` scans the scope exactly: a search never
+        returns fewer rows than the scope holds, up to ``k``.
+        """
+        clause, params = self._clause(where)
+        columns = f"rid, id, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL AND {clause}"
+        wanted = max(ANN_CANDIDATES, 4 * k)
+        while wanted < ANN_MAX_CANDIDATES or wanted < 4 * k:
+            rids = graph.candidates(query, wanted)
+            with db.using() as conn:
+                rows = conn.execute(
+                    f"SELECT {columns} AND rid IN (SELECT value FROM json_each(?))", [*params, json.dumps(rids.tolist())]
+                ).fetchall()
+            if len(rows) >= k:
+                return _best(rows, query, k)
+            if len(rids) < wanted:
+                break  # the graph proposed every row it holds
+            wanted *= 4
+        best: list[tuple[str, float, int]] = []
+        with db.using() as conn:
+            cursor = conn.execute(f"SELECT {columns}", params)
+            while chunk := cursor.fetchmany(LOAD_CHUNK):
+                best = sorted([*best, *_best(chunk, query, k)], key=lambda h: (-h[1], h[0]))[:k]
+        return best
 
     def _rows_by_id(self, db: Database, wanted: list[tuple[str, int]]) -> dict[str, Row]:
         """The rows of these (id, rowid) pairs: by rowid where the index knows it (a direct b-tree lookup,

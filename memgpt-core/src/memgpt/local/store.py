@@ -11,6 +11,7 @@ from memgpt.local.database import Database
 from memgpt.local.schema import GROUP_FILES, GROUP_TABLES, REGISTRY_SQL, group_upgrades
 from memgpt.names import folder_name, name_from_folder
 from memgpt.records import EmbeddingSpec, Table
+from memgpt.storage.ann import ANN_AFTER
 from memgpt.storage.backend import Store
 from memgpt.storage.connector import Connector
 
@@ -34,6 +35,8 @@ class LocalStore(Store):
         self._registry: Database | None = None
         self._connectors: dict[tuple[Table, str], Connector] = {}
         self.refs = 0
+        self.ann_after = ANN_AFTER
+        """Vectors in one partition from which its searches go through a graph (:mod:`memgpt.storage.ann`)."""
 
     def __repr__(self) -> str:
         return f"<LocalStore {self.root}>"
@@ -217,13 +220,19 @@ _OPEN: dict[Path, LocalStore] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def open_local_store(root: Path) -> LocalStore:
-    """The process-wide store for ``root`` (reference-counted; ``close()`` releases one reference)."""
+def open_local_store(root: Path, ann_after: int | None = None) -> LocalStore:
+    """The process-wide store for ``root`` (reference-counted; ``close()`` releases one reference).
+
+    ``ann_after``, when given, sets the store's graph threshold (the last
+    opener's value holds for every user of the store in this process).
+    """
     root = Path(os.path.realpath(root))
     with _OPEN_LOCK:
         store = _OPEN.get(root)
         if store is None:
             store = _OPEN[root] = LocalStore(root)
+        if ann_after is not None:
+            store.ann_after = ann_after
         store.refs += 1
         return store
 

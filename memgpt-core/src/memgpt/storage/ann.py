@@ -1,0 +1,130 @@
+"""An approximate nearest-neighbour graph over integer keys (HNSW, from ``usearch``).
+
+The graph only *proposes* candidates: a backend reads each candidate's row
+and vector from its own storage, applies the search's filters there and
+scores it exactly. So the graph can be behind, hold rows since deleted, or
+be lost in a crash without a search ever returning a wrong record or score;
+what it decides is speed and recall.
+
+Vectors are kept as float16 inside the graph (half the raw float32 size),
+since they only rank candidates. A graph is saved to one file whose name
+carries the position in the backend's change log it reflects
+(``<stem>.<seq>.usearch``), written atomically and owner-only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memgpt.files import FILE_MODE, private_dirs
+
+ANN_AFTER = 200_000
+"""Default size (vectors in one agent's or source's partition) from which the local backend searches with a graph."""
+CONNECTIVITY = 16
+"""Links per node (HNSW's M)."""
+EXPANSION_ADD = 128
+"""Candidates examined when inserting (HNSW's efConstruction)."""
+EXPANSION_SEARCH = 512
+"""Candidates examined per query (HNSW's ef); measured on clustered 384-d data, recall@10 rises from 0.985 at 256."""
+
+
+class AnnGraph:
+    """An HNSW graph of unit vectors under int64 keys (a backend's row ids); cosine similarity."""
+
+    def __init__(self, dim: int, index: Any = None) -> None:
+        from usearch.index import Index  # lazily: the CLI imports this module's users at start
+
+        self.dim = dim
+        self._index = (
+            index
+            if index is not None
+            else Index(ndim=dim, metric="cos", dtype="f16", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
+        )
+        self._index.expansion_search = EXPANSION_SEARCH
+        self.changes = 0
+        """Keys added or removed since the graph was built or last saved."""
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the graph holds (vectors and links)."""
+        return int(self._index.memory_usage)
+
+    def put(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert or replace the vectors of ``keys``."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        if not len(keys):
+            return
+        present = keys[self._index.contains(keys)]
+        if len(present):
+            self._index.remove(present)
+        self._index.add(keys, np.asarray(vectors, dtype=np.float32).reshape(len(keys), self.dim), threads=0)
+        self.changes += len(keys)
+
+    def remove(self, keys: np.ndarray) -> None:
+        """Drop ``keys`` (absent ones are ignored)."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        if len(keys):
+            self.changes += int(self._index.remove(keys))
+
+    def candidates(self, query: np.ndarray, n: int) -> np.ndarray:
+        """Up to ``n`` keys nearest to ``query``, nearest first (as int64)."""
+        if not len(self._index):
+            return np.empty(0, dtype=np.int64)
+        self._index.expansion_search = max(EXPANSION_SEARCH, n)
+        found = self._index.search(np.asarray(query, dtype=np.float32), n, threads=1)
+        return np.asarray(found.keys, dtype=np.int64)
+
+    # -- files -------------------------------------------------------------------------
+    def save(self, folder: Path, stem: str, seq: int) -> Path:
+        """Write the graph as ``folder/<stem>.<seq>.usearch`` (atomically, ``0600``); older saves are removed."""
+        private_dirs(folder)
+        path = folder / f"{stem}.{seq}.usearch"
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=folder)
+        os.close(fd)
+        try:
+            os.chmod(tmp, FILE_MODE)
+            self._index.save(tmp)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for older, older_seq in saved_graphs(folder, stem):
+            if older_seq != seq:
+                older.unlink(missing_ok=True)
+        self.changes = 0
+        return path
+
+    @classmethod
+    def restore(cls, path: Path, dim: int) -> AnnGraph | None:
+        """The graph saved at ``path``; ``None`` when it is missing, damaged or of another dimension."""
+        from usearch.index import Index
+
+        try:
+            index = Index.restore(str(path))
+        except (OSError, ValueError, RuntimeError):
+            return None
+        if index is None or int(index.ndim) != dim:
+            return None
+        return cls(dim, index)
+
+
+def saved_graphs(folder: Path, stem: str) -> list[tuple[Path, int]]:
+    """The saved graphs ``<stem>.<seq>.usearch`` in ``folder``, newest (highest seq) first."""
+    pattern = re.compile(rf"{re.escape(stem)}\.(\d+)\.usearch")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    found = [(folder / name, int(m.group(1))) for name in names if (m := pattern.fullmatch(name))]
+    return sorted(found, key=lambda item: -item[1])
