@@ -38,12 +38,12 @@ def test_backends_lists_only_local_on_a_bare_install() -> None:
     assert rows == [
         {
             "name": "local",
-            "label": "Local files under MEMGPT_HOME (SQLite, exact numpy search)",
+            "label": "Local files under MEMGPT_HOME (SQLite, exact numpy search; an HNSW graph for large archives)",
             "distribution": "memgpt-core",
             "version": __version__,
             "kinds": ["agents", "archival", "recall", "sources"],
             "roles": ["archival", "recall"],
-            "uri": "a folder path or file:// URI (empty: $MEMGPT_HOME)",
+            "uri": "a folder path or file:// URI (empty: $MEMGPT_HOME); file://DIR?ann_after=N sets the graph threshold",
             "questions": [],
         }
     ]
