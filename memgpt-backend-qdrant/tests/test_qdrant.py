@@ -239,3 +239,34 @@ class TestQdrantConformance(BackendConformance):
 
     backend_class = QdrantBackend
     backend_location = {"memory": ":memory:", "folder": "{tmp_path}/qdrant"}
+
+
+def test_storage_status_advises_a_server_once_local_mode_holds_many_points(
+    memgpt_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from memgpt.cli import main as cli
+    from memgpt.config import MemGPTConfig, StorageConfig
+    from memgpt_backend_qdrant import store as qdrant_store
+
+    monkeypatch.setattr(qdrant_store, "LOCAL_MODE_ADVICE_POINTS", 8)
+    config = MemGPTConfig.load()
+    config.archival_storage = StorageConfig("qdrant", {"mode": "local", "path": str(tmp_path / "q")})
+    config.save()
+    with QdrantBackend().open_uri(str(tmp_path / "q")) as store:
+        archival = open_collection(QdrantBackend(), store, Table.ARCHIVAL, Where.everything())
+        vectors = np.eye(8, dtype=np.float32)
+        archival.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i % 8]) for i in range(7)])
+    quiet = CliRunner().invoke(cli, ["storage", "status"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "advice:" not in quiet.output  # 7 points: local mode is fine
+    with QdrantBackend().open_uri(str(tmp_path / "q")) as store:
+        open_collection(QdrantBackend(), store, Table.ARCHIVAL, Where.everything()).insert(
+            [make_record(Table.ARCHIVAL, 7, vector=np.eye(8, dtype=np.float32)[7])]
+        )
+    result = CliRunner().invoke(cli, ["storage", "status"])
+    assert result.exit_code == 0, result.output  # advice, not a failure
+    [line] = [line for line in result.output.splitlines() if line.startswith("advice:")]
+    assert "reads all 8 points into memory at every start" in line and "1.3 s at 20,000" in line
+    assert "--to-archival-uri http://HOST:6333" in line

@@ -133,10 +133,10 @@ def test_importing_the_cli_loads_no_backend_and_no_numpy() -> None:
     import subprocess
     import sys
 
-    code = "import memgpt.cli, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sqlite3', 'questionary', 'memgpt')))"
+    code = "import memgpt.cli, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'sqlite3', 'questionary', 'usearch', 'memgpt')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = eval(out)
-    assert not any(m.startswith(("numpy", "sqlite3", "questionary")) for m in loaded), loaded
+    assert not any(m.startswith(("numpy", "sqlite3", "questionary", "usearch")) for m in loaded), loaded
     assert "memgpt.local.store" not in loaded and "memgpt.plugins" not in loaded
 
 

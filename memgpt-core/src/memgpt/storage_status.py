@@ -36,6 +36,7 @@ def storage_status(config: MemGPTConfig, all_users: bool = False) -> dict[str, A
         "locations": [],
         "tables": [],
         "problems": [],
+        "advice": [],
     }
     with Storage(config) as storage:
         healthy: dict[str, bool] = {}
@@ -84,6 +85,7 @@ def storage_status(config: MemGPTConfig, all_users: bool = False) -> dict[str, A
                 if id(store) not in checked:  # two roles on one location share its store
                     checked.add(id(store))
                     report["problems"] += store.problems()
+                    report["advice"] += store.advice()
             except MemGPTError as exc:
                 report["problems"].append(str(exc))
     report["ok"] = (

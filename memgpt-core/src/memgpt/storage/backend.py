@@ -108,6 +108,16 @@ class Store(ABC):
         """
         return []
 
+    def advice(self) -> list[str]:
+        """Ways to use this location better, one line each, with the measured cost (``[]``: none).
+
+        ``memgpt storage status`` prints them as advice; unlike
+        :meth:`problems` they do not make it fail. A local-mode engine that
+        reads every point at each start, for instance, says from what size a
+        server is the better choice.
+        """
+        return []
+
     def __enter__(self) -> Store:
         return self
 
