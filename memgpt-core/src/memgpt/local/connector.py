@@ -350,10 +350,10 @@ class LocalConnector(Connector):
             cached.version = version
             return cached
         seq = self._last_seq(db)
-        with db.read() as conn:
-            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name} WHERE embedding IS NOT NULL").fetchone()[0]
+        with db.read() as conn:  # rows, with a vector or not: counted from the smallest b-tree, not the vectors' pages
+            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name}").fetchone()[0]
         if self._log is not None and total >= self.store.ann_after:
-            cached = self._load_graph(key, db, version, seq, total)
+            cached = self._load_graph(key, db, version, seq)
         else:
             cached = _Cached(self._load_index(db), version, seq)
         self.reloads += 1
@@ -417,14 +417,13 @@ class LocalConnector(Connector):
             cached.ann.put(np.array([r[0] for r in with_vectors], dtype=np.int64), normalize_rows(vectors))
         cached.stale += len(changed) - len(rows)  # deleted: their rowids are gone, the graph may still hold them
 
-    def _load_graph(self, key: str, db: Database, version: int, seq: int, total: int) -> _Cached:
+    def _load_graph(self, key: str, db: Database, version: int, seq: int) -> _Cached:
         """The partition's graph: the newest saved one brought up to date from the change log, else built anew.
 
         A saved graph is used only if it comes from this file's history (its
-        change-log position is not ahead of the file's), the log still reaches
-        back to it, and it holds at least every vector the file holds; a
-        damaged file is skipped. Otherwise the graph is built from the file
-        and saved.
+        change-log position is not ahead of the file's) and the log still
+        reaches back to it; a damaged file is skipped. Otherwise the graph is
+        built from the file and saved.
         """
         folder, stem = self._graph_folder_and_stem(key)
         dim = self._vector_dim(db)
@@ -435,7 +434,7 @@ class LocalConnector(Connector):
             if graph is None:
                 continue
             cached = _Cached(None, version, saved_seq, ann=graph)
-            if self._refresh(cached, db) and not _too_stale(cached) and len(graph) >= total:
+            if self._refresh(cached, db) and not _too_stale(cached):
                 self._save_graph_if_due(key, cached)
                 return cached
             break

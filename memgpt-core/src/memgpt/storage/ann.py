@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ EXPANSION_SEARCH = 1024
 
 Measured on the benchmark's clustered 384-d data at 300k vectors: recall@10
 0.981 at 512, 0.996 at 1024 (p50 5 ms), 0.998 at 2048 (p50 6.5 ms)."""
+
+
+LEFTOVER_AGE_S = 3_600.0
+"""A temporary file of a save older than this was left by a killed process (a save takes seconds): removed."""
 
 
 class AnnGraph:
@@ -105,6 +110,12 @@ class AnnGraph:
         for older, older_seq in saved_graphs(folder, stem):
             if older_seq != seq:
                 older.unlink(missing_ok=True)
+        for leftover in folder.glob(f".{stem}.*.usearch-*"):  # what a process killed mid-save left, long ago
+            try:
+                if time.time() - leftover.stat().st_mtime > LEFTOVER_AGE_S:
+                    leftover.unlink()
+            except OSError:
+                pass
         self.changes = 0
         return path
 
