@@ -20,11 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from memgpt.agent.core_memory import with_profile_texts
-from memgpt.agent.loop import Agent, AgentSettings, open_chat_model
-from memgpt.agent.turn import TurnMessage
 from memgpt.agent_memory import AgentMemory
 from memgpt.catalog import Catalog, SourceSummary
 from memgpt.config import MemGPTConfig
@@ -32,6 +29,10 @@ from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.profiles import ProfileEntry
 from memgpt.records import AgentState, Profile
 from memgpt.sources.loader import LoadReport, Progress, SourceLoader
+
+if TYPE_CHECKING:  # the agent loop is imported when an agent is opened: memory commands start without it
+    from memgpt.agent.loop import Agent, AgentSettings
+    from memgpt.agent.turn import TurnMessage
 
 
 class MemGPTClient:
@@ -108,6 +109,9 @@ class MemGPTClient:
         self, name: str, on_message: Callable[[TurnMessage], None] | None = None, settings: AgentSettings | None = None
     ) -> Agent:
         """Agent ``name``, ready to talk with its configured LLM (``on_message`` sees each message as it happens)."""
+        from memgpt.agent.core_memory import with_profile_texts
+        from memgpt.agent.loop import Agent, open_chat_model
+
         state = self.catalog.get_agent(name)
         upgraded = with_profile_texts(state, self.catalog.profiles)
         if upgraded is not None:  # an agent of memgpt 0.5: its core memory held only the names

@@ -198,6 +198,13 @@ class Collection:
             )
 
     # -- writes ---------------------------------------------------------------------
+    def _check_short_texts(self, row: Row) -> None:
+        """Refuse a row whose id or filter field holds text no backend can store alike (:func:`text_problem`)."""
+        for what, value in (("id", row.id), *row.fields.items()):  # short strings, each checked whole
+            problem = None if value is None else text_problem(value)
+            if problem:
+                raise InvalidRecord(f"{self._record_type.__name__} {row.id!r}: its {what} {problem}")
+
     def _validate(self, record: Any, seen_names: set[str]) -> Row:
         expected = self._record_type
         if type(record) is not expected:
@@ -224,11 +231,7 @@ class Collection:
                 raise InvalidRecord(f"{expected.__name__} {record_id!r}: its text {problem}")
         if values.get("embedding") is not None and not values["embedding_model"]:
             raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
-        row = encode(self.table, record)
-        for what, value in (("id", row.id), *row.fields.items()):  # short strings, each checked whole
-            problem = None if value is None else text_problem(value)
-            if problem:
-                raise InvalidRecord(f"{expected.__name__} {record_id!r}: its {what} {problem}")
+        row = encode(self.table, record)  # its id and filter fields are checked batch-wise (_prepare)
         if not row.payload.isascii():  # JSON escapes NUL; ASCII is always storable (the usual case costs one scan)
             problem = text_problem(row.payload)
             if problem:
@@ -276,6 +279,12 @@ class Collection:
                 by_id.pop(row.id, None)
                 by_id[row.id] = (row, record)
             rows = [pair[0] for pair in by_id.values()]
+            # Ids and filter fields checked as one string (one scan for the batch, measured 10% of an insert when
+            # checked one by one); only a batch holding a NUL or non-ASCII text is checked row by row.
+            joined = "\x1f".join(v for row in rows for v in (row.id, *row.fields.values()) if v is not None)
+            if "\x00" in joined or not joined.isascii():
+                for row in rows:
+                    self._check_short_texts(row)
         return rows, self._check_vectors(rows, [pair[1] for pair in by_id.values()])
 
     def _write(self, rows: list[Row]) -> None:
