@@ -125,6 +125,34 @@ def test_a_process_killed_while_writing_leaves_a_store_whose_graph_answers_exact
     store.close()
 
 
+def test_building_a_graph_does_not_hold_up_another_process_writing_to_the_file(tmp_path, vectors, monkeypatch) -> None:
+    """A build takes minutes at a million vectors: it reads in short transactions, and what is written meanwhile is found."""
+    from memgpt.storage.ann import AnnGraph
+
+    home = tmp_path / "home"
+    backend, store = open_store(home, ann_after=10**9)
+    archival(backend, store).insert(records(0, 1_000, vectors))
+    store.close()
+    writes: list[subprocess.CompletedProcess[str]] = []
+    put = AnnGraph.put
+
+    def put_then_let_another_process_write(self, keys, vectors_):
+        put(self, keys, vectors_)
+        if not writes:  # mid-build: a writer with a 2-second busy timeout must get through
+            program = _child(home, "insert 1000 1001").replace(
+                "store = backend.open", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nstore = backend.open"
+            )
+            writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
+
+    monkeypatch.setattr(AnnGraph, "put", put_then_let_another_process_write)
+    monkeypatch.setattr(local_connector, "LOAD_CHUNK", 200)
+    backend, store = open_store(home)
+    hits = archival(backend, store).search(vectors[1_000], k=3)
+    assert writes and writes[0].returncode == 0, writes[0].stderr[-2000:]
+    assert hits[0].record.id == records(1_000, 1_001, vectors)[0].id  # written during the build, found after it
+    store.close()
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "from-the-future", "behind-a-pruned-log"])
 def test_a_damaged_or_unusable_saved_graph_is_rebuilt_from_the_file(tmp_path, vectors, damage: str, monkeypatch) -> None:
     home = tmp_path / "home"

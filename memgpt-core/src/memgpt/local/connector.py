@@ -452,13 +452,39 @@ class LocalConnector(Connector):
     def _build_graph(self, db: Database, dim: int) -> AnnGraph:
         """A graph of every vector of the partition, read and inserted chunk by chunk."""
         graph = AnnGraph(dim)
-        with db.read() as conn:
-            cursor = conn.execute(f"SELECT rid, embedding FROM {self.layout.sql_name} WHERE embedding IS NOT NULL")
-            while chunk := cursor.fetchmany(LOAD_CHUNK):
-                vectors = np.frombuffer(b"".join([r[1] for r in chunk]), dtype="<f4").reshape(len(chunk), -1)
-                graph.put(np.array([r[0] for r in chunk], dtype=np.int64), normalize_rows(vectors))
+        sql = f"SELECT rid, embedding FROM {self.layout.sql_name} WHERE rid > ? AND embedding IS NOT NULL ORDER BY rid LIMIT ?"
+        last = -1
+        while True:
+            # One short read per chunk, so other processes' writes are not held up for the whole build; what they
+            # change meanwhile is in the change log after the position the caller read first, and replayed.
+            with db.read() as conn:
+                chunk = conn.execute(sql, (last, LOAD_CHUNK)).fetchall()
+            if not chunk:
+                break
+            vectors = np.frombuffer(b"".join([r[1] for r in chunk]), dtype="<f4").reshape(len(chunk), -1)
+            graph.put(np.array([r[0] for r in chunk], dtype=np.int64), normalize_rows(vectors))
+            last = chunk[-1][0]
         graph.changes = 0
         return graph
+
+    def _prepare_graph(self, key: str, db: Database) -> None:
+        """Load or build a large partition's graph before a search takes its snapshot.
+
+        A build takes minutes at a million vectors: inside the search's read
+        transaction it would hold every other process's writes to the file up.
+        Built here in short reads instead, it is cached with an unknown
+        ``data_version``, so the search's snapshot then replays the change
+        log since the position read first.
+        """
+        if self._log is None or key in self._indexes:
+            return
+        with db.read() as conn:
+            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name}").fetchone()[0]
+        if total < self.store.ann_after:
+            return
+        seq = self._last_seq(db)
+        self._indexes[key] = self._load_graph(key, db, -1, seq)
+        self.reloads += 1
 
     def _load_index(self, db: Database) -> VectorIndex:
         """Read every vector of a partition into a new index, normalizing chunk by chunk."""
@@ -499,6 +525,9 @@ class LocalConnector(Connector):
         if len(partitions) == 1:  # one agent's or one source's passages: the usual search
             return self._search_one(*partitions[0], query, k, where)
         skip = (self.layout.partition_field,)
+        with self._lock:
+            for key, db in partitions:
+                self._prepare_graph(key, db)
         candidates: list[tuple[float, str, int, Database]] = []
         # (each file's own read(), using() and data_version() turn its SQLite errors into errors naming it)
         with self._lock, ExitStack() as snapshots:
@@ -518,6 +547,8 @@ class LocalConnector(Connector):
 
     def _search_one(self, key: str, db: Database, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         """:meth:`vector_search` in one partition: the same snapshot, without merging partitions."""
+        with self._lock:
+            self._prepare_graph(key, db)
         with self._lock, db.read():
             hits = self._partition_hits(key, db, query, k, where, (self.layout.partition_field,))
             rows = self._rows_by_id(db, [(id_, rowid) for id_, _, rowid in hits])
