@@ -170,6 +170,7 @@ def test_a_damaged_or_unusable_saved_graph_is_rebuilt_from_the_file(tmp_path, ve
     backend, store = open_store(home)
     if damage == "behind-a-pruned-log":  # more writes than the change log keeps since the graph was saved
         monkeypatch.setattr(local_connector, "LOG_KEEP", 2)
+        monkeypatch.setattr(local_connector, "LOG_PRUNE_EVERY", 1)
         monkeypatch.setattr(local_connector, "ANN_SAVE_MIN", 10**9)
         for i in range(1_000, 1_020):
             archival(backend, store).insert(records(i, i + 1, vectors))
@@ -178,8 +179,33 @@ def test_a_damaged_or_unusable_saved_graph_is_rebuilt_from_the_file(tmp_path, ve
     collection = archival(backend, store)
     for q in (0, 500, 999):
         assert [h.record.id for h in collection.search(vectors[q], k=10)] == exact_ids(store, backend, vectors[q], 10)
-    cached = store.connector(Table.ARCHIVAL)._indexes[AGENT]
+    connector = store.connector(Table.ARCHIVAL)
+    cached = connector._indexes[AGENT]
     assert cached.ann is not None and len(cached.ann) == collection.count()
+    assert connector.graph_builds == 1  # rebuilt from the file, not loaded
+    store.close()
+
+
+def test_a_saved_graph_is_loaded_not_rebuilt_even_after_more_own_writes_than_the_log_keeps(
+    tmp_path, vectors, monkeypatch
+) -> None:
+    """A process that only writes follows its own log entries, so the graph it saves is never behind the pruned log."""
+    monkeypatch.setattr(local_connector, "LOG_KEEP", 2)
+    monkeypatch.setattr(local_connector, "LOG_PRUNE_EVERY", 1)
+    monkeypatch.setattr(local_connector, "ANN_SAVE_MIN", 1)
+    monkeypatch.setattr(local_connector, "ANN_SAVE_SHARE", 0.0)
+    home = tmp_path / "home"
+    backend, store = open_store(home)
+    collection = archival(backend, store)
+    collection.insert(records(0, 1_000, vectors))
+    collection.search(vectors[0], k=3)
+    for i in range(1_000, 1_020):
+        collection.insert(records(i, i + 1, vectors))
+    store.close()
+    backend, store = open_store(home)
+    collection = archival(backend, store)
+    assert [h.record.id for h in collection.search(vectors[1_019], k=10)] == exact_ids(store, backend, vectors[1_019], 10)
+    assert store.connector(Table.ARCHIVAL).graph_builds == 0
     store.close()
 
 

@@ -34,6 +34,8 @@ FTS_MIN_CHARS = 3
 """The trigram index answers substring queries of at least this many characters."""
 LOG_KEEP = 10_000
 """Writes whose changed ids a partition's change log keeps; a cache further behind reloads the partition whole."""
+LOG_PRUNE_EVERY = 1_000
+"""The log is pruned to LOG_KEEP entries at every this many writes."""
 EVERYTHING = "*"
 """A change-log entry meaning "every row may have changed" (the table was emptied)."""
 ANN_CANDIDATES = 64
@@ -105,6 +107,8 @@ class LocalConnector(Connector):
         self._log = f"{self.layout.sql_name}_log" if self.layout.has_vectors else None
         self.reloads = 0
         """Partitions this connector read whole into memory (a measure of cache refreshes; see _refresh)."""
+        self.graph_builds = 0
+        """Graphs this connector built from the file (rather than loaded from a saved one)."""
         self._lock = threading.RLock()
 
     # -- routing ----------------------------------------------------------------------
@@ -190,23 +194,34 @@ class LocalConnector(Connector):
         try:
             with db.write() as conn:
                 conn.executemany(self._upsert, [self._params(r) for r in group])
-                self._log_change(conn, [r.id for r in group])
+                seq = self._log_change(conn, [r.id for r in group])
                 if key in self._indexes:  # the cached index learns the rowids of what it gains (a graph: of all)
                     graph = self._indexes[key].ann is not None
                     rowids = self._rowids(conn, [r.id for r in group if graph or r.embedding is not None])
         except BaseException:
             self.store.discard_if_unused(self.layout.group, key, self.shelf)  # a first write that failed leaves no empty file
             raise
-        self._index_after_upsert(key, group, rowids)
+        self._index_after_upsert(key, group, rowids, seq)
 
-    def _log_change(self, conn: sqlite3.Connection, ids: list[str] | str) -> None:
-        """Record, in the write's own transaction, which rows it changed (``EVERYTHING`` for all of them)."""
+    def _log_change(self, conn: sqlite3.Connection, ids: list[str] | str) -> int:
+        """Record, in the write's own transaction, which rows it changed (``EVERYTHING`` for all of them); its position."""
         if self._log is None:
-            return
+            return 0
         entry = ids if isinstance(ids, str) else json.dumps(ids)
         seq = conn.execute(f"INSERT INTO {self._log} (ids) VALUES (?)", (entry,)).lastrowid or 0
-        if seq % 1_000 == 0:  # keep the log bounded: a cache this far behind reloads the partition instead
+        if seq % LOG_PRUNE_EVERY == 0:  # keep the log bounded: a cache this far behind reloads the partition instead
             conn.execute(f"DELETE FROM {self._log} WHERE seq <= ?", (seq - LOG_KEEP,))
+        return seq
+
+    @staticmethod
+    def _follow_own_write(cached: _Cached, seq: int) -> None:
+        """Move a cache's log position past this process's own write when nothing else was logged before it.
+
+        Otherwise a process that only writes would keep its first position:
+        a graph it saves would then lie further behind than the log reaches.
+        """
+        if seq and cached.seq == seq - 1:
+            cached.seq = seq
 
     def _rowids(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
         if not ids:
@@ -214,14 +229,15 @@ class LocalConnector(Connector):
         sql = f"SELECT id, rid FROM {self.layout.sql_name} WHERE id IN (SELECT value FROM json_each(?))"
         return dict(conn.execute(sql, [json.dumps(ids)]).fetchall())
 
-    def _index_after_upsert(self, key: str, rows: list[Row], rowids: dict[str, int]) -> None:
+    def _index_after_upsert(self, key: str, rows: list[Row], rowids: dict[str, int], seq: int = 0) -> None:
         with self._lock:
-            self._update_index(key, rows, rowids)
+            self._update_index(key, rows, rowids, seq)
 
-    def _update_index(self, key: str, rows: list[Row], rowids: dict[str, int]) -> None:
+    def _update_index(self, key: str, rows: list[Row], rowids: dict[str, int], seq: int = 0) -> None:
         cached = self._indexes.get(key)
         if cached is None:
             return
+        self._follow_own_write(cached, seq)
         if cached.ann is not None:
             self._update_graph(key, cached, rows, rowids)
             return
@@ -283,10 +299,10 @@ class LocalConnector(Connector):
                     ids = [r[0] for r in found]
                     rids = [r[1] for r in found]
                 deleted += conn.execute(f"DELETE FROM {self.layout.sql_name} WHERE {clause}", params).rowcount
-                if ids:
-                    self._log_change(conn, ids)
+                seq = self._log_change(conn, ids) if ids else 0
             if cached is not None:
                 with self._lock:
+                    self._follow_own_write(cached, seq)
                     if cached.ann is not None:
                         cached.ann.remove(np.array(rids, dtype=np.int64))
                         self._save_graph_if_due(key, cached)
@@ -451,6 +467,7 @@ class LocalConnector(Connector):
 
     def _build_graph(self, db: Database, dim: int) -> AnnGraph:
         """A graph of every vector of the partition, read and inserted chunk by chunk."""
+        self.graph_builds += 1
         graph = AnnGraph(dim)
         sql = f"SELECT rid, embedding FROM {self.layout.sql_name} WHERE rid > ? AND embedding IS NOT NULL ORDER BY rid LIMIT ?"
         last = -1
