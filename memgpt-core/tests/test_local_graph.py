@@ -166,7 +166,7 @@ def test_a_damaged_or_unusable_saved_graph_is_rebuilt_from_the_file(tmp_path, ve
     elif damage == "truncated":
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     elif damage == "from-the-future":  # a newer graph than the file (the file was restored from an older backup)
-        path.rename(path.with_name(f"memory.archival.{seq + 50}.usearch"))
+        path.rename(path.with_name(path.name.replace(f".{seq}-", f".{seq + 50}-")))
     backend, store = open_store(home)
     if damage == "behind-a-pruned-log":  # more writes than the change log keeps since the graph was saved
         monkeypatch.setattr(local_connector, "LOG_KEEP", 2)

@@ -9,7 +9,9 @@ what it decides is speed and recall.
 Vectors are kept as float16 inside the graph (half the raw float32 size),
 since they only rank candidates. A graph is saved to one file whose name
 carries the position in the backend's change log it reflects
-(``<stem>.<seq>.usearch``), written atomically and owner-only.
+and its size in bytes (``<stem>.<seq>-<bytes>.usearch``), written atomically
+and owner-only: a file cut short (a full disk, a copy interrupted) is never
+loaded, since usearch would read it without complaint.
 """
 
 from __future__ import annotations
@@ -93,22 +95,23 @@ class AnnGraph:
 
     # -- files -------------------------------------------------------------------------
     def save(self, folder: Path, stem: str, seq: int) -> Path:
-        """Write the graph as ``folder/<stem>.<seq>.usearch`` (atomically, ``0600``); older saves are removed."""
+        """Write the graph as ``folder/<stem>.<seq>-<bytes>.usearch`` (atomically, ``0600``); older saves are removed."""
         private_dirs(folder)
-        path = folder / f"{stem}.{seq}.usearch"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.{seq}.usearch-", dir=folder)
         os.close(fd)
         try:
             os.chmod(tmp, FILE_MODE)
             self._index.save(tmp)
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
+                size = os.fstat(handle.fileno()).st_size
+            path = folder / f"{stem}.{seq}-{size}.usearch"
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        for older, older_seq in saved_graphs(folder, stem):
-            if older_seq != seq:
+        for older, _ in saved_graphs(folder, stem):
+            if older != path:
                 older.unlink(missing_ok=True)
         for leftover in folder.glob(f".{stem}.*.usearch-*"):  # what a process killed mid-save left, long ago
             try:
@@ -121,10 +124,13 @@ class AnnGraph:
 
     @classmethod
     def restore(cls, path: Path, dim: int) -> AnnGraph | None:
-        """The graph saved at ``path``; ``None`` when it is missing, damaged or of another dimension."""
+        """The graph saved at ``path``; ``None`` when it is missing, cut short, damaged or of another dimension."""
         from usearch.index import Index
 
+        found = _SAVED.fullmatch(path.name)
         try:
+            if found is None or path.stat().st_size != int(found.group(2)):
+                return None
             index = Index.restore(str(path))
         except (OSError, ValueError, RuntimeError):
             return None
@@ -133,9 +139,13 @@ class AnnGraph:
         return cls(dim, index)
 
 
+_SAVED = re.compile(r".*\.(\d+)-(\d+)\.usearch")
+"""A saved graph's file name: ``<stem>.<seq>-<bytes>.usearch``."""
+
+
 def saved_graphs(folder: Path, stem: str) -> list[tuple[Path, int]]:
-    """The saved graphs ``<stem>.<seq>.usearch`` in ``folder``, newest (highest seq) first."""
-    pattern = re.compile(rf"{re.escape(stem)}\.(\d+)\.usearch")
+    """The saved graphs ``<stem>.<seq>-<bytes>.usearch`` in ``folder``, newest (highest seq) first."""
+    pattern = re.compile(rf"{re.escape(stem)}\.(\d+)-\d+\.usearch")
     try:
         names = os.listdir(folder)
     except OSError:
