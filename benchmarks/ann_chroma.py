@@ -13,7 +13,6 @@ Writes ``benchmarks/results/ann-chroma-<size>.md``.
 from __future__ import annotations
 
 import argparse
-import platform
 import shutil
 import statistics
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from data import Workload
+from report import machine_line, write_result
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 5_000
@@ -72,15 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     recall = hits / (10 * len(workload.query_set))
     text = (
         f"# Chroma's HNSW, {args.size:,} passages × 384 in one collection\n\n"
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"Machine: {machine_line()}; "
         f"chromadb {chromadb.__version__}. Command: `python benchmarks/ann_chroma.py --size {args.size}`. "
         "Default HNSW settings, unfiltered queries; the data and queries of `ann_scale.py`.\n\n"
         "| passages | inserts/s | query p50 ms | recall@10 |\n|---:|---:|---:|---:|\n"
         f"| {args.size:,} | {args.size / insert_s:,.0f} | {p50:.2f} | {recall:.3f} |\n"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"ann-chroma-{args.size}.md").write_text(text)
-    print(text)
+    write_result(args.out, f"ann-chroma-{args.size}.md", text)
     return 0
 
 

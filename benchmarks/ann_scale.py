@@ -13,7 +13,6 @@ same vectors. Writes ``benchmarks/results/ann-scale.md`` and ``.png``.
 from __future__ import annotations
 
 import argparse
-import platform
 import shutil
 import statistics
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from data import MODEL, USER, Workload
+from report import machine_line, write_result
 
 RESULTS = Path(__file__).parent / "results"
 AGENT = "agent-0000"
@@ -158,18 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    machine = f"{platform.machine()}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
     text = (
         "# Local default: exact search and the HNSW graph, 10k → "
         f"{sizes[-1]:,} passages in one agent\n\n"
-        f"Machine: {machine}. Command: `python benchmarks/ann_scale.py{' --million' if args.million else ''}`. "
+        f"Machine: {machine_line()}. Command: `python benchmarks/ann_scale.py{' --million' if args.million else ''}`. "
         "384-d clustered unit vectors (benchmarks/data.py), top-10, recall against numpy's exact answer; "
         "graph memory is the graph's own size (float16 vectors and links) over the raw float32 vectors.\n\n" + table(rows) + "\n"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ann-scale.md").write_text(text)
+    write_result(args.out, "ann-scale.md", text)
     plot(rows, args.out / "ann-scale.png")
-    print(text)
     return 0
 
 

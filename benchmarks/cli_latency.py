@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -24,6 +23,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report import machine_line, write_result
 
 RESULTS = Path(__file__).parent / "results"
 QUERY = "green tea at eighty degrees"
@@ -127,15 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "met" if total <= goal else f"not met ({total / goal:.2f}× the goal)"
     text = (
         f"# CLI latency: `memgpt archival search` on {args.passages:,} local passages in one agent\n\n"
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()} {platform.release()}. "
+        f"Machine: {machine_line()}. "
         f"Command: `python benchmarks/cli_latency.py --passages {args.passages}` (median of {args.runs} processes; "
         "the offline hashing embedder).\n\n| part | ms |\n|---|---:|\n"
         + "\n".join(f"| {label} | {seconds * 1000:.0f} |" for label, seconds in rows)
         + f"\n\nGoal {verdict}.\n"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cli-latency.md").write_text(text)
-    print(text)
+    write_result(args.out, "cli-latency.md", text)
     return 0
 
 

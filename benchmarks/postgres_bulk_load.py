@@ -14,7 +14,6 @@ user's every passage, and its recall@10 against numpy's exact answer. Writes
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from data import Workload
+from report import machine_line, write_result
 from run import postgres_uri
 from subject import MemgptSubject
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     text = (
         f"# PostgreSQL bulk load, {args.size:,} passages × 384\n\n"
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()} {platform.release()}. "
+        f"Machine: {machine_line()}. "
         f"Command: `python benchmarks/postgres_bulk_load.py --size {args.size}`. Calls of {CHUNK:,} passages; "
         "the search is over all ten agents' passages (the HNSW index's case; one agent's scope is scanned exactly).\n\n"
         + "\n".join(lines)
@@ -110,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{bulk['rows_s'] + bulk['engine_build_s']:.1f} s, i.e. at most "
         f"{plain['total_s'] / (bulk['rows_s'] + bulk['engine_build_s']):.1f}× on this machine.\n"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "postgres-bulk-load.md").write_text(text)
-    print(text)
+    write_result(args.out, "postgres-bulk-load.md", text)
     return 0
 
 

@@ -31,6 +31,20 @@ def machine() -> dict[str, Any]:
     }
 
 
+def machine_line() -> str:
+    """The machine in one line, as each result file's header states it."""
+    return f"{platform.machine()}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def write_result(folder: Path, name: str, text: str) -> Path:
+    """Write one benchmark's Markdown result as ``folder/name`` and print it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    print(text)
+    return path
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as info:

@@ -20,7 +20,7 @@ from memgpt.local.database import Database
 from memgpt.local.schema import LAYOUTS
 from memgpt.records import EmbeddingSpec, Table
 from memgpt.storage.ann import AnnGraph, saved_graphs
-from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes
+from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes, vectors_from_blobs
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.vectors import VectorIndex, normalize_rows, top_k
 from memgpt.storage.where import Where
@@ -77,7 +77,7 @@ def _best(rows: Sequence[tuple[Any, ...]], query: np.ndarray, k: int) -> list[tu
     """The ``k`` best (id, cosine, rowid) of (rowid, id, embedding) rows, scored exactly."""
     if not rows:
         return []
-    vectors = normalize_rows(np.frombuffer(b"".join([r[2] for r in rows]), dtype="<f4").reshape(len(rows), -1))
+    vectors = normalize_rows(vectors_from_blobs([r[2] for r in rows]))
     scores = vectors @ query
     best = top_k(scores, k)
     return [(rows[i][1], float(scores[i]), int(rows[i][0])) for i in best.tolist()]
@@ -366,15 +366,21 @@ class LocalConnector(Connector):
             cached.version = version
             return cached
         seq = self._last_seq(db)
-        with db.read() as conn:  # rows, with a vector or not: counted from the smallest b-tree, not the vectors' pages
-            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name}").fetchone()[0]
-        if self._log is not None and total >= self.store.ann_after:
+        if self._wants_graph(db):
             cached = self._load_graph(key, db, version, seq)
         else:
             cached = _Cached(self._load_index(db), version, seq)
         self.reloads += 1
         self._indexes[key] = cached
         return cached
+
+    def _wants_graph(self, db: Database) -> bool:
+        """Whether the partition is searched through a graph: it has a change log and at least ``ann_after`` rows."""
+        if self._log is None:
+            return False
+        with db.read() as conn:  # rows, with a vector or not: counted from the smallest b-tree, not the vectors' pages
+            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name}").fetchone()[0]
+        return bool(total >= self.store.ann_after)
 
     def _last_seq(self, db: Database) -> int:
         if self._log is None:
@@ -416,7 +422,7 @@ class LocalConnector(Connector):
             n = len(self._index_fields)
             cached.index.put(
                 [r[1] for r in with_vectors],
-                np.frombuffer(b"".join(r[-1] for r in with_vectors), dtype="<f4").reshape(len(with_vectors), -1),
+                vectors_from_blobs([r[-1] for r in with_vectors]),
                 [dict(zip(self._index_fields, r[2 : 2 + n], strict=True)) for r in with_vectors],
                 [r[0] for r in with_vectors],
             )
@@ -429,7 +435,7 @@ class LocalConnector(Connector):
         with_vectors = [r for r in rows if r[-1] is not None]
         cached.ann.remove(np.array([r[0] for r in rows if r[-1] is None], dtype=np.int64))
         if with_vectors:
-            vectors = np.frombuffer(b"".join(r[-1] for r in with_vectors), dtype="<f4").reshape(len(with_vectors), -1)
+            vectors = vectors_from_blobs([r[-1] for r in with_vectors])
             cached.ann.put(np.array([r[0] for r in with_vectors], dtype=np.int64), normalize_rows(vectors))
         cached.stale += len(changed) - len(rows)  # deleted: their rowids are gone, the graph may still hold them
 
@@ -478,7 +484,7 @@ class LocalConnector(Connector):
                 chunk = conn.execute(sql, (last, LOAD_CHUNK)).fetchall()
             if not chunk:
                 break
-            vectors = np.frombuffer(b"".join([r[1] for r in chunk]), dtype="<f4").reshape(len(chunk), -1)
+            vectors = vectors_from_blobs([r[1] for r in chunk])
             graph.put(np.array([r[0] for r in chunk], dtype=np.int64), normalize_rows(vectors))
             last = chunk[-1][0]
         graph.changes = 0
@@ -493,11 +499,7 @@ class LocalConnector(Connector):
         ``data_version``, so the search's snapshot then replays the change
         log since the position read first.
         """
-        if self._log is None or key in self._indexes:
-            return
-        with db.read() as conn:
-            total = conn.execute(f"SELECT count(*) FROM {self.layout.sql_name}").fetchone()[0]
-        if total < self.store.ann_after:
+        if key in self._indexes or not self._wants_graph(db):
             return
         seq = self._last_seq(db)
         self._indexes[key] = self._load_graph(key, db, -1, seq)
@@ -523,7 +525,7 @@ class LocalConnector(Connector):
                 ids.extend(r[1] for r in chunk)
                 for i in range(n_fields):
                     values[i].extend(r[2 + i] for r in chunk)
-                vectors = np.frombuffer(b"".join([r[-1] for r in chunk]), dtype="<f4").reshape(len(chunk), -1)
+                vectors = vectors_from_blobs([r[-1] for r in chunk])
                 if matrix is None:
                     matrix = np.empty((max(total, len(chunk)), vectors.shape[1]), dtype=np.float32)
                 matrix[start : start + len(chunk)] = normalize_rows(vectors)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -271,6 +272,11 @@ _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 _FLOAT32 = np.dtype(np.float32)
+
+
+def vectors_from_blobs(blobs: Sequence[bytes]) -> np.ndarray:
+    """An ``len(blobs)`` x dim float32 matrix (read-only) from equal-length little-endian float32 blobs."""
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
 
 
 def vector_from_bytes(data: bytes) -> np.ndarray:
