@@ -110,25 +110,17 @@ def test_a_bulk_load_builds_the_index_once_at_the_end_and_searches_stay_exact_me
     records = [make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 2}", vector=vectors[i]) for i in range(3_000)]
     archival.insert(records[:600])
 
-    def has_index() -> bool:
-        with store.begin() as conn:
-            found = conn.execute(
-                text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :i"),
-                {"i": hnsw_index(Table.ARCHIVAL)},
-            ).first()
-        return bool(found and found[0])
-
-    assert has_index()
+    assert has_index(store)
     reader = open_collection(backend, store, Table.ARCHIVAL, scope(agent_id="agent-0"))
     with archival.bulk_load(2_400):
         for start in range(600, 3_000, 600):
             archival.insert(records[start : start + 600])
-            assert not has_index()  # not grown row by row
+            assert not has_index(store)  # not grown row by row
             hits = reader.search(vectors[2], k=10)  # exact meanwhile
             mine = [i for i in range(0, start + 600) if i % 2 == 0]
             exact = sorted(mine, key=lambda i: -float(vectors[i] @ vectors[2]))[:10]
             assert [h.record.id for h in hits] == [records[i].id for i in exact]
-    assert has_index() and archival.count() == 3_000
+    assert has_index(store) and archival.count() == 3_000
     # Analyzed with its new index: the planner knows every row is the user's and uses the index (without fresh
     # statistics it guessed the scope small and scanned it exactly: 149 ms per search instead of 8.5 at 100k rows).
     _, plan = search_and_plan(store, open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER)), vectors[4])
@@ -136,7 +128,72 @@ def test_a_bulk_load_builds_the_index_once_at_the_end_and_searches_stay_exact_me
     small = archival.bulk_load(10)  # a small load keeps the index as it is
     with small:
         archival.insert(records[:5])
-    assert has_index()
+    assert has_index(store)
+
+
+def test_a_bulk_load_into_a_table_holding_many_more_rows_keeps_its_index(backend, store, monkeypatch) -> None:
+    """Rebuilding the graph over every row would cost more than growing it by a few (and slow every user's searches)."""
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 500)
+    monkeypatch.setattr(pg_connector, "BULK_LOAD_ROWS", 500)
+    archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    vectors = random_unit_vectors(4_600, dim=32, seed=8)
+    records = [make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 2}", vector=vectors[i]) for i in range(4_600)]
+    archival.insert(records[:3_000])
+    assert has_index(store)
+    with archival.bulk_load(600):  # 3,000 rows held: more than 4 x 600
+        archival.insert(records[3_000:3_600])
+        assert has_index(store)
+    with archival.bulk_load(1_000):  # 3,600 held: at most 4 x 1,000, rebuilt once at the end
+        archival.insert(records[3_600:])
+        assert not has_index(store)
+    assert has_index(store) and archival.count() == 4_600
+
+
+def test_memgpt_load_of_many_files_builds_the_index_once_after_the_rows(backend, store, tmp_path, monkeypatch) -> None:
+    """``memgpt load`` tells the engine how many passages are coming (from the files' sizes): no graph grown row by row."""
+    from memgpt.client import MemGPTClient
+    from memgpt.config import MemGPTConfig
+    from memgpt.sources import loader
+    from memgpt.storage.configured import Storage
+
+    monkeypatch.setenv("MEMGPT_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(pg_connector, "INDEX_AFTER_ROWS", 200)
+    monkeypatch.setattr(pg_connector, "BULK_LOAD_ROWS", 500)
+    monkeypatch.setattr(loader, "FLUSH_PASSAGES", 100)  # many writes, each over INDEX_AFTER_ROWS once the first are in
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    words = "kettle tea train river garden station night green black water boil leaf cup morning ticket".split()
+    for f in range(30):
+        text = " ".join(f"{words[(f * 7 + i) % len(words)]}{i % 97}" for i in range(400))
+        (docs / f"doc-{f:02d}.txt").write_text(text)
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "INDEX" in statement.upper() or statement.startswith("INSERT INTO memgpt_source_passages"):
+            statements.append(statement.split("(")[0].strip())
+
+    config = MemGPTConfig(embedding_chunk_size=20)
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        with MemGPTClient(config=config, storage=Storage.on_store(backend, store, config)) as client:
+            report = client.load("docs", sorted(docs.iterdir()))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    assert report.passages_written == 30 * 20 and not report.failed
+    inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT")]
+    creates = [i for i, s in enumerate(statements) if s.startswith("CREATE INDEX")]
+    assert len(inserts) >= 6 and len(creates) == 1 and creates[0] > inserts[-1], statements
+    assert has_index(store, Table.SOURCE_PASSAGES)
+
+
+def has_index(store, table: Table = Table.ARCHIVAL) -> bool:
+    """Whether ``table``'s HNSW index exists and is valid."""
+    with store.begin() as conn:
+        found = conn.execute(
+            text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :i"),
+            {"i": hnsw_index(table)},
+        ).first()
+    return bool(found and found[0])
 
 
 def test_a_selective_scope_still_gets_k_results_when_the_index_is_used(backend, store, monkeypatch) -> None:

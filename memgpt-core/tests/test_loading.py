@@ -12,7 +12,7 @@ from memgpt.config import MemGPTConfig
 from memgpt.embeddings import Embedder, EmbeddingConfig
 from memgpt.embeddings.hashing import hash_vector
 from memgpt.kinds import Table
-from memgpt.sources.loader import NoFilesToLoad, collect_files, readers_by_extension
+from memgpt.sources.loader import NoFilesToLoad, collect_files, expected_passages, readers_by_extension
 from memgpt.storage import Where
 
 
@@ -154,6 +154,20 @@ def test_every_text_file_loads_and_binaries_are_skipped_and_named(tmp_path: Path
     skipped = {Path(f).name: why for f, why in report.skipped}
     assert set(skipped) == {"logo.png", "archive.bin", "old.txt"}
     assert "NUL" in skipped["logo.png"] and "UTF-8" in skipped["old.txt"]
+
+
+def test_the_passages_a_load_expects_from_file_sizes_are_about_what_it_writes(tmp_path: Path) -> None:
+    """The hint a load gives the engine (``Collection.bulk_load``): within a factor of two for English text."""
+    sentence = "The night train to Vienna leaves at ten, and the tea in its dining car is surprisingly good. "
+    for i in range(8):
+        (tmp_path / f"story{i}.txt").write_text(sentence * (40 + 30 * i))
+    files = sorted(tmp_path.glob("*.txt"))
+    with client_with(CountingEmbedder()) as client:
+        written = client.load("stories", files).passages_written
+    expected = expected_passages(files, chunk_size=50)
+    assert written / 2 <= expected <= written * 2, (expected, written)
+    assert expected_passages([*files, tmp_path / "gone.txt"], chunk_size=50) == expected  # a missing file counts nothing
+    assert expected_passages(files, chunk_size=50, chunk_overlap=25) > expected  # overlapping chunks: more of them
 
 
 def test_a_load_that_stores_nothing_creates_no_source(tmp_path: Path) -> None:

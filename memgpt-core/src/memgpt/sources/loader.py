@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from memgpt.storage.where import Where
 
 FLUSH_PASSAGES = 2_048
 """Passages embedded and written together across small files."""
+BYTES_PER_TOKEN = 4
+"""About how many bytes of a file make one token (a word or a punctuation mark) of English text."""
 
 
 class NoFilesToLoad(MemGPTError):
@@ -153,6 +156,22 @@ def passage_id(source: str, document_id: str, position: int, text: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def expected_passages(files: Sequence[Path], chunk_size: int, chunk_overlap: int = 0) -> int:
+    """About how many passages ``files`` make: their bytes over the new text of a chunk.
+
+    A hint for ``Collection.bulk_load`` (an engine may build its index once
+    after a large load), never a limit: binary formats overstate it, and an
+    unreadable file counts nothing.
+    """
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    return total // (BYTES_PER_TOKEN * max(1, chunk_size - chunk_overlap))
+
+
 @dataclass
 class _PendingFile:
     document_id: str
@@ -196,6 +215,9 @@ class SourceLoader:
         self.passages = catalog.source_passages(self.source)
         self._queue: list[Passage] = []
         self._waiting: list[_PendingFile] = []
+        self._bulk: ExitStack | None = None
+        """While :meth:`load` runs, until its first write: where that write opens the passages' bulk load."""
+        self._expected = 0
 
     @property
     def embedder(self) -> Embedder:
@@ -209,17 +231,21 @@ class SourceLoader:
 
     def load(self, files: Sequence[Path]) -> LoadReport:
         report = LoadReport(self.source.name, embedding=str(self.embedding), created=self.created)
-        for path in files:
-            try:
-                self._load_file(path, report)
-            except BinaryFile as exc:
-                report.skipped.append((printable_path(path), str(exc)))
-            except UnreadableFile as exc:
-                report.failed.append((printable_path(path), str(exc)))
-            except OSError as exc:
-                report.failed.append((printable_path(path), f"cannot read {printable_path(path)}: {exc.strerror or exc}"))
-            self.progress.file_done(path)
-        self._flush(report)
+        self._expected = expected_passages(files, self.chunk_size, self.chunk_overlap)
+        with ExitStack() as bulk:
+            self._bulk = bulk
+            for path in files:
+                try:
+                    self._load_file(path, report)
+                except BinaryFile as exc:
+                    report.skipped.append((printable_path(path), str(exc)))
+                except UnreadableFile as exc:
+                    report.failed.append((printable_path(path), str(exc)))
+                except OSError as exc:
+                    report.failed.append((printable_path(path), f"cannot read {printable_path(path)}: {exc.strerror or exc}"))
+                self.progress.file_done(path)
+            self._flush(report)
+            self._bulk = None
         report.passages_total = self.passages.count()
         report.created = report.created and not self.created  # entered in the catalog only once a passage was stored
         return report
@@ -318,6 +344,12 @@ class SourceLoader:
         if len(self._queue) >= FLUSH_PASSAGES:
             self._flush(report)
 
+    def _start_bulk_load(self) -> None:
+        """At the load's first write: tell the passages' engine how many rows are coming (it may defer its index)."""
+        if self._bulk is not None:
+            self._bulk.enter_context(self.passages.bulk_load(self._expected))
+            self._bulk = None  # entered once; load() leaves it
+
     def _flush(self, report: LoadReport) -> None:
         from memgpt.embeddings.batching import embed_texts
 
@@ -330,12 +362,14 @@ class SourceLoader:
                 self.catalog.add_source(self.source)
                 self.passages = self.catalog.source_passages(self.source, claim=True)
                 try:
+                    self._start_bulk_load()
                     report.passages_written += self.passages.insert(self._queue)
                 except BaseException:  # nothing stored (a full disk, an interrupt): leave no empty source behind
                     self._forget_new_source()
                     raise
                 self.created = False
             else:
+                self._start_bulk_load()
                 report.passages_written += self.passages.insert(self._queue)
         for pending in self._waiting:  # old passages go only once the new ones are written
             if pending.stale:
