@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from memgpt.default_plugins.local_backend import LocalBackend
+from memgpt.local import connector as local_connector
 from memgpt.testing import conformance
 from memgpt.testing.conformance import BackendConformance
 
@@ -53,3 +56,27 @@ class TestLocalBackendSearchingByGraph(BackendConformance):
 
     backend_class = LocalBackend
     backend_location = "file://{tmp_path}/store?ann_after=1"
+
+
+class TestLocalBackendWithSavedIndexes(BackendConformance):
+    """The whole suite again with every exact index saved beside its file and every search mapping it anew.
+
+    ``SNAPSHOT_AFTER`` 1 saves every index read whole; dropping the cached
+    index before each search makes every search map the saved file and
+    replay the change log since it was saved, so every search must answer
+    exactly as above.
+    """
+
+    backend_class = LocalBackend
+    backend_location = "{tmp_path}/store"
+
+    @pytest.fixture(autouse=True)
+    def _save_every_index_and_map_it_for_every_search(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(local_connector, "SNAPSHOT_AFTER", 1)
+        cached_index = local_connector.LocalConnector._index
+
+        def from_the_saved_file(connector, key, db):
+            connector._indexes.pop(key, None)
+            return cached_index(connector, key, db)
+
+        monkeypatch.setattr(local_connector.LocalConnector, "_index", from_the_saved_file)

@@ -19,9 +19,12 @@ import numpy as np
 from memgpt.local.database import Database
 from memgpt.local.schema import LAYOUTS
 from memgpt.records import EmbeddingSpec, Table
+from memgpt.storage import index_file
+from memgpt.storage.ann import KIND as GRAPH_KIND
 from memgpt.storage.ann import AnnGraph, saved_graphs
 from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes, vectors_from_blobs
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
+from memgpt.storage.snapshots import save_snapshot, saved_snapshots, whole
 from memgpt.storage.vectors import VectorIndex, normalize_rows, top_k
 from memgpt.storage.where import Where
 
@@ -48,6 +51,12 @@ ANN_SAVE_MIN = 1_000
 """Changed rows below which a graph is not saved again (a write of a few rows does not rewrite a large file)."""
 ANN_STALE_SHARE = 0.1
 """A graph holding more deleted rows than this share of its size is rebuilt."""
+SNAPSHOT_AFTER = 20_000
+"""Vectors from which a partition's exact index is saved beside its file, for the next process to map
+(:mod:`memgpt.storage.index_file`); smaller ones are read back from SQLite in a few tens of milliseconds."""
+SNAPSHOT_SAVE_SHARE = 0.2
+"""A saved exact index is saved again once this share of its rows changed (and at least ANN_SAVE_MIN): each save
+rewrites every vector, so saves grow geometrically apart, and a process in between replays the change log."""
 
 
 @dataclass
@@ -109,6 +118,8 @@ class LocalConnector(Connector):
         """Partitions this connector read whole into memory (a measure of cache refreshes; see _refresh)."""
         self.graph_builds = 0
         """Graphs this connector built from the file (rather than loaded from a saved one)."""
+        self.index_reads = 0
+        """Exact indexes this connector read from the file's rows (rather than mapped from a saved one)."""
         self._lock = threading.RLock()
 
     # -- routing ----------------------------------------------------------------------
@@ -254,6 +265,8 @@ class LocalConnector(Connector):
             )
         if len(index) >= self.store.ann_after:
             del self._indexes[key]  # grown past the threshold: the next search builds the partition's graph
+        else:
+            self._save_if_due(key, cached)
 
     def _update_graph(self, key: str, cached: _Cached, rows: list[Row], rowids: dict[str, int]) -> None:
         """Apply this process's own write to a partition's graph, saving the graph once enough changed."""
@@ -265,26 +278,52 @@ class LocalConnector(Connector):
                 np.array([rowids[r.id] for r in with_vectors], dtype=np.int64),
                 normalize_rows(np.stack([r.embedding for r in with_vectors])),
             )
-        self._save_graph_if_due(key, cached)
+        self._save_if_due(key, cached)
 
-    def _save_graph_if_due(self, key: str, cached: _Cached) -> None:
-        assert cached.ann is not None
-        if cached.ann.changes >= max(ANN_SAVE_MIN, ANN_SAVE_SHARE * len(cached.ann)):
-            self._save_graph(key, cached)
+    def _save_if_due(self, key: str, cached: _Cached) -> None:
+        """Save a graph, or a large exact index, once enough of it changed since its last save."""
+        if cached.ann is not None:
+            due = cached.ann.changes >= max(ANN_SAVE_MIN, ANN_SAVE_SHARE * len(cached.ann))
+        else:
+            assert cached.index is not None
+            size = len(cached.index)
+            due = size >= SNAPSHOT_AFTER and cached.index.changes >= max(ANN_SAVE_MIN, SNAPSHOT_SAVE_SHARE * size)
+        if due:
+            self._save(key, cached)
 
-    def _graph_folder_and_stem(self, key: str) -> tuple[Path, str]:
+    def _snapshot_place(self, key: str) -> tuple[Path, str]:
+        """The folder and file-name stem of a partition's saved graph or exact index (beside its SQLite file)."""
         path = self.store.partition_path(self.layout.group, key, self.shelf)
         stem = f"{path.stem}.{self.layout.sql_name}"
         return path.parent, stem
 
-    def _save_graph(self, key: str, cached: _Cached) -> None:
-        """Save the graph as of ``cached.seq`` (later writes, own or not, are applied again from the log on load)."""
-        assert cached.ann is not None
-        folder, stem = self._graph_folder_and_stem(key)
+    def _save(self, key: str, cached: _Cached) -> None:
+        """Save the graph or exact index as of ``cached.seq`` (later writes, own or not, are replayed from the log on load).
+
+        Saves of the other kind are removed: the partition crossed ``ann_after``.
+        """
+        folder, stem = self._snapshot_place(key)
         try:
-            cached.ann.save(folder, stem, cached.seq)
+            if cached.ann is not None:
+                cached.ann.save(folder, stem, cached.seq)
+                self._forget_saved(key, index_file.KIND)
+            else:
+                index = cached.index
+                assert index is not None
+                save_snapshot(folder, stem, index_file.KIND, cached.seq, lambda path: index_file.write_index(index, path))
+                index.changes = 0
+                self._forget_saved(key, GRAPH_KIND)
         except OSError:
-            pass  # a full disk or a read-only folder: the graph stays in memory and is rebuilt by the next process
+            pass  # a full disk or a read-only folder: kept in memory; the next process reads or builds it again
+
+    def _forget_saved(self, key: str, kind: str) -> None:
+        """Remove a partition's saves of ``kind`` (no longer of use: it is searched the other way, or too small to save)."""
+        folder, stem = self._snapshot_place(key)
+        for path, _ in saved_snapshots(folder, stem, kind):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def delete(self, where: Where) -> int:
         clause, params = self._clause(where)
@@ -305,10 +344,10 @@ class LocalConnector(Connector):
                     self._follow_own_write(cached, seq)
                     if cached.ann is not None:
                         cached.ann.remove(np.array(rids, dtype=np.int64))
-                        self._save_graph_if_due(key, cached)
                     else:
                         assert cached.index is not None
                         cached.index.remove(ids)
+                    self._save_if_due(key, cached)
         return deleted
 
     def drop(self) -> None:
@@ -369,7 +408,7 @@ class LocalConnector(Connector):
         if self._wants_graph(db):
             cached = self._load_graph(key, db, version, seq)
         else:
-            cached = _Cached(self._load_index(db), version, seq)
+            cached = self._load_exact(key, db, version, seq)
         self.reloads += 1
         self._indexes[key] = cached
         return cached
@@ -447,7 +486,7 @@ class LocalConnector(Connector):
         reaches back to it; a damaged file is skipped. Otherwise the graph is
         built from the file and saved.
         """
-        folder, stem = self._graph_folder_and_stem(key)
+        folder, stem = self._snapshot_place(key)
         dim = self._vector_dim(db)
         for path, saved_seq in saved_graphs(folder, stem):
             if saved_seq > seq:
@@ -457,11 +496,41 @@ class LocalConnector(Connector):
                 continue
             cached = _Cached(None, version, saved_seq, ann=graph)
             if self._refresh(cached, db) and not _too_stale(cached):
-                self._save_graph_if_due(key, cached)
+                self._save_if_due(key, cached)
                 return cached
             break
         cached = _Cached(None, version, seq, ann=self._build_graph(db, dim))
-        self._save_graph(key, cached)
+        self._save(key, cached)
+        return cached
+
+    def _load_exact(self, key: str, db: Database, version: int, seq: int) -> _Cached:
+        """The partition's exact index: the newest saved one brought up to date from the change log, else read whole.
+
+        As for a graph, a save is used only if it comes from this file's
+        history and the log still reaches back to it. One read whole is saved
+        when it holds at least :data:`SNAPSHOT_AFTER` vectors.
+        """
+        if self._log is not None:
+            folder, stem = self._snapshot_place(key)
+            for path, saved_seq in saved_snapshots(folder, stem, index_file.KIND):
+                if saved_seq > seq or not whole(path):
+                    continue
+                index = index_file.read_index(path)
+                if index is None or index.fields != self._index_fields:
+                    continue
+                cached = _Cached(index, version, saved_seq)
+                if self._refresh(cached, db):
+                    if len(index) < SNAPSHOT_AFTER:
+                        self._forget_saved(key, index_file.KIND)  # shrunk: read from the file next time
+                    self._save_if_due(key, cached)
+                    return cached
+                break
+        cached = _Cached(self._load_index(db), version, seq)
+        if self._log is not None:
+            if len(cached.index or ()) >= SNAPSHOT_AFTER:
+                self._save(key, cached)
+            else:
+                self._forget_saved(key, index_file.KIND)
         return cached
 
     def _vector_dim(self, db: Database) -> int:
@@ -507,6 +576,7 @@ class LocalConnector(Connector):
 
     def _load_index(self, db: Database) -> VectorIndex:
         """Read every vector of a partition into a new index, normalizing chunk by chunk."""
+        self.index_reads += 1
         n_fields = len(self._index_fields)
         columns = ", ".join(("rid", "id", *self._index_fields))
         with db.read() as conn:

@@ -9,23 +9,19 @@ what it decides is speed and recall.
 Vectors are kept as float16 inside the graph (half the raw float32 size),
 since they only rank candidates. A graph is saved to one file whose name
 carries the position in the backend's change log it reflects
-and its size in bytes (``<stem>.<seq>-<bytes>.usearch``), written atomically
-and owner-only: a file cut short (a full disk, a copy interrupted) is never
-loaded, since usearch would read it without complaint.
+and its size in bytes (``<stem>.<seq>-<bytes>.usearch``, see
+:mod:`memgpt.storage.snapshots`): a file cut short (a full disk, a copy
+interrupted) is never loaded, since usearch would read it without complaint.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from memgpt.files import FILE_MODE, private_dirs
+from memgpt.storage.snapshots import save_snapshot, saved_snapshots, whole
 
 ANN_AFTER = 200_000
 """Default size (vectors in one agent's or source's partition) from which the local backend searches with a graph."""
@@ -38,10 +34,6 @@ EXPANSION_SEARCH = 1024
 
 Measured on the benchmark's clustered 384-d data at 300k vectors: recall@10
 0.981 at 512, 0.996 at 1024 (p50 5 ms), 0.998 at 2048 (p50 6.5 ms)."""
-
-
-LEFTOVER_AGE_S = 3_600.0
-"""A temporary file of a save older than this was left by a killed process (a save takes seconds): removed."""
 
 
 class AnnGraph:
@@ -95,30 +87,8 @@ class AnnGraph:
 
     # -- files -------------------------------------------------------------------------
     def save(self, folder: Path, stem: str, seq: int) -> Path:
-        """Write the graph as ``folder/<stem>.<seq>-<bytes>.usearch`` (atomically, ``0600``); older saves are removed."""
-        private_dirs(folder)
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.{seq}.usearch-", dir=folder)
-        os.close(fd)
-        try:
-            os.chmod(tmp, FILE_MODE)
-            self._index.save(tmp)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-                size = os.fstat(handle.fileno()).st_size
-            path = folder / f"{stem}.{seq}-{size}.usearch"
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        for older, _ in saved_graphs(folder, stem):
-            if older != path:
-                older.unlink(missing_ok=True)
-        for leftover in folder.glob(f".{stem}.*.usearch-*"):  # what a process killed mid-save left, long ago
-            try:
-                if time.time() - leftover.stat().st_mtime > LEFTOVER_AGE_S:
-                    leftover.unlink()
-            except OSError:
-                pass
+        """Write the graph as ``folder/<stem>.<seq>-<bytes>.usearch`` (see :mod:`memgpt.storage.snapshots`)."""
+        path = save_snapshot(folder, stem, KIND, seq, self._index.save)
         self.changes = 0
         return path
 
@@ -127,10 +97,9 @@ class AnnGraph:
         """The graph saved at ``path``; ``None`` when it is missing, cut short, damaged or of another dimension."""
         from usearch.index import Index
 
-        found = _SAVED.fullmatch(path.name)
+        if not whole(path):
+            return None
         try:
-            if found is None or path.stat().st_size != int(found.group(2)):
-                return None
             index = Index.restore(str(path))
         except (OSError, ValueError, RuntimeError):
             return None
@@ -139,16 +108,10 @@ class AnnGraph:
         return cls(dim, index)
 
 
-_SAVED = re.compile(r".*\.(\d+)-(\d+)\.usearch")
-"""A saved graph's file name: ``<stem>.<seq>-<bytes>.usearch``."""
+KIND = "usearch"
+"""The file kind of a saved graph."""
 
 
 def saved_graphs(folder: Path, stem: str) -> list[tuple[Path, int]]:
     """The saved graphs ``<stem>.<seq>-<bytes>.usearch`` in ``folder``, newest (highest seq) first."""
-    pattern = re.compile(rf"{re.escape(stem)}\.(\d+)-\d+\.usearch")
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    found = [(folder / name, int(m.group(1))) for name in names if (m := pattern.fullmatch(name))]
-    return sorted(found, key=lambda item: -item[1])
+    return saved_snapshots(folder, stem, KIND)

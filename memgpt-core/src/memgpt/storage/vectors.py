@@ -54,11 +54,13 @@ class VectorIndex:
         self.fields = tuple(fields)
         self.dim: int | None = None
         self.ids: list[str] = []
-        self.pos: dict[str, int] = {}
+        self._pos: dict[str, int] | None = {}
         self._matrix = np.empty((0, 0), dtype=np.float32)
         self._codes = {f: np.empty(0, dtype=np.int32) for f in self.fields}
         self._vocab: dict[str, dict[str | None, int]] = {f: {} for f in self.fields}
         self._keys = np.empty(0, dtype=np.int64)
+        self.changes = 0
+        """Rows put or removed since the index was built or last saved (its owner resets it)."""
 
     @classmethod
     def build(
@@ -78,7 +80,7 @@ class VectorIndex:
         if not ids:
             return index
         index.ids = list(ids)
-        index.pos = {id_: i for i, id_ in enumerate(index.ids)}
+        index._pos = None
         index.dim = int(matrix.shape[1])
         index._matrix = matrix if normalized else normalize_rows(matrix)
         index._keys = np.full(len(index.ids), -1, dtype=np.int64) if keys is None else np.asarray(keys, dtype=np.int64)
@@ -88,6 +90,39 @@ class VectorIndex:
                 (vocab.setdefault(v, len(vocab)) for v in values), dtype=np.int32, count=len(index.ids)
             )
         return index
+
+    @classmethod
+    def from_arrays(
+        cls,
+        ids: list[str],
+        matrix: np.ndarray,
+        keys: np.ndarray,
+        vocab: Mapping[str, Sequence[str | None]],
+        codes: Mapping[str, np.ndarray],
+    ) -> VectorIndex:
+        """An index from what :meth:`arrays` gave: a normalized ``matrix`` (kept, not copied), each field as codes into its vocabulary."""
+        index = cls(tuple(vocab))
+        index.ids = ids
+        index._pos = None
+        index.dim = int(matrix.shape[1]) if len(ids) else None
+        index._matrix = matrix
+        index._keys = keys
+        index._vocab = {f: {v: i for i, v in enumerate(values)} for f, values in vocab.items()}
+        index._codes = dict(codes)
+        return index
+
+    def arrays(self) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, list[str | None]], dict[str, np.ndarray]]:
+        """(ids, normalized matrix, keys, each field's vocabulary, each field's codes): views, for saving the index."""
+        n = len(self.ids)
+        vocab = {f: list(self._vocab[f]) for f in self.fields}
+        return self.ids, self._matrix[:n], self._keys[:n], vocab, {f: self._codes[f][:n] for f in self.fields}
+
+    @property
+    def pos(self) -> dict[str, int]:
+        """Each id's row; made on first use (a search without an id filter never needs it)."""
+        if self._pos is None:
+            self._pos = dict(zip(self.ids, range(len(self.ids)), strict=True))
+        return self._pos
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -139,28 +174,32 @@ class VectorIndex:
         if vectors.shape[1] != self.dim:
             raise ValueError(f"vector index holds {self.dim}-d vectors, got {vectors.shape[1]}-d")
         targets = np.empty(len(ids), dtype=np.int64)
+        pos = self.pos
         for i, id_ in enumerate(ids):
-            at = self.pos.get(id_)
+            at = pos.get(id_)
             if at is None:
-                at = self.pos[id_] = len(self.ids)
+                at = pos[id_] = len(self.ids)
                 self.ids.append(id_)
             targets[i] = at
         self._matrix[targets] = vectors
         self._keys[targets] = -1 if keys is None else np.asarray(keys, dtype=np.int64)
+        self.changes += len(ids)
         for f in self.fields:
             self._codes[f][targets] = [self._code(f, v.get(f)) for v in values]
 
     def remove(self, ids: Iterable[str]) -> None:
         """Drop rows by id (missing ids are ignored); swaps the last row into each hole."""
+        pos = self.pos
         for id_ in ids:
-            at = self.pos.pop(id_, None)
+            at = pos.pop(id_, None)
             if at is None:
                 continue
+            self.changes += 1
             last = len(self.ids) - 1
             if at != last:
                 moved = self.ids[last]
                 self.ids[at] = moved
-                self.pos[moved] = at
+                pos[moved] = at
                 self._matrix[at] = self._matrix[last]
                 self._keys[at] = self._keys[last]
                 for f in self.fields:
@@ -176,7 +215,8 @@ class VectorIndex:
                 continue
             if name == "id":
                 rows = np.zeros(n, dtype=bool)
-                hits = [self.pos[i] for i in allowed if i in self.pos]
+                pos = self.pos
+                hits = [pos[i] for i in allowed if i in pos]
                 rows[hits] = True
             elif name in self._vocab:
                 vocab = self._vocab[name]
