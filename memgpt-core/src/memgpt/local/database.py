@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from memgpt.errors import StorageError, StorageLocked
-from memgpt.files import create_private_file, describe_os_error
+from memgpt.files import FILE_MODE, create_private_file, describe_os_error
 from memgpt.local.schema import SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 60_000
@@ -45,9 +46,18 @@ class Database:
     :meth:`write`, which turn SQLite's errors into one-line
     :class:`~memgpt.errors.StorageError` s naming the file. Before its first
     use in a process a file is checked (``PRAGMA quick_check``: about 0.5 ms
-    per MB, measured 0.1 s for 100,000 passages of 384 dimensions), so a
-    damaged file fails every command that touches it, naming it, and nothing
-    is ever written into it; other files are unaffected.
+    per MB, measured 0.1 s for 100,000 passages of 384 dimensions, 1 s for a
+    million), so a damaged file fails every command that touches it, naming
+    it, and nothing is ever written into it; other files are unaffected.
+
+    The check is skipped when the file is exactly as a process that had
+    checked it left it: each check, and each commit into a file found so
+    stamped, records the file's size, times and inode in ``<file>.checked``
+    (:meth:`_stamp`). Anything else that changes the file (a copy over it, a
+    truncation, an editor) changes those, and the next process checks it
+    again; damage that changes none of them (the disk's own bit rot) is left
+    to SQLite's errors when the damaged pages are read, and to ``memgpt
+    storage status``, which checks every file.
     """
 
     def __init__(self, path: Path, schema: list[str], create: bool, upgrades: dict[int, list[str]] | None = None) -> None:
@@ -141,7 +151,44 @@ class Database:
                 return str(exc)
         return None if found == ["ok"] else " ".join("; ".join(found).split())
 
+    @property
+    def stamp_path(self) -> Path:
+        """Where this file's checked state is recorded (see the class docstring)."""
+        return self.path.with_name(self.path.name + ".checked")
+
+    def _file_state(self) -> bytes | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}".encode("ascii")
+
+    def _stamp(self) -> None:
+        """Record the file's state as checked (after a check, or a commit by this process, which checked it first)."""
+        state = self._file_state()
+        if state is None:
+            return
+        try:  # in place, no sync: a torn or lost stamp only means the next process checks the file again
+            fd = os.open(self.stamp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+            try:
+                os.write(fd, state)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # a read-only folder: the file is checked every time
+
+    def _stamped(self) -> bool:
+        """Whether the file is in the state its stamp records."""
+        try:
+            recorded = self.stamp_path.read_bytes()
+        except OSError:
+            return False
+        return recorded == self._file_state()
+
     def _verify(self) -> None:
+        if self._stamped():
+            self.verified = True
+            return
         problem = self.check()
         if problem is not None:
             self.damaged = (
@@ -150,6 +197,7 @@ class Database:
             )
             raise StorageDamaged(self.damaged)
         self.verified = True
+        self._stamp()
 
     @contextmanager
     def using(self) -> Iterator[sqlite3.Connection]:
@@ -182,6 +230,9 @@ class Database:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise self._failed(exc) from None
+            # Holding the write lock: unless the file is as a checking process left it (something else changed it
+            # since this process checked it), this commit leaves the stamp alone and the next process checks the file.
+            as_checked = self._stamped()
             try:
                 yield self.conn
             except sqlite3.Error as exc:
@@ -196,6 +247,8 @@ class Database:
                 self._rollback()
                 raise self._failed(exc) from None
             self.committed = True
+            if as_checked:
+                self._stamp()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

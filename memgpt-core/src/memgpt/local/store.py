@@ -204,8 +204,8 @@ def _spec_key(table: Table, shelf: str) -> str:
 
 
 def _remove_file_and_empty_folder(path: Path) -> None:
-    """Remove a SQLite file, its journal and its folder if that is then empty (what a failed create left)."""
-    for file in (path, path.with_name(path.name + "-journal")):
+    """Remove a SQLite file, its journal, its checked stamp and its folder if that is then empty (what a failed create left)."""
+    for file in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + ".checked")):
         try:
             file.unlink(missing_ok=True)
         except OSError:
