@@ -255,3 +255,13 @@ for step in "{steps}".split(";"):
             collection.search(vectors[a], k=3)
 store.close()
 """
+
+
+def test_a_larger_graph_examines_more_candidates_per_query() -> None:
+    """HNSW's recall falls as the graph grows at a fixed ef: ef grows with it (measured in benchmarks/ann_scale.py)."""
+    from memgpt.storage.ann import EXPANSION_MAX, EXPANSION_SEARCH, expansion_search
+
+    sizes = [1_000, 100_000, 300_000, 1_000_000, 50_000_000]
+    efs = [expansion_search(n) for n in sizes]
+    assert efs == sorted(efs) and efs[0] == EXPANSION_SEARCH and efs[-1] == EXPANSION_MAX
+    assert efs[2] > EXPANSION_SEARCH  # 300k already examines more than the least

@@ -30,10 +30,24 @@ CONNECTIVITY = 16
 EXPANSION_ADD = 128
 """Candidates examined when inserting (HNSW's efConstruction)."""
 EXPANSION_SEARCH = 1024
-"""Candidates examined per query (HNSW's ef).
+"""Candidates examined per query (HNSW's ef) at least; a larger graph examines more (:func:`expansion_search`)."""
+VECTORS_PER_EXPANSION = 100
+"""A graph of n vectors examines n / this many candidates per query, when that is more than EXPANSION_SEARCH."""
+EXPANSION_MAX = 10_000
+"""Candidates examined per query at most."""
 
-Measured on the benchmark's clustered 384-d data at 300k vectors: recall@10
-0.981 at 512, 0.996 at 1024 (p50 5 ms), 0.998 at 2048 (p50 6.5 ms)."""
+
+def expansion_search(size: int) -> int:
+    """HNSW's ef for a graph of ``size`` vectors: recall@10 of at least 0.99 on hard data.
+
+    Measured on the benchmark's clustered 384-d data (benchmarks/data.py:
+    within a cluster the points are spread in all 384 dimensions, harder than
+    text embeddings): at 300k vectors recall@10 0.981 at ef 512, 0.996 at
+    1024; at a million (M 16) 0.920 at 1024, 0.966 at 2048, 0.984 at 4096 and
+    0.995 at 8192. So ef grows with the graph: 1024 up to 100k vectors,
+    10,000 from a million on.
+    """
+    return min(EXPANSION_MAX, max(EXPANSION_SEARCH, size // VECTORS_PER_EXPANSION))
 
 
 class AnnGraph:
@@ -48,9 +62,10 @@ class AnnGraph:
             if index is not None
             else Index(ndim=dim, metric="cos", dtype="f16", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD)
         )
-        self._index.expansion_search = EXPANSION_SEARCH
         self.changes = 0
         """Keys added or removed since the graph was built or last saved."""
+        self.expansion: int | None = None
+        """HNSW's ef for this graph's searches, when set (benchmarks trade recall for speed); else :func:`expansion_search`."""
 
     def __len__(self) -> int:
         return len(self._index)
@@ -81,7 +96,8 @@ class AnnGraph:
         """Up to ``n`` keys nearest to ``query``, nearest first (as int64)."""
         if not len(self._index):
             return np.empty(0, dtype=np.int64)
-        self._index.expansion_search = max(EXPANSION_SEARCH, n)
+        ef = self.expansion if self.expansion is not None else expansion_search(len(self._index))
+        self._index.expansion_search = max(ef, n)
         found = self._index.search(np.asarray(query, dtype=np.float32), n, threads=1)
         return np.asarray(found.keys, dtype=np.int64)
 
