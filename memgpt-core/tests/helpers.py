@@ -8,6 +8,27 @@ import sys
 from pathlib import Path
 
 
+def damage_saved_file(path: Path, seq: int, damage: str) -> None:
+    """Damage a saved graph or index (``<stem>.<seq>-<bytes>.<kind>``) as a disk, a copy or a backup might.
+
+    ``garbage``: other bytes of the same size; ``truncated``: cut in half;
+    ``flipped-last-byte``: one bit of its last byte changed; ``from-the-future``:
+    named after a change-log position the SQLite file has not reached (the
+    file was restored from an older backup).
+    """
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes((b"not a saved file " * (len(data) // 17 + 1))[: len(data)])
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flipped-last-byte":
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 0x01]))
+    elif damage == "from-the-future":
+        path.rename(path.with_name(path.name.replace(f".{seq}-", f".{seq + 50}-")))
+    else:
+        raise ValueError(f"unknown damage {damage!r}")
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import damage_saved_file
 from memgpt.default_plugins.local_backend import LocalBackend
 from memgpt.errors import ConfigError
 from memgpt.kinds import Table
@@ -161,12 +162,8 @@ def test_a_damaged_or_unusable_saved_graph_is_rebuilt_from_the_file(tmp_path, ve
     archival(backend, store).search(vectors[0], k=5)
     store.close()
     [(path, seq)] = graph_files(home)
-    if damage == "garbage":
-        path.write_bytes(b"not a graph" * 100)
-    elif damage == "truncated":
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    elif damage == "from-the-future":  # a newer graph than the file (the file was restored from an older backup)
-        path.rename(path.with_name(path.name.replace(f".{seq}-", f".{seq + 50}-")))
+    if damage != "behind-a-pruned-log":
+        damage_saved_file(path, seq, damage)
     backend, store = open_store(home)
     if damage == "behind-a-pruned-log":  # more writes than the change log keeps since the graph was saved
         monkeypatch.setattr(local_connector, "LOG_KEEP", 2)

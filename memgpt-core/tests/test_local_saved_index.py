@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import damage_saved_file
 from memgpt.default_plugins.local_backend import LocalBackend
 from memgpt.kinds import Table
 from memgpt.local import connector as local_connector
@@ -69,6 +70,38 @@ def saved(root: Path, agent: str = AGENT) -> list[tuple[Path, int]]:
     return saved_snapshots(root / "agents" / agent, "memory.archival", index_file.KIND)
 
 
+def child_program(home: Path, *lines: str) -> str:
+    """A program that opens ``home`` as collection ``c`` (this test's thresholds, its ``vectors``), runs ``lines``, closes it."""
+    return "\n".join(
+        (
+            f"import sys\nsys.path[:0] = {sys.path!r}",
+            "from memgpt.default_plugins.local_backend import LocalBackend",
+            "from memgpt.kinds import Table",
+            "from memgpt.local import connector",
+            "from memgpt.storage.configured import open_collection",
+            "from memgpt.storage.where import Where",
+            "from memgpt.testing import make_record, random_unit_vectors",
+            f"connector.SNAPSHOT_AFTER = {SAVE_AFTER}",
+            f"vectors = random_unit_vectors(3_000, dim={DIM}, seed=21)",
+            "backend = LocalBackend()",
+            f"store = backend.open(backend.settings_from_uri('file://{home}'))",
+            "c = open_collection(backend, store, Table.ARCHIVAL, Where.everything())",
+            *lines,
+            "store.close()",
+        )
+    )
+
+
+def saved_home(tmp_path: Path, vectors: np.ndarray) -> Path:
+    """A home whose agent has 1,000 passages, searched once: its index saved."""
+    home = tmp_path / "home"
+    backend, store = open_store(home)
+    archival(backend, store).insert(records(0, 1_000, vectors))
+    searched(backend, store, vectors[0])
+    store.close()
+    return home
+
+
 def index_reads(store) -> int:
     return store.connector(Table.ARCHIVAL).index_reads
 
@@ -92,30 +125,15 @@ def test_a_large_partition_saves_its_index_owner_only_and_the_next_process_maps_
 
 
 def test_what_another_process_wrote_after_the_save_is_replayed_when_it_is_mapped(tmp_path, vectors) -> None:
-    home = tmp_path / "home"
-    backend, store = open_store(home)
-    archival(backend, store).insert(records(0, 1_000, vectors))
-    searched(backend, store, vectors[0])
-    store.close()
+    home = saved_home(tmp_path, vectors)
     moved = random_unit_vectors(10, dim=DIM, seed=99)
-    program = (
-        f"import sys\nsys.path[:0] = {sys.path!r}\n"
-        "import numpy as np\n"
-        "from memgpt.default_plugins.local_backend import LocalBackend\n"
-        "from memgpt.kinds import Table\n"
-        "from memgpt.storage.configured import open_collection\n"
-        "from memgpt.storage.where import Where\n"
-        "from memgpt.testing import make_record, random_unit_vectors\n"
-        f"vectors = random_unit_vectors(3_000, dim={DIM}, seed=21)\n"
-        f"moved = random_unit_vectors(10, dim={DIM}, seed=99)\n"
-        "backend = LocalBackend()\n"
-        f"store = backend.open(backend.settings_from_uri('file://{home}'))\n"
-        "c = open_collection(backend, store, Table.ARCHIVAL, Where.everything())\n"
-        f"c.insert([make_record(Table.ARCHIVAL, i, owner='{AGENT}', vector=vectors[i]) for i in range(1_000, 1_200)])\n"
-        f"c.insert([make_record(Table.ARCHIVAL, i, owner='{AGENT}', vector=moved[i]) for i in range(5, 10)])\n"
-        f"ids = [make_record(Table.ARCHIVAL, i, owner='{AGENT}').id for i in range(100, 400)]\n"
-        "c.delete_where(Where.of(user_id='user-1', id=ids))\n"
-        "store.close()\n"
+    program = child_program(
+        home,
+        f"moved = random_unit_vectors(10, dim={DIM}, seed=99)",
+        f"c.insert([make_record(Table.ARCHIVAL, i, owner='{AGENT}', vector=vectors[i]) for i in range(1_000, 1_200)])",
+        f"c.insert([make_record(Table.ARCHIVAL, i, owner='{AGENT}', vector=moved[i]) for i in range(5, 10)])",
+        f"ids = [make_record(Table.ARCHIVAL, i, owner='{AGENT}').id for i in range(100, 400)]",
+        "c.delete_where(Where.of(user_id='user-1', id=ids))",
     )
     other = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert other.returncode == 0, other.stderr
@@ -129,23 +147,12 @@ def test_what_another_process_wrote_after_the_save_is_replayed_when_it_is_mapped
     store.close()
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "an-id-changed", "from-the-future", "behind-a-pruned-log"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped-last-byte", "from-the-future", "behind-a-pruned-log"])
 def test_a_damaged_or_unusable_saved_index_is_read_again_from_the_file(tmp_path, vectors, damage: str, monkeypatch) -> None:
-    home = tmp_path / "home"
-    backend, store = open_store(home)
-    archival(backend, store).insert(records(0, 1_000, vectors))
-    searched(backend, store, vectors[0])
-    store.close()
+    home = saved_home(tmp_path, vectors)
     [(path, seq)] = saved(home)
-    data = path.read_bytes()
-    if damage == "garbage":
-        path.write_bytes(b"not an index" * (len(data) // 12) + b"x" * (len(data) % 12))  # the size its name says
-    elif damage == "truncated":
-        path.write_bytes(data[: len(data) // 2])
-    elif damage == "an-id-changed":  # same size: the ids' checksum no longer matches
-        path.write_bytes(data[:-1] + bytes([data[-1] ^ 0x01]))
-    elif damage == "from-the-future":  # a newer save than the file (the file was restored from an older backup)
-        path.rename(path.with_name(path.name.replace(f".{seq}-", f".{seq + 50}-")))
+    if damage != "behind-a-pruned-log":
+        damage_saved_file(path, seq, damage)  # flipped-last-byte: an id changed, the size not (its checksum fails)
     backend, store = open_store(home)
     if damage == "behind-a-pruned-log":  # more writes than the change log keeps since the index was saved
         monkeypatch.setattr(local_connector, "LOG_KEEP", 2)
@@ -194,11 +201,7 @@ def test_a_partition_that_grows_past_ann_after_keeps_only_its_graph(tmp_path, ve
 
 
 def test_a_partition_shrunk_below_the_threshold_leaves_no_saved_index(tmp_path, vectors) -> None:
-    home = tmp_path / "home"
-    backend, store = open_store(home)
-    archival(backend, store).insert(records(0, 1_000, vectors))
-    searched(backend, store, vectors[0])
-    store.close()
+    home = saved_home(tmp_path, vectors)
     backend, store = open_store(home)
     archival(backend, store).delete_where(Where.of(user_id="user-1", agent_id=AGENT))  # the log says: everything
     archival(backend, store).insert(records(0, 50, vectors))
@@ -216,23 +219,12 @@ def test_a_full_disk_while_saving_loses_nothing_and_leaves_no_file(tmp_path, vec
     archival(backend, store).insert(records(0, 1_000, vectors))  # the matrix alone is 256 kB
     truth = exact_ids(backend, store, vectors[3])
     store.close()
-    program = (
-        f"import sys\nsys.path[:0] = {sys.path!r}\n"
-        "import resource, signal\n"
-        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
-        "from memgpt.default_plugins.local_backend import LocalBackend\n"
-        "from memgpt.kinds import Table\n"
-        "from memgpt.local import connector\n"
-        "from memgpt.storage.configured import open_collection\n"
-        "from memgpt.storage.where import Where\n"
-        "from memgpt.testing import random_unit_vectors\n"
-        f"connector.SNAPSHOT_AFTER = {SAVE_AFTER}\n"
-        "backend = LocalBackend()\n"
-        f"store = backend.open(backend.settings_from_uri('file://{home}'))\n"
-        "c = open_collection(backend, store, Table.ARCHIVAL, Where.everything())\n"
-        f"print(' '.join(h.record.id for h in c.search(random_unit_vectors(3_000, dim={DIM}, seed=21)[3], k=10)))\n"
-        "store.close()\n"
+    program = child_program(
+        home,
+        "import resource, signal",
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)",
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))",
+        "print(' '.join(h.record.id for h in c.search(vectors[3], k=10)))",
     )
     child = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert child.returncode == 0 and not child.stderr, child.stderr
