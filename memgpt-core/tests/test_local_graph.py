@@ -154,6 +154,39 @@ def test_building_a_graph_does_not_hold_up_another_process_writing_to_the_file(t
     store.close()
 
 
+def test_rebuilding_a_graph_the_log_left_behind_does_not_hold_up_another_process(tmp_path, vectors, monkeypatch) -> None:
+    """A cached graph that the pruned change log no longer reaches is rebuilt before the search's snapshot too."""
+    from memgpt.storage.ann import AnnGraph
+
+    home = tmp_path / "home"
+    backend, store = open_store(home)
+    collection = archival(backend, store)
+    collection.insert(records(0, 1_000, vectors))
+    collection.search(vectors[0], k=3)  # built and cached here
+    other = subprocess.run(  # another process writes more, one row at a time, keeping only 2 log entries
+        [sys.executable, "-c", _child(home, "prune-often; loop 1000 1010 1")], capture_output=True, text=True
+    )
+    assert other.returncode == 0, other.stderr
+    writes: list[subprocess.CompletedProcess[str]] = []
+    put = AnnGraph.put
+
+    def put_then_let_another_process_write(self, keys, vectors_):
+        put(self, keys, vectors_)
+        if not writes:  # mid-rebuild: a writer with a 2-second busy timeout must get through
+            program = _child(home, "insert 1010 1011").replace(
+                "store = backend.open", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nstore = backend.open"
+            )
+            writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
+
+    monkeypatch.setattr(AnnGraph, "put", put_then_let_another_process_write)
+    monkeypatch.setattr(local_connector, "LOAD_CHUNK", 200)
+    hits = collection.search(vectors[1_010], k=3)
+    assert writes and writes[0].returncode == 0, writes[0].stderr[-2000:]
+    assert hits[0].record.id == records(1_010, 1_011, vectors)[0].id  # written during the rebuild, found after it
+    assert store.connector(Table.ARCHIVAL).graph_builds == 2
+    store.close()
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "from-the-future", "behind-a-pruned-log"])
 def test_a_damaged_or_unusable_saved_graph_is_rebuilt_from_the_file(tmp_path, vectors, damage: str, monkeypatch) -> None:
     home = tmp_path / "home"
@@ -214,7 +247,7 @@ def test_a_bad_graph_setting_is_refused_in_one_line(uri: str) -> None:
 
 
 def _child(home: Path, steps: str) -> str:
-    """A program that opens ``home`` and runs ``steps``: insert A B, delete A B, loop A B STEP, save-often."""
+    """A program that opens ``home`` and runs ``steps``: insert A B, delete A B, loop A B STEP, save-often, prune-often."""
     return f"import sys\nsys.path[:0] = {sys.path!r}\n" + _CHILD_BODY.format(home=str(home), steps=steps, dim=DIM)
 
 
@@ -239,6 +272,9 @@ for step in "{steps}".split(";"):
     if word == "save-often":
         connector.ANN_SAVE_MIN = 1
         connector.ANN_SAVE_SHARE = 0.0
+    elif word == "prune-often":
+        connector.LOG_KEEP = 2
+        connector.LOG_PRUNE_EVERY = 1
     elif word == "insert":
         collection.insert(batch(*numbers))
         collection.search(vectors[0], k=3)

@@ -560,15 +560,25 @@ class LocalConnector(Connector):
         return graph
 
     def _prepare_graph(self, key: str, db: Database) -> None:
-        """Load or build a large partition's graph before a search takes its snapshot.
+        """Load, build or rebuild a large partition's graph before a search takes its snapshot.
 
         A build takes minutes at a million vectors: inside the search's read
         transaction it would hold every other process's writes to the file up.
         Built here in short reads instead, it is cached with an unknown
         ``data_version``, so the search's snapshot then replays the change
-        log since the position read first.
+        log since the position read first. A cached graph that other
+        processes' writes left behind is brought up to date here too, and
+        rebuilt here when the log no longer reaches back to it or it holds
+        too many deleted rows.
         """
-        if key in self._indexes or not self._wants_graph(db):
+        cached = self._indexes.get(key)
+        if cached is not None:
+            if cached.ann is None or cached.version == db.data_version():
+                return
+            if self._refresh(cached, db) and not _too_stale(cached):
+                return  # the snapshot's own refresh replays only what arrives meanwhile
+            del self._indexes[key]
+        if not self._wants_graph(db):
             return
         seq = self._last_seq(db)
         self._indexes[key] = self._load_graph(key, db, -1, seq)
