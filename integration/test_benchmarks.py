@@ -116,10 +116,12 @@ def test_a_small_run_of_the_large_archive_benchmark(tmp_path: Path) -> None:
     argv = [sys.executable, str(ROOT / "benchmarks" / "ann_scale.py"), "--sizes", "2000", "--queries", "20"]
     done = subprocess.run([*argv, "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    [row] = [line.split("|")[1:-1] for line in (tmp_path / "ann-scale.md").read_text().splitlines() if line.startswith("| 2,000")]
-    cells = [cell.strip() for cell in row]
+    rows = [line.split("|")[1:-1] for line in (tmp_path / "ann-scale.md").read_text().splitlines() if line.startswith("| 2,000")]
+    [cells] = [[cell.strip() for cell in row] for row in rows if len(row) == 9]  # the main table's row
     assert cells[3] == "1.000" and float(cells[7]) >= 0.9  # exact recall, graph recall
     assert float(cells[1].replace(",", "")) > 0 and float(cells[4]) > 0  # inserts/s, graph build s
+    curve = [[cell.strip() for cell in row] for row in rows if len(row) == 4]  # recall against query time
+    assert [c[1] for c in curve] == ["64", "256", "1,024 (default)"] and all(0.0 < float(c[3]) <= 1.0 for c in curve)
     assert (tmp_path / "ann-scale.png").stat().st_size > 0
 
 
