@@ -230,3 +230,28 @@ def test_a_full_disk_while_saving_loses_nothing_and_leaves_no_file(tmp_path, vec
     assert child.returncode == 0 and not child.stderr, child.stderr
     assert child.stdout.split() == truth
     assert saved(home) == [] and not list((home / "agents" / AGENT).glob(".*vectors*"))
+
+
+def test_reading_and_saving_an_index_does_not_hold_up_another_process_writing(tmp_path, vectors, monkeypatch) -> None:
+    """The index is read and saved before the search's snapshot: a writer with a 2 s busy timeout gets through meanwhile."""
+    home = tmp_path / "home"
+    backend, store = open_store(home)
+    archival(backend, store).insert(records(0, 1_000, vectors))
+    store.close()
+    writes: list[subprocess.CompletedProcess[str]] = []
+    write_index = index_file.write_index
+
+    def write_then_let_another_process_write(index, path):
+        write_index(index, path)
+        program = child_program(home, f"c.insert([make_record(Table.ARCHIVAL, 1_000, owner='{AGENT}', vector=vectors[1_000])])")
+        program = program.replace(
+            "backend = LocalBackend()", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nbackend = LocalBackend()"
+        )
+        writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
+
+    monkeypatch.setattr(index_file, "write_index", write_then_let_another_process_write)
+    backend, store = open_store(home)
+    hits = searched(backend, store, vectors[1_000], k=3)
+    assert writes and writes[0].returncode == 0, writes[0].stderr[-2000:]
+    assert hits[0] == records(1_000, 1_001, vectors)[0].id  # written during the save, found after it
+    store.close()

@@ -559,29 +559,33 @@ class LocalConnector(Connector):
         graph.changes = 0
         return graph
 
-    def _prepare_graph(self, key: str, db: Database) -> None:
-        """Load, build or rebuild a large partition's graph before a search takes its snapshot.
+    def _prepare_index(self, key: str, db: Database) -> None:
+        """Load a partition's vectors (build or rebuild its graph) before a search takes its snapshot.
 
-        A build takes minutes at a million vectors: inside the search's read
-        transaction it would hold every other process's writes to the file up.
-        Built here in short reads instead, it is cached with an unknown
+        A graph build takes minutes at a million vectors, and reading and
+        saving an exact index seconds: inside the search's read transaction
+        either would hold every other process's writes to the file up. Done
+        here in their own reads instead, the result is cached with an unknown
         ``data_version``, so the search's snapshot then replays the change
         log since the position read first. A cached graph that other
         processes' writes left behind is brought up to date here too, and
         rebuilt here when the log no longer reaches back to it or it holds
         too many deleted rows.
         """
+        if self._log is None:
+            return
         cached = self._indexes.get(key)
         if cached is not None:
             if cached.ann is None or cached.version == db.data_version():
-                return
+                return  # an exact index catches up inside the snapshot (a handful of rows)
             if self._refresh(cached, db) and not _too_stale(cached):
                 return  # the snapshot's own refresh replays only what arrives meanwhile
             del self._indexes[key]
-        if not self._wants_graph(db):
-            return
         seq = self._last_seq(db)
-        self._indexes[key] = self._load_graph(key, db, -1, seq)
+        if self._wants_graph(db):
+            self._indexes[key] = self._load_graph(key, db, -1, seq)
+        else:
+            self._indexes[key] = self._load_exact(key, db, -1, seq)
         self.reloads += 1
 
     def _load_index(self, db: Database) -> VectorIndex:
@@ -626,7 +630,7 @@ class LocalConnector(Connector):
         skip = (self.layout.partition_field,)
         with self._lock:
             for key, db in partitions:
-                self._prepare_graph(key, db)
+                self._prepare_index(key, db)
         candidates: list[tuple[float, str, int, Database]] = []
         # (each file's own read(), using() and data_version() turn its SQLite errors into errors naming it)
         with self._lock, ExitStack() as snapshots:
@@ -647,7 +651,7 @@ class LocalConnector(Connector):
     def _search_one(self, key: str, db: Database, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         """:meth:`vector_search` in one partition: the same snapshot, without merging partitions."""
         with self._lock:
-            self._prepare_graph(key, db)
+            self._prepare_index(key, db)
         with self._lock, db.read():
             hits = self._partition_hits(key, db, query, k, where, (self.layout.partition_field,))
             rows = self._rows_by_id(db, [(id_, rowid) for id_, _, rowid in hits])
