@@ -13,8 +13,8 @@ Layout (little-endian)::
     ids     UTF-8, joined by NUL (ids never hold NUL: the collection refuses it)
 
 The header holds ``n``, ``dim``, each field's vocabulary (the values the
-codes stand for) and a CRC-32 of the keys, codes and ids: the parts that tie
-a row of the matrix to a record. A file of another length than its layout,
+codes stand for) and a CRC-32 of the fields and vocabularies, keys, codes and
+ids: the parts that tie a row of the matrix to a record and its scope. A file of another length than its layout,
 or whose CRC does not match, is not loaded; the matrix itself is not summed
 (that would read every page before the first search), so damage inside it
 that keeps the file's size goes unnoticed, as inside SQLite's own pages.
@@ -45,7 +45,7 @@ def write_index(index: VectorIndex, path: str) -> None:
     id_bytes = "\x00".join(ids).encode("utf-8")
     key_bytes = np.ascontiguousarray(keys, dtype="<i8").tobytes()
     code_bytes = [np.ascontiguousarray(codes[f], dtype="<i4").tobytes() for f in fields]
-    crc = zlib.crc32(id_bytes, zlib.crc32(b"".join(code_bytes), zlib.crc32(key_bytes)))
+    crc = _crc(_scope_bytes(fields, vocab), key_bytes, b"".join(code_bytes), id_bytes)
     header = json.dumps(
         {"n": len(ids), "dim": int(matrix.shape[1]) if len(ids) else 0, "fields": fields, "vocab": vocab, "crc": crc},
         ensure_ascii=True,
@@ -82,7 +82,7 @@ def read_index(path: Path) -> VectorIndex | None:
         key_end = n * 8
         code_end = key_end + n * 4 * len(fields)
         id_bytes = tail[code_end:]
-        if zlib.crc32(id_bytes, zlib.crc32(tail[key_end:code_end], zlib.crc32(tail[:key_end]))) != header["crc"]:
+        if _crc(_scope_bytes(fields, vocab), tail[:key_end], tail[key_end:code_end], id_bytes) != header["crc"]:
             return None
         ids = id_bytes.decode("utf-8").split("\x00")
         if len(ids) != n or len(tail) < code_end:
@@ -99,6 +99,17 @@ def read_index(path: Path) -> VectorIndex | None:
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error):
         return None
     return VectorIndex.from_arrays(ids, matrix, keys, vocab, codes)
+
+
+def _scope_bytes(fields: list[str], vocab: dict[str, list[str | None]]) -> bytes:
+    return json.dumps([[f, vocab[f]] for f in fields], ensure_ascii=True).encode("ascii")
+
+
+def _crc(*parts: bytes) -> int:
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return crc
 
 
 def _matrix_offset(header_len: int) -> int:
