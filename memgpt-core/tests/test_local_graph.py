@@ -298,3 +298,24 @@ def test_a_larger_graph_examines_more_candidates_per_query() -> None:
     efs = [expansion_search(n) for n in sizes]
     assert efs == sorted(efs) and efs[0] == EXPANSION_SEARCH and efs[-1] == EXPANSION_MAX
     assert efs[2] > EXPANSION_SEARCH  # 300k already examines more than the least
+
+
+def test_a_long_graph_build_is_explained_once(tmp_path, vectors, monkeypatch) -> None:
+    """Minutes at a million vectors, paid by one search: the command's closing note says what happened, once."""
+    from memgpt import notices
+
+    monkeypatch.setattr(local_connector, "BUILD_NOTICE_S", 0.0)
+    notices.take()
+    backend, store = open_store(tmp_path / "home")
+    collection = archival(backend, store)
+    collection.insert(records(0, 1_000, vectors))
+    collection.search(vectors[0], k=3)
+    [said] = notices.take()
+    assert "built the search graph of 1,000 vectors" in said and "saved" in said and "\n" not in said
+    collection.search(vectors[1], k=3)
+    assert notices.take() == []
+    store.close()
+    backend, store = open_store(tmp_path / "home")
+    archival(backend, store).search(vectors[0], k=3)  # loaded, not built: nothing to explain
+    assert notices.take() == []
+    store.close()

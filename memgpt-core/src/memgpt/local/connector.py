@@ -7,6 +7,7 @@ import json
 import operator
 import sqlite3
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -18,6 +19,7 @@ import numpy as np
 
 from memgpt.local.database import Database
 from memgpt.local.schema import LAYOUTS
+from memgpt.notices import notice
 from memgpt.records import EmbeddingSpec, Table
 from memgpt.storage import index_file
 from memgpt.storage.ann import KIND as GRAPH_KIND
@@ -51,6 +53,8 @@ ANN_SAVE_MIN = 1_000
 """Changed rows below which a graph is not saved again (a write of a few rows does not rewrite a large file)."""
 ANN_STALE_SHARE = 0.1
 """A graph holding more deleted rows than this share of its size is rebuilt."""
+BUILD_NOTICE_S = 10.0
+"""A graph build taking longer than this is explained to the user once (the command's ``Note:`` line)."""
 SNAPSHOT_AFTER = 20_000
 """Vectors from which a partition's exact index is saved beside its file, for the next process to map
 (:mod:`memgpt.storage.index_file`); smaller ones are read back from SQLite in a few tens of milliseconds."""
@@ -499,8 +503,16 @@ class LocalConnector(Connector):
                 self._save_if_due(key, cached)
                 return cached
             break
+        started = time.monotonic()
         cached = _Cached(None, version, seq, ann=self._build_graph(db, dim))
         self._save(key, cached)
+        took = time.monotonic() - started
+        if took > BUILD_NOTICE_S:
+            notice(
+                f"graph:{folder / stem}",
+                f"built the search graph of {len(cached.ann or ()):,} vectors in {folder} in {took:.0f} s; it is saved "
+                "beside the file, so later searches load it instead (details: docs/local-storage.md)",
+            )
         return cached
 
     def _load_exact(self, key: str, db: Database, version: int, seq: int) -> _Cached:
