@@ -7,9 +7,6 @@ Chroma's client (a persistent folder, its default HNSW settings: M 16,
 ef_construction 100, ef_search 100, cosine) loads the same passages (ids,
 vectors, texts, one agent) in batches of 5,000 and answers the same queries,
 unfiltered (its fastest form). Recall@10 is against numpy's exact answer.
-Then the same queries again with more candidates per query (``ef_search``
-raised with ``collection.modify``: 256, 1024, 4096, 10000), the curve to hold
-the local graph's (``ann_scale.py``) against at equal recall.
 Writes ``benchmarks/results/ann-chroma-<size>.md``.
 """
 
@@ -31,8 +28,6 @@ from report import machine_line, write_result
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 5_000
-EF_SEARCH = (100, 256, 1024, 4096, 10_000)
-"""Candidates per query measured (HNSW's ef; Chroma's default is 100)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,34 +58,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         insert_s = time.perf_counter() - started
         index_of = {pid: i for i, pid in enumerate(workload.passage_ids)}
-        truths = [set(np.argpartition(-(vectors @ query), 10)[:10].tolist()) for _, query in workload.query_set]
-        curve = []
-        for ef in EF_SEARCH:
-            if ef != EF_SEARCH[0]:
-                collection.modify(configuration={"hnsw": {"ef_search": ef}})
-            collection.query(query_embeddings=[workload.query_set[0][1]], n_results=10)
-            times, hits = [], 0
-            for (_, query), truth in zip(workload.query_set, truths, strict=True):
-                t = time.perf_counter()
-                found = collection.query(query_embeddings=[query], n_results=10, include=["distances"])
-                times.append(time.perf_counter() - t)
-                hits += len(truth & {index_of[i] for i in found["ids"][0]})
-            curve.append((ef, statistics.median(times) * 1000, hits / (10 * len(truths))))
-            print(f"ef_search {ef}: p50 {curve[-1][1]:.2f} ms, recall@10 {curve[-1][2]:.3f}", flush=True)
+        collection.query(query_embeddings=[workload.query_set[0][1]], n_results=10)
+        times, hits = [], 0
+        for _, query in workload.query_set:
+            truth = set(np.argpartition(-(vectors @ query), 10)[:10].tolist())
+            t = time.perf_counter()
+            found = collection.query(query_embeddings=[query], n_results=10, include=["distances"])
+            times.append(time.perf_counter() - t)
+            hits += len(truth & {index_of[i] for i in found["ids"][0]})
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    p50 = statistics.median(times) * 1000
+    recall = hits / (10 * len(workload.query_set))
     text = (
         f"# Chroma's HNSW, {args.size:,} passages × 384 in one collection\n\n"
         f"Machine: {machine_line()}; "
         f"chromadb {chromadb.__version__}. Command: `python benchmarks/ann_chroma.py --size {args.size}`. "
-        "Default HNSW settings (M 16, ef_construction 100), unfiltered queries; the data and queries of `ann_scale.py`; "
-        "`ef_search` raised after the load with `collection.modify`.\n\n"
-        f"Inserts: {args.size / insert_s:,.0f} passages/s.\n\n"
-        "| passages | ef_search | query p50 ms | recall@10 |\n|---:|---:|---:|---:|\n"
-        + "".join(
-            f"| {args.size:,} | {ef:,}{' (default)' if ef == EF_SEARCH[0] else ''} | {p50:.2f} | {recall:.3f} |\n"
-            for ef, p50, recall in curve
-        )
+        "Default HNSW settings, unfiltered queries; the data and queries of `ann_scale.py`.\n\n"
+        "| passages | inserts/s | query p50 ms | recall@10 |\n|---:|---:|---:|---:|\n"
+        f"| {args.size:,} | {args.size / insert_s:,.0f} | {p50:.2f} | {recall:.3f} |\n"
     )
     write_result(args.out, f"ann-chroma-{args.size}.md", text)
     return 0
