@@ -29,6 +29,29 @@ def damage_saved_file(path: Path, seq: int, damage: str) -> None:
         raise ValueError(f"unknown damage {damage!r}")
 
 
+def write_once_meanwhile(monkeypatch, owner: object, name: str, program: str) -> list[subprocess.CompletedProcess[str]]:
+    """After the first call of ``owner.name``, run ``program`` (a local-backend writer) as another process, once.
+
+    The writer gets a 2-second busy timeout: it fails if the call's caller
+    holds the file's lock meanwhile (a build or a save inside a read
+    transaction). Returns the list that receives the writer's result.
+    """
+    writes: list[subprocess.CompletedProcess[str]] = []
+    original = getattr(owner, name)
+    program = program.replace(
+        "backend = LocalBackend()", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nbackend = LocalBackend()"
+    )
+
+    def then_write(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if not writes:
+            writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
+        return result
+
+    monkeypatch.setattr(owner, name, then_write)
+    return writes
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

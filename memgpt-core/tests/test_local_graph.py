@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import damage_saved_file
+from helpers import damage_saved_file, write_once_meanwhile
 from memgpt.default_plugins.local_backend import LocalBackend
 from memgpt.errors import ConfigError
 from memgpt.kinds import Table
@@ -134,18 +134,7 @@ def test_building_a_graph_does_not_hold_up_another_process_writing_to_the_file(t
     backend, store = open_store(home, ann_after=10**9)
     archival(backend, store).insert(records(0, 1_000, vectors))
     store.close()
-    writes: list[subprocess.CompletedProcess[str]] = []
-    put = AnnGraph.put
-
-    def put_then_let_another_process_write(self, keys, vectors_):
-        put(self, keys, vectors_)
-        if not writes:  # mid-build: a writer with a 2-second busy timeout must get through
-            program = _child(home, "insert 1000 1001").replace(
-                "store = backend.open", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nstore = backend.open"
-            )
-            writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
-
-    monkeypatch.setattr(AnnGraph, "put", put_then_let_another_process_write)
+    writes = write_once_meanwhile(monkeypatch, AnnGraph, "put", _child(home, "insert 1000 1001"))  # mid-build
     monkeypatch.setattr(local_connector, "LOAD_CHUNK", 200)
     backend, store = open_store(home)
     hits = archival(backend, store).search(vectors[1_000], k=3)
@@ -167,18 +156,7 @@ def test_rebuilding_a_graph_the_log_left_behind_does_not_hold_up_another_process
         [sys.executable, "-c", _child(home, "prune-often; loop 1000 1010 1")], capture_output=True, text=True
     )
     assert other.returncode == 0, other.stderr
-    writes: list[subprocess.CompletedProcess[str]] = []
-    put = AnnGraph.put
-
-    def put_then_let_another_process_write(self, keys, vectors_):
-        put(self, keys, vectors_)
-        if not writes:  # mid-rebuild: a writer with a 2-second busy timeout must get through
-            program = _child(home, "insert 1010 1011").replace(
-                "store = backend.open", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nstore = backend.open"
-            )
-            writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
-
-    monkeypatch.setattr(AnnGraph, "put", put_then_let_another_process_write)
+    writes = write_once_meanwhile(monkeypatch, AnnGraph, "put", _child(home, "insert 1010 1011"))  # mid-rebuild
     monkeypatch.setattr(local_connector, "LOAD_CHUNK", 200)
     hits = collection.search(vectors[1_010], k=3)
     assert writes and writes[0].returncode == 0, writes[0].stderr[-2000:]

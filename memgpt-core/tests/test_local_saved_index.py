@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import damage_saved_file
+from helpers import damage_saved_file, write_once_meanwhile
 from memgpt.default_plugins.local_backend import LocalBackend
 from memgpt.kinds import Table
 from memgpt.local import connector as local_connector
@@ -243,18 +243,8 @@ def test_reading_and_saving_an_index_does_not_hold_up_another_process_writing(tm
     backend, store = open_store(home)
     archival(backend, store).insert(records(0, 1_000, vectors))
     store.close()
-    writes: list[subprocess.CompletedProcess[str]] = []
-    write_index = index_file.write_index
-
-    def write_then_let_another_process_write(index, path):
-        write_index(index, path)
-        program = child_program(home, f"c.insert([make_record(Table.ARCHIVAL, 1_000, owner='{AGENT}', vector=vectors[1_000])])")
-        program = program.replace(
-            "backend = LocalBackend()", "import memgpt.local.database as d; d.BUSY_TIMEOUT_MS = 2000\nbackend = LocalBackend()"
-        )
-        writes.append(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True))
-
-    monkeypatch.setattr(index_file, "write_index", write_then_let_another_process_write)
+    program = child_program(home, f"c.insert([make_record(Table.ARCHIVAL, 1_000, owner='{AGENT}', vector=vectors[1_000])])")
+    writes = write_once_meanwhile(monkeypatch, index_file, "write_index", program)  # mid-save
     backend, store = open_store(home)
     hits = searched(backend, store, vectors[1_000], k=3)
     assert writes and writes[0].returncode == 0, writes[0].stderr[-2000:]
