@@ -566,8 +566,9 @@ class LocalConnector(Connector):
             if not chunk:
                 break
             vectors = vectors_from_blobs([r[1] for r in chunk])
-            graph.put(np.array([r[0] for r in chunk], dtype=np.int64), normalize_rows(vectors))
+            graph.put(np.array([r[0] for r in chunk], dtype=np.int64), normalize_rows(vectors), check=False)
             last = chunk[-1][0]
+        graph.check_all()  # once, at the end: also finds nodes that later chunks cut off
         graph.changes = 0
         return graph
 
