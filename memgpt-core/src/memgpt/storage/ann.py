@@ -45,10 +45,13 @@ VECTORS_PER_EXPANSION = 100
 """A graph of n vectors examines n / this many candidates per query, when that is more than EXPANSION_SEARCH."""
 EXPANSION_MAX = 10_000
 """Candidates examined per query at most."""
-FINDING_EXPANSIONS = (4, 64, 1024, 4096)
-"""HNSW's ef for checking that inserted vectors can be found: each pass searches again, wider, for what the last missed."""
-FINDING_NEIGHBOURS = 8
-"""Results a check asks for: a vector is found if its own key is among them (or all of them are exact duplicates of it)."""
+FINDING_PASSES = ((4, 1), (64, 8), (1024, 8), (4096, 8))
+"""(ef, results) of each pass that checks inserted vectors can be found: each searches again, wider, for what the
+last missed. A vector is found if its own key is among the results, or if all of at least FINDING_TWINS results are
+exact duplicates of it. The first pass is cheap and settles most (at 100k clustered vectors 91% in a third of the
+time of ef 16)."""
+FINDING_TWINS = 8
+"""Exact duplicates a pass must return, all of them, to count a vector as found though its own key is not among them."""
 SAME_VECTOR = 1e-3
 """Cosine distance under which two float16 vectors count as the same vector."""
 CHECK_CHUNK = 16_384
@@ -175,9 +178,9 @@ class AnnGraph:
         """Which of ``keys`` a search for their own vector does not return, widening ef pass by pass."""
         missing = np.ones(len(keys), dtype=bool)
         size = len(self._index)
-        count = min(FINDING_NEIGHBOURS, size)
-        for ef in FINDING_EXPANSIONS:
+        for ef, results in FINDING_PASSES:
             todo = np.flatnonzero(missing)
+            count = min(results, size)
             if not len(todo) or not count:
                 break
             self._index.expansion_search = ef
@@ -187,10 +190,10 @@ class AnnGraph:
             counts = np.asarray(getattr(found, "counts", [len(found.keys)])).reshape(len(todo))
             valid = np.arange(found_keys.shape[1])[None, :] < counts[:, None]
             hit = ((found_keys == keys[todo][:, None]) & valid).any(axis=1)
-            twins = (counts == count) & ((distances <= SAME_VECTOR) | ~valid).all(axis=1)  # all exact duplicates of it
+            twins = (counts >= FINDING_TWINS) & ((distances <= SAME_VECTOR) | ~valid).all(axis=1)  # all duplicates of it
             missing[todo[hit | twins]] = False
-            if ef >= size:
-                break  # a walk this wide already went everywhere it can
+            if ef >= size and count >= results:
+                break  # a walk this wide already went everywhere it can, asking for as many
         return missing
 
     def _set_strays(self, checked: np.ndarray, lost: np.ndarray, vectors: np.ndarray | None) -> None:
