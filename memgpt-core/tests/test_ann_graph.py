@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memgpt.storage import ann as ann_module
+from memgpt.storage import graph_links
 from memgpt.storage.ann import AnnGraph, saved_graphs
+from memgpt.storage.graph_links import at_risk_in, keys_at_risk, unreachable_keys
 from memgpt.testing import random_unit_vectors
 
 
@@ -31,9 +34,9 @@ def walk_finds(graph: AnnGraph, key: int, vector: np.ndarray) -> bool:
     return not graph._unfound(np.array([key], dtype=np.uint64), vector[None, :])[0]
 
 
-def unfindable(graph: AnnGraph, vectors: np.ndarray) -> list[int]:
-    """The keys whose own vector does not bring them back among the graph's candidates."""
-    return [k for k in range(len(vectors)) if k not in graph.candidates(vectors[k], 8)]
+def unfindable(graph: AnnGraph, vectors: np.ndarray, keys: list[int] | None = None) -> list[int]:
+    """The keys (all, or ``keys``) whose own vector does not bring them back among the graph's candidates."""
+    return [k for k in (range(len(vectors)) if keys is None else keys) if k not in graph.candidates(vectors[k], 8)]
 
 
 @pytest.mark.parametrize("build", ["bulk, checked once", "chunk by chunk"])
@@ -61,7 +64,8 @@ def test_what_the_walk_cannot_reach_is_kept_aside_searched_and_saved_with_the_gr
     strays = graph.strays.tolist()
     assert strays, "no build of 10,000 clustered vectors stranded a node: the check has nothing to keep"
     assert not any(walk_finds(graph, k, vectors[k]) for k in strays)  # truly out of the walk's reach
-    assert unfindable(graph, vectors) == []  # yet every one is found, strays included
+    sample = np.random.default_rng(0).choice(len(vectors), 500, replace=False).tolist()
+    assert unfindable(graph, vectors, strays + sample) == []  # yet they are found, and so is the rest
 
     path = graph.save(tmp_path, "memory.archival", seq=7)
     restored = AnnGraph.restore(path, 384)
@@ -94,3 +98,53 @@ def test_many_copies_of_one_vector_are_not_mistaken_for_stranded_nodes() -> None
     graph = AnnGraph(32)
     graph.put(np.arange(800), vectors)
     assert len(graph.strays) == 0
+
+
+def reachable_by_exhaustive_walk(graph: AnnGraph, keys: np.ndarray, vectors: np.ndarray) -> list[bool]:
+    """Whether a search as wide as the graph returns each key for its own vector: the walk visits all it can reach."""
+    index = graph._index
+    index.expansion_search = len(index) + 1
+    found = index.search(vectors[keys], 1, threads=0)
+    return (np.asarray(found.keys).reshape(-1) == keys).tolist()
+
+
+def test_the_links_read_from_the_graph_tell_exactly_which_vectors_no_search_reaches() -> None:
+    vectors = clustered_unit_vectors(10_000, 384, clusters=20, spread=0.8, seed=3)
+    for _ in range(6):
+        graph = AnnGraph(384)
+        for start in range(0, len(vectors), 4_096):
+            graph.put(np.arange(start, min(start + 4_096, len(vectors))), vectors[start : start + 4_096], check=False)
+        lost = unreachable_keys(graph._index)
+        if lost is not None and len(lost):
+            break
+    assert lost is not None, "usearch's serialized layout was not understood"
+    assert len(lost), "no build of 10,000 clustered vectors stranded a node"
+    assert not any(reachable_by_exhaustive_walk(graph, lost.astype(np.int64), vectors))
+    others = np.setdiff1d(np.random.default_rng(0).choice(len(vectors), 400, replace=False), lost.astype(np.int64))
+    assert all(reachable_by_exhaustive_walk(graph, others, vectors))  # an exhaustive walk is slow: a sample
+    at_risk = keys_at_risk(graph._index)
+    assert set(lost.tolist()) < set(at_risk.tolist())  # the weakly linked are at risk too
+    graph.remove(lost[:1])
+    assert unreachable_keys(graph._index).tolist() == lost[1:].tolist()  # a removed node is nobody's loss
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another magic", "a link past the end"])
+def test_a_graph_layout_not_understood_reads_as_unknown_and_the_check_searches_instead(damage: str, monkeypatch) -> None:
+    vectors = random_unit_vectors(1_500, dim=32, seed=11)
+    graph = AnnGraph(32)
+    graph.put(np.arange(1_500), vectors, check=False)
+    data = np.frombuffer(graph._index.save(), dtype=np.uint8).copy()
+    assert at_risk_in(data, weak_links=-1) is not None
+    if damage == "truncated":
+        data = data[:-1]
+    elif damage == "another magic":
+        head = 8 + 1_500 * 32 * 2  # rows and width, then the float16 vectors
+        data[head : head + 7] = np.frombuffer(b"usearcx", dtype=np.uint8)
+    else:
+        size, _, _, _, starts, _ = graph_links._layout(data)
+        data[starts[0] + 14 : starts[0] + 18] = np.frombuffer(np.uint32(size + 5).tobytes(), dtype=np.uint8)
+    assert at_risk_in(data, weak_links=-1) is None
+
+    monkeypatch.setattr(ann_module, "keys_at_risk", lambda index: None)  # as with a usearch whose layout changed
+    graph.check_all()
+    assert unfindable(graph, vectors) == []

@@ -17,11 +17,13 @@ An HNSW walk cannot reach every node: the neighbour heuristic can drop a
 node's last in-link, and usearch's concurrent ``add`` strands more (usearch
 issue #735: measured 3 of 1,500 random 32-d vectors, 107 of 100k clustered
 384-d ones, against 102 when inserting on one thread). Such a passage would
-never be found, however close the query. So every insert is checked by
-searching for the inserted vectors themselves; a node the walk cannot find is
-inserted again on one thread, and one still lost is kept as a *stray*: its
-vector is scored exactly at every search, next to the graph's candidates,
-and its key is saved after the graph in the same file.
+never be found, however close the query. So every insert is checked: a
+graph built in bulk reads its own links for the nodes no walk reaches or few
+links lead to (:mod:`memgpt.storage.graph_links`), single inserts search for
+themselves. A node the walk cannot find is inserted again on one thread, and
+one still lost is kept as a *stray*: its vector is scored exactly at every
+search, next to the graph's candidates, and its key is saved after the graph
+in the same file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from memgpt.storage.graph_links import keys_at_risk
 from memgpt.storage.snapshots import save_snapshot, saved_snapshots, whole
 
 ANN_AFTER = 200_000
@@ -136,8 +139,16 @@ class AnnGraph:
             self._set_strays(keys.astype(np.int64), np.empty(0, dtype=np.int64), None)
 
     def check_all(self) -> None:
-        """Search for every vector the graph holds; re-insert or keep as strays those it cannot find."""
-        keys = np.asarray(self._index.keys, dtype=np.uint64)
+        """Make sure every vector the graph holds can be found: re-insert or keep as strays those it cannot find.
+
+        Reads the graph's links (:mod:`memgpt.storage.graph_links`) for the
+        nodes a search may miss, unreachable or weakly linked, and searches
+        for those only: seconds at a million vectors. Where usearch's layout
+        is not understood, searches for every vector instead.
+        """
+        self._set_strays(self.strays, np.empty(0, dtype=np.int64), None)
+        at_risk = keys_at_risk(self._index)
+        keys = np.asarray(self._index.keys, dtype=np.uint64) if at_risk is None else at_risk
         for start in range(0, len(keys), CHECK_CHUNK):
             chunk = keys[start : start + CHECK_CHUNK]
             self._keep_findable(chunk, self._vectors_of(chunk))
