@@ -138,8 +138,12 @@ def _layout(data: np.ndarray) -> tuple[int, int, int, np.ndarray, np.ndarray, in
 
 
 def _links(data: np.ndarray, offsets: np.ndarray, width: int, size: int) -> np.ndarray | None:
-    """The link lists (count, then ``width`` slots) at ``offsets``, as rows of slots padded with -1; ``None`` if bad."""
-    out = np.full((len(offsets), width), -1, dtype=np.int64)
+    """The link lists (count, then ``width`` slots) at ``offsets``, as rows of slots padded with -1; ``None`` if bad.
+
+    int32, since a slot is below ``size`` (checked) and usearch's slots are 32-bit:
+    half the memory of int64 (128 MB for a million nodes' level-0 links).
+    """
+    out = np.full((len(offsets), width), -1, dtype=np.int32)
     for start in range(0, len(offsets), GATHER_CHUNK):
         raw = _gather(data, offsets[start : start + GATHER_CHUNK], 4 + 4 * width).view(np.uint32)
         counts = raw[:, 0].astype(np.int64)
