@@ -49,6 +49,8 @@ class Result:
     count: Latency | None = None
     cold_open_s: float | None = None
     errors: list[str] = field(default_factory=list)
+    how: str = ""
+    """The subject's :attr:`~subject.Subject.how` (what a "best use" subject does differently)."""
     run: int = 0
     """Which of the run's repeats (``--repeat``) this is, from 0."""
 
@@ -89,6 +91,8 @@ def insert_all(subjects: list[Any], workload: Workload, results: list[Result]) -
     for i, result in enumerate(results):
         result.insert_all_per_s = workload.size / elapsed[i] if elapsed[i] else None
     for subject in subjects:
+        if getattr(subject, "search_only", False):
+            continue
         for start in range(0, workload.messages, INSERT_CHUNK):
             subject.insert_messages(workload, start, min(workload.messages, start + INSERT_CHUNK))
 
@@ -132,7 +136,13 @@ def measure_searches(subjects: list[Any], workload: Workload, results: list[Resu
         result.recall_at_10 = float(
             np.mean([recall_at_k(f, workload.exact_top(a, q, K)) for f, (a, q) in zip(answers, queries, strict=False)])
         )
-    searchers = [(s, r) for s, r in zip(subjects, results, strict=True) if not getattr(s, "searches_only", False)]
+    searchers = [
+        (s, r)
+        for s, r in zip(subjects, results, strict=True)
+        if not getattr(s, "searches_only", False) and not getattr(s, "search_only", False)
+    ]
+    if not searchers:  # the numpy floor measured alone (the local backend not in the run)
+        return
     agents = [a for a, _ in queries][:50]
     windows = [workload.date_window(i) for i in range(len(agents))]
     operations = {
@@ -179,7 +189,7 @@ def measure(
     subjects: list[Any], workload: Workload, env: dict[str, str] | None = None, cold_runs: int = COLD_RUNS
 ) -> list[Result]:
     """Everything measured for subjects of one backend (memgpt's and the client's), taking turns throughout."""
-    results = [Result(s.label, s.engine, workload.dim, workload.size) for s in subjects]
+    results = [Result(s.label, s.engine, workload.dim, workload.size, how=getattr(s, "how", "")) for s in subjects]
     writers = [(s, r) for s, r in zip(subjects, results, strict=True) if not getattr(s, "searches_only", False)]
     for subject in subjects:
         subject.prepare(workload)

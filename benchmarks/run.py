@@ -71,15 +71,17 @@ def location(backend: str, scratch: Path, dim: int, stack: ExitStack, cache: dic
     return empty_folder(scratch / f"{dim}" / name)
 
 
-def direct_subject(backend: str, uri: str) -> Subject | None:
-    """The engine's own client doing the same operations, when benchmarks/direct/ has one."""
+def direct_subject(backend: str, uri: str, kind: str = "DirectSubject") -> Subject | None:
+    """The engine's own client doing the same operations (``kind`` ``"BestSubject"``: the engine's best use
+    for one agent's search), when benchmarks/direct/ has one."""
     import importlib
 
     try:
         module = importlib.import_module(f"direct.{backend}")
     except ModuleNotFoundError:
         return None
-    return module.DirectSubject(uri)
+    subject = getattr(module, kind, None)
+    return None if subject is None else subject(uri)
 
 
 def cli_start(runs: int = 10) -> dict[str, float]:
@@ -109,7 +111,7 @@ def run_together(subjects: list[Any], workload: Workload, env: dict[str, str], c
         return measure(subjects, workload, env, cold_runs)
     except Exception as exc:  # a backend failing is reported in the table, the run goes on
         message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-        results = [Result(s.label, s.engine, workload.dim, workload.size) for s in subjects]
+        results = [Result(s.label, s.engine, workload.dim, workload.size, how=getattr(s, "how", "")) for s in subjects]
         for result in results:
             result.errors.append(message)
         return results
@@ -127,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="vector searches timed per subject")
     parser.add_argument("--backends", default="", help="comma-separated (default: every installed backend)")
     parser.add_argument("--no-direct", action="store_true", help="skip the engines' own clients")
+    parser.add_argument("--no-best", action="store_true", help="skip the engines' best use for one agent's search")
     parser.add_argument("--cold-runs", type=int, default=3, help="new processes timed per cold open (median)")
     parser.add_argument("--cli-runs", type=int, default=10, help="runs of memgpt --help and of import click (median)")
     parser.add_argument(
@@ -184,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                             direct = direct_subject(backend, location(backend, scratch / "direct", dim, stack, cache))
                             if direct is not None:
                                 subjects.append(direct)
+                        if not args.no_best:
+                            best = direct_subject(backend, location(backend, scratch / "best", dim, stack, cache), "BestSubject")
+                            if best is not None:
+                                subjects.append(best)
                         for result in run_together(subjects, workload, env, args.cold_runs):
                             result.run = run
                             results.append(result)

@@ -23,6 +23,12 @@ class Subject(ABC):
     label: str
     engine: str
     """The backend name the subject belongs to (its row in the tables)."""
+    search_only: bool = False
+    """Inserts its passages (in a layout of its own) but is timed on vector search alone: the engine's
+    "best use" for one agent's search, beside memgpt's and the same-query client's (no messages, no
+    text, date or count, no cold open)."""
+    how: str = ""
+    """What the subject does differently, in one line (printed under the tables)."""
 
     def prepare(self, workload: Workload) -> None:
         """Build whatever input objects the subject's writes take (not timed)."""

@@ -97,3 +97,49 @@ class DirectSubject(Subject):
             f"result = collection.query(query_embeddings=[{query!r}], n_results={k}, where={{'agent_id': {agent!r}}})\n"
             "print(' '.join(result['ids'][0]))\n"
         )
+
+
+class BestSubject(DirectSubject):
+    """Chroma's best use for one agent's search: a collection per agent, queried without a filter."""
+
+    label = "chroma best use"
+    search_only = True
+    how = (
+        "a collection per agent (its passages only, the same HNSW settings), queried without a `where`: Chroma "
+        "filters a query's candidates by scanning their metadata, so a filter costs more than the search"
+    )
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.client = _client(uri)
+        self.collections: dict[str, Any] = {}
+
+    def _of(self, agent: str) -> Any:
+        if agent not in self.collections:
+            self.collections[agent] = self.client.get_or_create_collection(
+                f"bench_{agent}", embedding_function=None, configuration={"hnsw": HNSW}
+            )
+        return self.collections[agent]
+
+    def insert_passages(self, workload: Workload, start: int, stop: int) -> None:
+        by_agent: dict[str, list[int]] = {}
+        for i in range(start, stop):
+            by_agent.setdefault(workload.agent_of(i), []).append(i)
+        for agent, rows in by_agent.items():
+            for lo in range(0, len(rows), BATCH):
+                part = rows[lo : lo + BATCH]
+                self._of(agent).upsert(
+                    ids=[workload.passage_ids[i] for i in part],
+                    embeddings=workload.vectors[part],
+                    documents=[workload.passage_text(i) for i in part],
+                    metadatas=[{"agent_id": agent, "user_id": USER, "created_at": _epoch(BASE_TIME)} for _ in part],
+                )
+
+    def search(self, agent: str, query: np.ndarray, k: int) -> list[str]:
+        return self._of(agent).query(query_embeddings=[query], n_results=k)["ids"][0]
+
+    def count(self, agent: str) -> int:
+        return int(self._of(agent).count())
+
+    def cold_open_code(self, agent: str, query: list[float], k: int) -> str | None:
+        return None

@@ -121,3 +121,37 @@ class DirectSubject(Subject):
 
                 server_manager_instance.release_server(self.uri)
             self.client = None
+
+
+class BestSubject(DirectSubject):
+    """Milvus' best use for one agent's search: ``agent_id`` as the partition key, the load flushed."""
+
+    label = "milvus best use"
+    search_only = True
+    how = (
+        "`agent_id` as the partition key and the collection flushed after the load (sealed segments; measured on "
+        "Milvus Lite at 100k: a strong search over growing, unflushed segments took 766 ms, flushed 97 ms; the "
+        "partition key alone changed nothing)"
+    )
+
+    def _create(self, name: str, dim: int) -> None:
+        if self.client.has_collection(name):
+            return
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("agent_id", DataType.VARCHAR, max_length=64, is_partition_key=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=4096)
+        schema.add_field("text_lc", DataType.VARCHAR, max_length=4096)
+        schema.add_field("created_at", DataType.INT64)
+        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
+        index = self.client.prepare_index_params()
+        index.add_index("embedding", index_type="FLAT", metric_type="COSINE")
+        self.client.create_collection(name, schema=schema, index_params=index, consistency_level=STRONG)
+
+    def insert_passages(self, workload: Workload, start: int, stop: int) -> None:
+        super().insert_passages(workload, start, stop)
+        if stop == workload.size:
+            self.client.flush(PASSAGES)
+
+    def cold_open_code(self, agent: str, query: list[float], k: int) -> str | None:
+        return None

@@ -100,3 +100,49 @@ class DirectSubject(Subject):
         if self.client is not None:
             self.client.close()
             self.client = None
+
+
+class BestSubject(DirectSubject):
+    """Qdrant's best use for one agent's search: a collection per agent, queried without a filter."""
+
+    label = "qdrant best use"
+    search_only = True
+    how = (
+        "a collection per agent, queried without a filter (local mode scores every point a filter passes in Python, "
+        "so a collection holding only the agent's points is the only way to score fewer)"
+    )
+
+    def _name(self, agent: str) -> str:
+        return f"bench_{agent}"
+
+    def insert_passages(self, workload: Workload, start: int, stop: int) -> None:
+        by_agent: dict[str, list[int]] = {}
+        for i in range(start, stop):
+            by_agent.setdefault(workload.agent_of(i), []).append(i)
+        for agent, rows in by_agent.items():
+            name = self._name(agent)
+            if not self.client.collection_exists(name):
+                self.client.create_collection(
+                    name, vectors_config=models.VectorParams(size=workload.dim, distance=models.Distance.COSINE)
+                )
+            for lo in range(0, len(rows), 512):
+                part = rows[lo : lo + 512]
+                self.client.upsert(
+                    name,
+                    points=models.Batch(
+                        ids=part,
+                        vectors=workload.vectors[part].tolist(),
+                        payloads=[{"id": workload.passage_ids[i], "text": workload.passage_text(i)} for i in part],
+                    ),
+                    wait=True,
+                )
+
+    def search(self, agent: str, query: np.ndarray, k: int) -> list[str]:
+        result = self.client.query_points(self._name(agent), query=query.tolist(), limit=k, with_payload=True)
+        return [p.payload["id"] for p in result.points]
+
+    def count(self, agent: str) -> int:
+        return self.client.count(self._name(agent), exact=True).count
+
+    def cold_open_code(self, agent: str, query: list[float], k: int) -> str | None:
+        return None

@@ -71,6 +71,27 @@ def test_every_operation_sends_the_agent_scope(store: Any, monkeypatch: pytest.M
     assert everything.count() == 110
 
 
+def test_writes_are_flushed_every_flush_after_rows(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows written are sealed by a flush once FLUSH_AFTER of them are waiting (searches of growing segments are slow)."""
+    from memgpt_backend_milvus import connector
+
+    monkeypatch.setattr(connector, "FLUSH_AFTER", 25)
+    flushed: list[str] = []
+    original = store.client.flush
+    monkeypatch.setattr(store.client, "flush", lambda name, **kw: (flushed.append(name), original(name, **kw))[1])
+    backend = MilvusBackend()
+    coll = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent-1"))
+    records = [make_record(Table.ARCHIVAL, i, owner="agent-1") for i in range(60)]
+    coll.insert(records[:20])
+    assert flushed == []  # 20 waiting
+    coll.insert(records[20:30])
+    assert flushed == ["memgpt_archival"]  # 30 >= 25: sealed, none waiting
+    coll.insert(records[30:60])
+    assert flushed == ["memgpt_archival"] * 2
+    assert coll.count() == 60
+    assert {h.record.id for h in coll.search(records[59].embedding, k=60)} == {r.id for r in records}
+
+
 def test_filter_values_are_json_quoted_literals() -> None:
     expr = milvus_expr(Where.of(agent_id='x" or id != "', source=["a'b", "c\\d", "tab\tx"]))
     assert expr == '(agent_id == "x\\" or id != \\"") and (source in ["a\'b", "c\\\\d", "tab\\tx"])'

@@ -25,6 +25,7 @@ from memgpt.plugin import (
     Where,
     approximate_bytes,
     chunked,
+    key_user,
     require_free_space,
     retried,
     vector_from_base64,
@@ -69,6 +70,28 @@ def chroma_filter(where: Where, extra: Sequence[dict[str, Any]] = ()) -> tuple[l
     parts.extend(extra)
     clause = None if not parts else parts[0] if len(parts) == 1 else {"$and": parts}
     return (None if ids is None else sorted(ids)), clause
+
+
+def engine_scope(where: Where) -> tuple[Where, frozenset[str] | None]:
+    """The part of ``where`` Chroma is asked to evaluate, and the users checked on the keys read instead.
+
+    Chroma evaluates each term of an ``$and`` over the whole collection, and
+    the user's term matches every row of a one-user store: on 20,000 messages,
+    a date range took 33 ms with it and 24 ms without, a text search 19.7 ms
+    and 8.5 ms. A row's key starts with its user (``<user>/<id>``), so when the
+    scope also names another field (an agent), the user's term is left out
+    and each key read is checked instead. Only for reads that return every
+    match (keys, counts): a top-k search must be filtered by the engine.
+    """
+    users = where.get("user_id")
+    rest = where.without("user_id")
+    if users is None or not any(name != "id" for name, _ in rest.constraints):
+        return where, None
+    return rest, users
+
+
+def _in_scope(key: str, users: frozenset[str] | None) -> bool:
+    return users is None or key_user(key) in users
 
 
 T = TypeVar("T")
@@ -226,19 +249,28 @@ class ChromaConnector(PairedConnector):
 
     # -- reads ------------------------------------------------------------------------------
     def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
-        _, clause = chroma_filter(where.without("id"))
+        """The rows with these ids, read by id alone and narrowed by ``where`` here.
+
+        Chroma evaluates a ``where`` given beside ``ids`` over the whole
+        collection before it intersects (measured on 20,000 messages: 93 ms for
+        10 ids with the scope's ``where``, 1.2 ms without), so the filter is
+        applied to the rows read instead.
+        """
+        rest = where.without("id")
         rows: list[Row] = []
         for chunk in chunked(ids, self.store.max_batch):
-            rows += self._rows(self.collections[side].get(ids=list(chunk), where=clause, include=_FULL))
-        return rows
+            rows += self._rows(self.collections[side].get(ids=list(chunk), include=_FULL))
+        return [row for row in rows if rest.matches(row.field_values())]
 
     def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
         extra, document = condition or ((), None)
-        ids, clause = chroma_filter(where, extra)
+        scope, users = engine_scope(where)
+        ids, clause = chroma_filter(scope, extra)
         collection = self.collections[side]
         if ids is None and clause is None and document is None:
             return int(collection.count())
-        return sum(len(page["ids"]) for page in self._matching_ids(collection, ids, clause, document))
+        pages = self._matching_ids(collection, ids, clause, document)
+        return sum(sum(1 for key in page["ids"] if _in_scope(key, users)) for page in pages)
 
     def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
         ids, clause = chroma_filter(where)
@@ -269,9 +301,12 @@ class ChromaConnector(PairedConnector):
     # -- ordered searches: the core reads (time, id) of the matches, sorts, fetches one page ---------------
     def keys_of_side(self, side: Side, where: Where, condition: Any) -> Iterable[tuple[int, str]]:
         extra, document = condition
-        ids, clause = chroma_filter(where, extra)
+        scope, users = engine_scope(where)
+        ids, clause = chroma_filter(scope, extra)
         for page in self._matching_ids(self.collections[side], ids, clause, document, include=["metadatas"]):
-            yield from ((int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True))
+            yield from (
+                (int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True) if _in_scope(i, users)
+            )
 
     def text_condition(self, text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         return [], {"$regex": "(?i)" + regex_literal(text)}

@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "PairedConnector": "memgpt.storage.paired",
     "Side": "memgpt.storage.paired",
     "Row": "memgpt.storage.codec",
+    "key_user": "memgpt.storage.codec",
     "Where": "memgpt.storage.where",
     "EmbeddingSpec": "memgpt.records",
     # storage helpers
@@ -147,7 +148,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
     from memgpt.secrets import mask_uri, scrub
     from memgpt.sources.readers import BinaryFile, Reader, Section, UnreadableFile, decode_text, read_text_file
     from memgpt.storage.backend import Backend, ConnectorCache, Health, Question, Settings, Store, UriBackend
-    from memgpt.storage.codec import Row, vector_from_bytes, vector_to_bytes
+    from memgpt.storage.codec import Row, key_user, vector_from_bytes, vector_to_bytes
     from memgpt.storage.connector import ALL_CAPABILITIES, Capability, Connector
     from memgpt.storage.engine import EngineStore
     from memgpt.storage.helpers import (

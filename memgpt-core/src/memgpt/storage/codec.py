@@ -76,6 +76,13 @@ def split_key(key: str) -> tuple[str, str]:
     return user, record_id
 
 
+def key_user(key: str) -> str | None:
+    """The user a row key belongs to (``None`` for a key without one); what a backend checks a scope's user on
+    when its engine is not asked to (see the Chroma backend's ordered searches)."""
+    user, separator, _ = key.partition(KEY_SEPARATOR)
+    return user if separator and user else None
+
+
 def has_user_key(row: Row) -> bool:
     """Whether ``row.id`` is the key of its own user (not a bare record id written before keys were per user)."""
     user = row.fields.get("user_id")

@@ -92,6 +92,13 @@ class ScopeConformance(ConformanceBase):
         assert {r.id for r in user1.iterate()} == set(ids_of(mine))
         if Capability.VECTOR_SEARCH in coll.connector.capabilities:
             assert len(user1.search(theirs[0].embedding, k=10)) == 4
+        # ordered searches and counts of one user's owner never take in another user's owner of that name
+        if Capability.TEXT_SEARCH in coll.connector.capabilities:
+            assert {r.id for r in user1.text_search("of shared")} == set(ids_of(mine))
+            assert user1.text_count("of shared") == 4
+        if table is Table.RECALL and Capability.DATE_SEARCH in coll.connector.capabilities:
+            window = (BASE_TIME, BASE_TIME + timedelta(hours=1))
+            assert {r.id for r in user1.date_search(*window)} == set(ids_of(mine)) and user1.date_count(*window) == 4
 
     def test_two_users_with_the_same_ids_never_touch_each_other(
         self, table: Table, collection: Callable[..., Collection]
