@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=1, help="measure each backend this many times from empty (tables: medians of the runs)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    parser.add_argument("--stem", default="", help="name of the result files (default: bench-<size>[-<backends>])")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[name] = value
         shutil.rmtree(scratch, ignore_errors=True)
     subset = "" if set(backends) == set(installed_backends()) else "-" + "-".join(backends)
-    stem = args.out / f"bench-{args.size}{subset}"
+    stem = args.out / (args.stem or f"bench-{args.size}{subset}")
     png = write(stem, results, settings, cli, machine())
     print(f"wrote {stem.with_suffix('.md')}" + (f" and {png}" if png else ""), file=sys.stderr)
     return 1 if any(r.errors for r in results) else 0

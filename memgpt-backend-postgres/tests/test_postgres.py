@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -395,6 +396,44 @@ def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(backend, store, pg_u
         assert_upgraded(backend, again, written)
     finally:
         again.close()
+
+
+def test_schema_2_gets_the_scope_indexes_and_an_agents_count_reads_only_the_index(backend, store, pg_uri: str) -> None:
+    """Schema 3 indexes archival and recall rows by (agent_id, user_id, created_at): the scope's count needs no row."""
+
+    def indexes(conn: Any, table: str) -> set[str]:
+        return set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": table}).scalars())
+
+    with store.begin() as conn:  # as schema 2 left them
+        for table in ("memgpt_archival", "memgpt_recall"):
+            conn.execute(text(f"DROP INDEX {table}_agent_id_user_id_created_at"))
+            conn.execute(text(f"CREATE INDEX {table}_agent_id_created_at ON {table} (agent_id, created_at)"))
+        conn.execute(text("UPDATE memgpt_schema_version SET version = 2"))
+    ENGINES.ready.clear()
+    upgraded = backend.open(backend.settings_from_uri(pg_uri))
+    try:
+        open_collection(backend, upgraded, Table.ARCHIVAL, scope(user_id=USER)).insert(
+            [make_record(Table.ARCHIVAL, i, owner=f"agent-{i % 2}") for i in range(40)]
+        )
+        coll = open_collection(backend, upgraded, Table.ARCHIVAL, scope(user_id=USER, agent_id="agent-1"))
+        with upgraded.begin() as conn:
+            assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == SCHEMA_VERSION
+            for table in ("memgpt_archival", "memgpt_recall"):
+                found = indexes(conn, table)
+                assert f"{table}_agent_id_user_id_created_at" in found and f"{table}_agent_id_created_at" not in found
+            conn.execute(text("ANALYZE memgpt_archival"))
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+            plan = "\n".join(
+                conn.execute(
+                    text("EXPLAIN SELECT count(*) FROM memgpt_archival WHERE user_id = :u AND agent_id = :a"),
+                    {"u": USER, "a": "agent-1"},
+                ).scalars()
+            )
+        assert "Index Only Scan using memgpt_archival_agent_id_user_id_created_at" in plan, plan
+        assert coll.count() == 20
+    finally:
+        upgraded.close()
 
 
 def test_vectors_are_stored_at_their_real_dimension(backend, store) -> None:

@@ -80,8 +80,9 @@ def engine_scope(where: Where) -> tuple[Where, frozenset[str] | None]:
     a date range took 33 ms with it and 24 ms without, a text search 19.7 ms
     and 8.5 ms. A row's key starts with its user (``<user>/<id>``), so when the
     scope also names another field (an agent), the user's term is left out
-    and each key read is checked instead. Only for reads that return every
-    match (keys, counts): a top-k search must be filtered by the engine.
+    and each key read is checked instead. A top-k search checks its hits and
+    asks again with the user's term when one is another user's
+    (:meth:`ChromaConnector.search_vectors`).
     """
     users = where.get("user_id")
     rest = where.without("user_id")
@@ -286,6 +287,21 @@ class ChromaConnector(PairedConnector):
             offset += size
 
     def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+        """The top ``k`` under ``where``; an agent's search first asks without the user's term (see :func:`engine_scope`).
+
+        When every hit of that wider search is the user's, they are also the
+        user's top ``k`` (the user's rows are among those searched), which is
+        the rule: agent ids are derived from their user. Only when another
+        user's row comes back is the search asked again with the user's term.
+        """
+        scope, users = engine_scope(where)
+        if users is not None:
+            hits = self._query(query, k, scope)
+            if all(_in_scope(row.id, users) for row, _ in hits):
+                return hits
+        return self._query(query, k, where)
+
+    def _query(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
         ids, clause = chroma_filter(where)
         result = self.collections[self.vectors].query(
             query_embeddings=[query.astype(np.float32)],
