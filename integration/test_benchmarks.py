@@ -44,10 +44,15 @@ def test_a_small_benchmark_run_measures_every_backend(tmp_path: Path, available:
             client = results[(f"{backend} client", dim)]  # every engine is measured through its own client as well
             assert not client["errors"] and client["search"]["n"] == 12 and client["insert_all_per_s"] > 0
             assert client["recall_at_10"] == 1.0 if backend in EXACT else client["recall_at_10"] >= 0.9
+            best = results.get((f"{backend} best use", dim))  # every external engine's best use for one agent's search
+            assert (best is None) == (backend == "local"), backend
+            if best is not None:
+                assert not best["errors"] and best["search"]["n"] == 12 and best["how"]
+                assert best["recall_at_10"] >= 0.9 and best["text_search"] is None  # timed on vector search alone
     assert set(report["cli_ms"]) == {"python -c 'import click'", "memgpt --help"}
 
     tables = stem.with_suffix(".md").read_text()
-    for heading in ("## 16 dimensions", "### Scoped top-10 vector search", "## CLI start", "## Targets"):
+    for heading in ("## 16 dimensions", "### Scoped top-10 vector search", "## CLI start", "## Targets", "memgpt / best use"):
         assert heading in tables
     for backend in backends:
         assert f"| {backend} |" in tables
