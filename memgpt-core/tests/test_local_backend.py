@@ -20,7 +20,7 @@ from memgpt.local.schema import SCHEMA_VERSION
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import make_record, make_source, random_unit_vectors
-from memgpt.testing.data import USER
+from memgpt.testing.data import OTHER_USER, USER
 
 WRITER = str(Path(__file__).with_name("local_writer.py"))
 
@@ -190,6 +190,60 @@ def test_own_writes_update_cached_vectors_without_reload(backend: LocalBackend, 
     archival.delete([make_record(Table.ARCHIVAL, 5, owner="a").id])
     assert archival.search(vectors[150], k=1)[0].score == pytest.approx(1.0, abs=1e-5)
     assert connector._indexes["a"].index is index_before and len(index_before) == 199
+    store.close()
+
+
+def _statements(connector, key: str) -> list[str]:
+    """Every SQL statement the partition ``key``'s connection runs from now on (SQLite's trace)."""
+    seen: list[str] = []
+    connector.store.partition(connector.layout.group, key, create=False).conn.set_trace_callback(seen.append)
+    return seen
+
+
+def test_a_file_records_its_users_and_counts_a_lone_users_rows_without_reading_them(backend: LocalBackend, root: Path) -> None:
+    """An agent's file holding only its user's rows is counted and searched without a user filter: SQLite counts
+    its smallest index instead of reading every row. A second user in the file brings the filter back."""
+    store, everyone = collection(backend, root, Table.RECALL, Where.everything())
+    mine = open_collection(backend, store, Table.RECALL, scope(user_id=USER, agent_id="shared"))
+    theirs = open_collection(backend, store, Table.RECALL, scope(user_id=OTHER_USER, agent_id="shared"))
+    mine.insert([make_record(Table.RECALL, i, owner="shared", text=f"note {i}") for i in range(5)])
+    traced = _statements(mine.connector, "shared")
+    assert mine.count() == 5 and mine.text_count("note") == 5 and len(mine.text_search("note")) == 5
+    counts = [s for s in traced if s.startswith("SELECT count(*)")]
+    assert counts and not any("user_id" in s for s in counts) and "SELECT count(*) FROM recall" in counts
+    assert not any("user_id =" in s for s in traced)
+
+    theirs.insert([make_record(Table.RECALL, 10 + i, owner="shared", user=OTHER_USER, text=f"note {i}") for i in range(3)])
+    traced.clear()
+    assert (mine.count(), theirs.count(), everyone.count()) == (5, 3, 8)
+    assert mine.text_count("note") == 5 and {r.user_id for r in theirs.text_search("note")} == {OTHER_USER}
+    counts = [s for s in traced if s.startswith("SELECT count(*)")]
+    assert len(counts) == 4 and sum("user_id =" in s for s in counts) == 3  # every count but everyone's filters the user
+
+    assert theirs.delete_where(Where.everything()) == 3  # the record of users is a superset: the filter stays, counts hold
+    assert (mine.count(), theirs.count()) == (5, 0)
+    assert mine.delete_where(Where.everything()) == 5  # an emptied file holds no user any more
+    db = store.partition("agents", "shared", create=False)
+    with db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM recall_users").fetchone()[0] == 0
+    theirs.insert([make_record(Table.RECALL, 20, owner="shared", user=OTHER_USER)])
+    assert (mine.count(), theirs.count(), mine.text_count("note"), mine.date_count(None, None)) == (0, 1, 0, 0)
+    store.close()
+
+
+def test_a_schema_2_file_learns_which_users_it_holds(backend: LocalBackend, root: Path) -> None:
+    store, everyone = collection(backend, root, Table.ARCHIVAL, Where.everything())
+    everyone.insert([make_record(Table.ARCHIVAL, i, owner="old", user=user) for i, user in enumerate([USER, USER, OTHER_USER])])
+    store.close()
+    with sqlite3.connect(root / "agents" / "old" / "memory.sqlite") as conn:  # as memgpt 0.5 left it
+        conn.execute("DROP TABLE archival_users")
+        conn.execute("DROP TABLE recall_users")
+        conn.execute("PRAGMA user_version=2")
+    store, mine = collection(backend, root, Table.ARCHIVAL, scope(user_id=USER, agent_id="old"))
+    assert mine.count() == 2 and len(mine.search(make_record(Table.ARCHIVAL, 2, owner="old").embedding, k=5)) == 2
+    with sqlite3.connect(root / "agents" / "old" / "memory.sqlite") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert {r[0] for r in conn.execute("SELECT user_id FROM archival_users")} == {USER, OTHER_USER}
     store.close()
 
 

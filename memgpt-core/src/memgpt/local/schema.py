@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from memgpt.kinds import Table
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Stored in ``PRAGMA user_version`` of every file; bump it and add a migration to change a schema.
 
 1. the first schema (memgpt 0.4);
 2. rows are keyed ``<user_id>/<record id>`` (ids are unique per user, not globally); each table with
-   vectors has a change log (``<table>_log``) that other processes' vector caches refresh from.
+   vectors has a change log (``<table>_log``) that other processes' vector caches refresh from;
+3. each table partitioned by something other than its user records the users its file holds
+   (``<table>_users``), so a scope whose user is the file's only one is read without a user filter.
 """
 
 AGENTS_GROUP = "agents"
@@ -56,6 +58,8 @@ class TableLayout:
             statements.append(f"CREATE INDEX IF NOT EXISTS {t}_created ON {t} (created_at, id)")
         if self.has_vectors:  # which rows each write changed: other processes refresh their cached vectors from it
             statements.append(f"CREATE TABLE IF NOT EXISTS {t}_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, ids TEXT NOT NULL)")
+        if self.users_table:
+            statements.append(self._users_sql())
         if self.fts:
             statements += [
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5("
@@ -69,6 +73,17 @@ class TableLayout:
                 f"INSERT INTO {t}_fts(rowid, text) VALUES (new.rid, new.text); END",
             ]
         return statements
+
+    @property
+    def users_table(self) -> str | None:
+        """The table recording which users this table's rows in a file belong to: a superset, added to by every
+        write and emptied only with the table (``None`` for tables without users, or partitioned by user)."""
+        if "user_id" not in self.columns or self.partition_field == "user_id":
+            return None
+        return f"{self.sql_name}_users"
+
+    def _users_sql(self) -> str:
+        return f"CREATE TABLE IF NOT EXISTS {self.users_table} (user_id TEXT PRIMARY KEY) WITHOUT ROWID"
 
     @property
     def value_columns(self) -> list[str]:
@@ -91,7 +106,13 @@ class TableLayout:
 
     def upgrade_sql(self) -> dict[int, list[str]]:
         """The statements that bring this table from schema version N to N + 1, by N."""
-        return {1: [f"UPDATE {self.sql_name} SET id = user_id || '/' || id"]}
+        upgrades = {1: [f"UPDATE {self.sql_name} SET id = user_id || '/' || id"]}
+        if self.users_table:
+            upgrades[2] = [
+                self._users_sql(),
+                f"INSERT OR IGNORE INTO {self.users_table} (user_id) SELECT DISTINCT coalesce(user_id, '') FROM {self.sql_name}",
+            ]
+        return upgrades
 
     def upsert_sql(self) -> str:
         cols = self.value_columns
