@@ -68,7 +68,8 @@ class DirectSubject(Subject):
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS["passages" if table == self.passages else "messages"][1:])
             cursor.execute(f"INSERT INTO {table} SELECT * FROM stage ON CONFLICT (id) DO UPDATE SET {updates}")
 
-    def insert_passages(self, workload: Workload, start: int, stop: int) -> None:
+    def _copy_passages(self, workload: Workload, start: int, stop: int) -> None:
+        """Passages ``start`` to ``stop`` into this subject's table, by COPY (the table made first if need be)."""
         self._create(workload.dim)
         lines = [
             f"{workload.passage_ids[i]}\t{workload.agent_of(i)}\t{_copy_text(workload.passage_text(i))}\t"
@@ -76,6 +77,9 @@ class DirectSubject(Subject):
             for i in range(start, stop)
         ]
         self._copy(self.passages, lines)
+
+    def insert_passages(self, workload: Workload, start: int, stop: int) -> None:
+        self._copy_passages(workload, start, stop)
         if stop >= INDEX_AFTER_ROWS and not self.indexed and workload.dim <= 2000:
             # The same HNSW index memgpt's backend builds at this size.
             with self.engine_.begin() as conn:
@@ -173,13 +177,7 @@ class BestSubject(DirectSubject):
     )
 
     def insert_passages(self, workload: Workload, start: int, stop: int) -> None:
-        self._create(workload.dim)
-        lines = [
-            f"{workload.passage_ids[i]}\t{workload.agent_of(i)}\t{_copy_text(workload.passage_text(i))}\t"
-            f"[{','.join(map(str, workload.vectors[i].tolist()))}]\n"
-            for i in range(start, stop)
-        ]
-        self._copy(self.passages, lines)
+        self._copy_passages(workload, start, stop)
         if stop == workload.size:
             with self.engine_.begin() as conn:
                 conn.execute(self.text("SET LOCAL maintenance_work_mem = '512MB'"))
