@@ -126,7 +126,9 @@ def test_a_small_run_of_the_large_archive_benchmark(tmp_path: Path) -> None:
     assert cells[3] == "1.000" and float(cells[7]) >= 0.9  # exact recall, graph recall
     assert float(cells[1].replace(",", "")) > 0 and float(cells[4]) > 0  # inserts/s, graph build s
     curve = [[cell.strip() for cell in row] for row in rows if len(row) == 4]  # recall against query time
-    assert [c[1] for c in curve] == ["64", "256", "1,024 (default)"] and all(0.0 < float(c[3]) <= 1.0 for c in curve)
+    assert [c[1] for c in curve] == ["64", "256", "1,024 (default)", "2,048", "8,192"] and all(
+        0.0 < float(c[3]) <= 1.0 for c in curve
+    )
     assert (tmp_path / "ann-scale.png").stat().st_size > 0
 
 
