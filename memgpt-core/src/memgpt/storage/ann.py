@@ -39,9 +39,10 @@ from memgpt.storage.snapshots import save_snapshot, saved_snapshots, whole
 ANN_AFTER = 200_000
 """Default size (vectors in one agent's or source's partition) from which the local backend searches with a graph."""
 CONNECTIVITY = 32
-"""Links per node (HNSW's M). Measured on the benchmark's clustered 384-d data, usearch alone at a million vectors
-(2 cores): M 16 reached recall@10 0.987 at ef 4096 in 18.4 ms, M 32 0.988 at ef 2048 in 13.6 ms and 0.997 at ef 4096
-in 18.1 ms, holding 1.04x the raw float32 vectors (0.87x at M 16); its build took 1,212 s against 750 s."""
+"""Links per node (HNSW's M). Measured on the benchmark's clustered 384-d data at a million vectors (2 cores),
+through memgpt: M 16 reached recall@10 0.987 at ef 4096 in 18.4 ms, M 32 0.987 at ef 1024 in 10.9 ms and 0.995 at
+ef 2048 in 12.5 ms (benchmarks/results/ann-scale.md), below Chroma's time at equal recall; M 32 holds 1.04x the raw
+float32 vectors (0.87x at M 16) and its build took 1,269 s against about 750 s."""
 EXPANSION_ADD = 128
 """Candidates examined when inserting (HNSW's efConstruction)."""
 EXPANSION_SEARCH = 1024
