@@ -28,11 +28,11 @@ from memgpt.config import MemGPTConfig
 from memgpt.embeddings.provider import Embedder, EmbeddingConfig
 from memgpt.profiles import ProfileEntry
 from memgpt.records import AgentState, Profile
-from memgpt.sources.loader import LoadReport, Progress, SourceLoader
 
-if TYPE_CHECKING:  # the agent loop is imported when an agent is opened: memory commands start without it
+if TYPE_CHECKING:  # imported when used: the agent loop when an agent is opened, the loader when files load
     from memgpt.agent.loop import Agent, AgentSettings
     from memgpt.agent.turn import TurnMessage
+    from memgpt.sources.loader import LoadReport, Progress
 
 
 class MemGPTClient:
@@ -186,6 +186,7 @@ class MemGPTClient:
     ) -> LoadReport:
         """Load ``files`` into data source ``source`` (created if new) with the configured embedding model."""
         from memgpt.plugins import readers
+        from memgpt.sources.loader import SourceLoader
 
         loader = SourceLoader(
             self.catalog,

@@ -15,12 +15,11 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
 
-from memgpt import hookspecs
+from memgpt import entry_point_cache, hookspecs
 from memgpt._version import __version__
 from memgpt.distributions import backend_names, install_hint
 from memgpt.errors import BackendNotInstalled, PluginError, UnknownBackend
@@ -98,11 +97,11 @@ def _report(key: str, message: str) -> None:
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
     allowed = _allowed()
+    if allowed is not None and not allowed:
+        return  # MEMGPT_LOAD_PLUGINS set empty: no entry point loads, so none needs finding
     seen: set[tuple[str, str]] = set()
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        dist_name = dist.metadata["Name"] if dist is not None else ep.module
-        version = dist.version if dist is not None else "?"
+    for ep in entry_point_cache.entry_points(ENTRY_POINT_GROUP):
+        dist_name, version = ep.distribution, ep.version
         key = (_normalize(dist_name), ep.name)
         if key in seen:  # editable installs can expose one distribution twice
             continue

@@ -1,55 +1,24 @@
-"""The built-in LLM providers: OpenAI and the local servers that speak its chat-completions protocol.
+"""The built-in LLM providers' plugin: OpenAI and the local servers that speak its protocol.
 
-This module is imported whenever plugins load, so it declares the providers
-only; each ``chat_model()`` imports the client when called.
+Imported whenever plugins load (``memgpt --help`` too), so it imports nothing
+of the LLM side until LLM providers are asked for (:mod:`memgpt.llm.openai_compatible`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
 from memgpt.hookspecs import hookimpl
-from memgpt.llm.provider import ChatModel, LLMConfig, LLMProvider
 
-
-class OpenAICompatibleLLM(LLMProvider):
-    """A server speaking OpenAI's ``/v1/chat/completions`` with tool calling."""
-
-    name: ClassVar[str] = "openai"
-    label: ClassVar[str] = "OpenAI chat completions (tool calling)"
-    default_endpoint: ClassVar[str] = "https://api.openai.com/v1"
-    default_model: ClassVar[str] = "gpt-4"
-    key_variables: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
-
-    def chat_model(self, config: LLMConfig) -> ChatModel:
-        from dataclasses import replace
-
-        from memgpt.llm.openai_chat import OpenAICompatibleChat
-
-        return OpenAICompatibleChat(replace(config, endpoint=config.endpoint or self.default_endpoint), self.key_variables)
-
-
-def _local(name: str, label: str, endpoint: str, model: str) -> OpenAICompatibleLLM:
-    """A local server speaking the same protocol: no key; ``model`` is a suggestion (``""``: ask which it serves)."""
-    provider = type(
-        f"{name.capitalize()}LLM",
-        (OpenAICompatibleLLM,),
-        {"name": name, "label": label, "default_endpoint": endpoint, "default_model": model, "key_variables": ()},
-    )
-    return provider()
-
-
-LOCAL_SERVERS = (
-    ("ollama", "Ollama (OpenAI-compatible API)", "http://localhost:11434/v1", "llama3.1"),
-    ("vllm", "vLLM (OpenAI-compatible server)", "http://localhost:8000/v1", ""),
-    ("lmstudio", "LM Studio (local server)", "http://localhost:1234/v1", ""),
-    ("llamacpp", "llama.cpp server (OpenAI-compatible API)", "http://localhost:8080/v1", ""),
-)
+if TYPE_CHECKING:
+    from memgpt.llm.provider import LLMProvider
 
 
 @hookimpl
 def register_llm_providers(register: Callable[[LLMProvider], None]) -> None:
+    from memgpt.llm.openai_compatible import LOCAL_SERVERS, OpenAICompatibleLLM, local_server
+
     register(OpenAICompatibleLLM())
     for name, label, endpoint, model in LOCAL_SERVERS:
-        register(_local(name, label, endpoint, model))
+        register(local_server(name, label, endpoint, model))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from memgpt.hookspecs import hookimpl
 from memgpt.sources.readers import Reader, Section, UnreadableFile, read_text_file
@@ -33,73 +32,15 @@ class MarkdownReader(Reader):
         return [Section(read_text_file(path))]
 
 
-class _TextExtractor(HTMLParser):
-    SKIP: ClassVar[frozenset[str]] = frozenset({"script", "style", "noscript", "template", "svg", "head"})
-    BLOCK: ClassVar[frozenset[str]] = frozenset(
-        {
-            "p",
-            "div",
-            "br",
-            "li",
-            "ul",
-            "ol",
-            "tr",
-            "table",
-            "section",
-            "article",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "pre",
-            "blockquote",
-            "title",
-        }
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skip = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in self.SKIP:
-            self._skip += 1
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in self.SKIP and self._skip:
-            self._skip -= 1
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skip:
-            self.parts.append(data)
-
-    def text(self) -> str:
-        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
-        return "\n".join(line for line in lines if line)
-
-
 class HTMLReader(Reader):
     name = "html"
     label = "HTML (visible text only)"
     extensions = (".html", ".htm", ".xhtml")
 
     def read(self, path: Path, options: Mapping[str, str]) -> list[Section]:
-        parser = _TextExtractor()
+        from memgpt.sources.html_text import TextExtractor  # html.parser: imported when an HTML file is read
+
+        parser = TextExtractor()
         parser.feed(read_text_file(path))
         parser.close()
         metadata = {"title": " ".join(parser.title.split())} if parser.title.strip() else {}

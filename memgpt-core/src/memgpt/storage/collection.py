@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -322,6 +321,8 @@ class Collection:
             return len(rows)
         # The backend is only ever called from one thread at a time: the writer
         # thread upserts while this thread validates; spec checks wait for it.
+        from concurrent.futures import ThreadPoolExecutor  # only a write of several batches needs it
+
         written = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memgpt-writer") as writer:
             pending = writer.submit(self._write, rows)

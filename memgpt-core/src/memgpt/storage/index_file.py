@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memgpt.storage.vectors import VectorIndex
+from memgpt.storage.vectors import PackedIds, VectorIndex
 
 MAGIC = b"MGVINDEX"
 ALIGN = 64
@@ -81,12 +81,14 @@ def read_index(path: Path) -> VectorIndex | None:
             return None
         key_end = n * 8
         code_end = key_end + n * 4 * len(fields)
-        id_bytes = tail[code_end:]
-        if _crc(_scope_bytes(fields, vocab), tail[:key_end], tail[key_end:code_end], id_bytes) != header["crc"]:
+        if len(tail) < code_end:
             return None
-        ids = id_bytes.decode("utf-8").split("\x00")
-        if len(ids) != n or len(tail) < code_end:
+        view = memoryview(tail)  # slices of it are not copies (the ids alone are megabytes)
+        id_bytes = view[code_end:]
+        if _crc(_scope_bytes(fields, vocab), view[:key_end], view[key_end:code_end], id_bytes) != header["crc"]:
             return None
+        str(id_bytes, "utf-8")  # valid throughout (1 ms), though each id is decoded only when a search returns it
+        ids = PackedIds(id_bytes, n)  # raises ValueError unless it holds n ids
         keys = np.frombuffer(tail, dtype="<i8", count=n).astype(np.int64)
         codes = {
             f: np.frombuffer(tail, dtype="<i4", count=n, offset=key_end + i * n * 4).astype(np.int32)
@@ -105,7 +107,7 @@ def _scope_bytes(fields: list[str], vocab: dict[str, list[str | None]]) -> bytes
     return json.dumps([[f, vocab[f]] for f in fields], ensure_ascii=True).encode("ascii")
 
 
-def _crc(*parts: bytes) -> int:
+def _crc(*parts: bytes | memoryview) -> int:
     crc = 0
     for part in parts:
         crc = zlib.crc32(part, crc)

@@ -16,7 +16,6 @@ or source's model, so each owner's records are always on one shelf.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 from memgpt.kinds import Table
@@ -35,6 +34,8 @@ def shelf_of(spec: EmbeddingSpec) -> str:
     Short, lowercase and alphanumeric, so every engine accepts it inside a
     collection or table name (Chroma, Milvus, PostgreSQL identifiers...).
     """
+    import hashlib  # here: a CLI call that stays on its table's own shelf does not pay hashlib's import (3 ms)
+
     digest = hashlib.sha256(f"{spec.model}\0{spec.dim}".encode()).hexdigest()
     return "m" + digest[:10]
 
