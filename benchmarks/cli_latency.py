@@ -40,14 +40,27 @@ QUERY = "green tea at eighty degrees"
 
 
 def wall(argv: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
+    """Median wall time of ``runs`` new processes running ``argv``."""
+    return taking_turns({"only": argv}, env, runs)["only"]
+
+
+def taking_turns(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
+    """Median wall time of each command over ``runs`` rounds, one process of each per round.
+
+    Taking turns, the commands all see the same state of the machine: on a
+    shared machine the time of ``import numpy`` alone moved by 50% between
+    consecutive blocks of runs, which a block per command would put into the
+    comparison.
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
-        times.append(time.perf_counter() - started)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed: {done.stderr[-2000:]}")
-    return statistics.median(times)
+        for name, argv in commands.items():
+            started = time.perf_counter()
+            done = subprocess.run(argv, env=env, capture_output=True, text=True)
+            times[name].append(time.perf_counter() - started)
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(argv)} failed: {done.stderr[-2000:]}")
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def import_seconds(argv: list[str], env: dict[str, str], runs: int) -> float:
@@ -146,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     command = [python, "-m", "memgpt", "archival", "search", "--agent", "sam", QUERY]
     for warm_up in ([python, "-c", "pass"], [python, "-c", "import numpy"], command):
         wall(warm_up, env, 1)
-    interpreter = wall([python, "-c", "pass"], env, args.runs)
-    numpy = wall([python, "-c", "import numpy"], env, args.runs)
-    total = wall(command, env, args.runs)
+    measured = taking_turns(
+        {"interpreter": [python, "-c", "pass"], "numpy": [python, "-c", "import numpy"], "command": command}, env, args.runs
+    )
+    interpreter, numpy, total = measured["interpreter"], measured["numpy"], measured["command"]
     imports = import_seconds(command, env, args.runs)
     rest = total - interpreter - imports
     goal = 2 * numpy + search
@@ -167,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# CLI latency: `memgpt archival search` on {args.passages:,} local passages in one agent\n\n"
         f"Machine: {machine_line()}. "
         f"Command: `python benchmarks/cli_latency.py --passages {args.passages}{' --no-bytecode' if args.no_bytecode else ''}` "
-        f"(median of {args.runs} processes; the offline hashing embedder; "
+        f"(median of {args.runs} processes each, the three commands taking turns; the offline hashing embedder; "
         + ("every import compiled from source" if args.no_bytecode else "bytecode caches in use, as after `pip install`")
         + ")."
         + (" The agent's vectors are mapped from the index saved beside its file." if args.passages >= SNAPSHOT_AFTER else "")

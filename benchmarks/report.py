@@ -249,7 +249,11 @@ def markdown(every_run: list[Result], settings: dict[str, Any], cli: dict[str, f
                 row += [_f(ours, 3), _f(theirs, 3), _ratio(ours, theirs)]
             body.append(row)
         lines += _table(head, body)
-        lines += [f"### Cold open: new process to first search result (s, median of {settings.get('cold_runs', 3)})", ""]
+        lines += [
+            f"### Cold open: new process to first search result (s, median of {settings.get('cold_runs', 3)}; "
+            "bytecode caches in use, as after `pip install`)",
+            "",
+        ]
         lines += _table(
             ["backend", "memgpt", "client", "ratio"],
             [

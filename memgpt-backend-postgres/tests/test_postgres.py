@@ -374,6 +374,35 @@ def test_schema_version_is_recorded_and_a_newer_one_refused(backend, store, pg_u
             conn.execute(text("UPDATE memgpt_schema_version SET version = :v"), {"v": SCHEMA_VERSION})
 
 
+def test_a_current_schema_opens_without_a_lock_or_ddl_and_a_missing_index_is_made_again(backend, store, pg_uri: str) -> None:
+    """Each new process checks the schema: two reads when it is current, the full set-up only when something is missing."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    def open_again() -> None:
+        statements.clear()
+        ENGINES.ready.clear()
+        backend.open(backend.settings_from_uri(pg_uri)).close()
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        open_again()
+        assert statements and not [s for s in statements if "CREATE" in s or "advisory" in s], statements
+        with store.begin() as conn:
+            conn.execute(text("DROP INDEX memgpt_recall_user_id_created_at"))
+        open_again()
+        assert any("advisory" in s for s in statements)
+        assert any("CREATE INDEX IF NOT EXISTS memgpt_recall_user_id_created_at" in s for s in statements)
+        with store.begin() as conn:
+            assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id_created_at')")).scalar() is not None
+        open_again()
+        assert not [s for s in statements if "CREATE" in s]
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
 def test_tables_written_by_memgpt_0_4_are_upgraded_in_place(backend, store, pg_uri: str) -> None:
     """0.4 keyed rows by bare record ids (schema 1): opening its tables re-keys them by user, once, in one transaction."""
     written = legacy_records(backend.tables())

@@ -65,23 +65,39 @@ def table_name(table: Table, shelf: str = "") -> str:
     return f"{TABLE_NAMES[table]}_{shelf}" if shelf else TABLE_NAMES[table]
 
 
+def _index_name(name: str, cols: tuple[str, ...]) -> str:
+    return f"{name}_{'_'.join(cols)}"
+
+
 def table_statements(table: Table, shelf: str = "") -> list[str]:
     """The table of ``table`` on ``shelf`` and its indexes (``IF NOT EXISTS``: safe to run again)."""
     name = table_name(table, shelf)
     columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in value_columns(table))
     statements = [f"CREATE TABLE IF NOT EXISTS {name} ({columns})"]
     for cols in INDEXES[table]:
-        statements.append(f"CREATE INDEX IF NOT EXISTS {name}_{'_'.join(cols)} ON {name} ({', '.join(cols)})")
+        statements.append(f"CREATE INDEX IF NOT EXISTS {_index_name(name, cols)} ON {name} ({', '.join(cols)})")
     return statements
+
+
+COLLECTIONS_TABLE = "memgpt_collections"
+VERSION_TABLE = "memgpt_schema_version"
 
 
 def create_statements() -> list[str]:
     statements = [
-        "CREATE TABLE IF NOT EXISTS memgpt_collections (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {COLLECTIONS_TABLE} (table_name TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL)",
     ]
     for table in TABLE_NAMES:
         statements += table_statements(table)
     return statements
+
+
+def schema_relations() -> list[str]:
+    """Every table and index :func:`create_statements` makes, with the version table: what a current schema has."""
+    names = [VERSION_TABLE, COLLECTIONS_TABLE]
+    for table, name in TABLE_NAMES.items():
+        names += [name, *(_index_name(name, cols) for cols in INDEXES[table])]
+    return names
 
 
 def upgrade_statements(version: int) -> list[str]:

@@ -14,7 +14,14 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from memgpt.plugin import Connector, ConnectorCache, StorageError, StorageUnavailable, Store, Table
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
-from memgpt_backend_postgres.schema import LOCK_KEY, SCHEMA_VERSION, create_statements, upgrade_statements
+from memgpt_backend_postgres.schema import (
+    LOCK_KEY,
+    SCHEMA_VERSION,
+    VERSION_TABLE,
+    create_statements,
+    schema_relations,
+    upgrade_statements,
+)
 
 
 def _no_delay(dbapi_connection: Any, _record: Any) -> None:
@@ -103,19 +110,40 @@ class PostgresStore(ConnectorCache, Store):
                 f"cannot reach PostgreSQL at {host}:{port} ({exc.strerror or exc}); is the server running?"
             ) from None
 
+    def _schema_is_current(self) -> bool:
+        """Whether every table and index of this schema version exists: two reads, no lock, nothing created.
+
+        The usual open of a store some process already set up. Measured on a
+        local server, the whole check with its advisory lock and its twenty
+        ``IF NOT EXISTS`` statements (each answered with a notice) took about
+        30 ms of every new process.
+        """
+        names = schema_relations()
+        with self.begin() as conn:
+            present = conn.execute(
+                text("SELECT count(*) FROM unnest(CAST(:names AS text[])) AS n WHERE to_regclass(n) IS NOT NULL"),
+                {"names": names},
+            ).scalar()
+            if present != len(names):
+                return False
+            return bool(conn.execute(text(f"SELECT max(version) FROM {VERSION_TABLE}")).scalar() == SCHEMA_VERSION)
+
     def ensure_schema(self) -> None:
         if self.uri in ENGINES.ready:
             return
         url = make_url(self.uri)
         self._probe(url.host or "localhost", url.port or 5432)
+        if self._schema_is_current():
+            ENGINES.ready.add(self.uri)
+            return
         with self.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             available = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first()
             if available is None:
                 raise StorageError(f"PostgreSQL at {self.where} has no pgvector extension; {PGVECTOR_HINT}")
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-            conn.execute(text("CREATE TABLE IF NOT EXISTS memgpt_schema_version (version INTEGER NOT NULL)"))
-            version = conn.execute(text("SELECT max(version) FROM memgpt_schema_version")).scalar()
+            conn.execute(text(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)"))
+            version = conn.execute(text(f"SELECT max(version) FROM {VERSION_TABLE}")).scalar()
             if version is not None and version > SCHEMA_VERSION:
                 raise StorageError(
                     f"the memgpt tables at {self.where} have schema version {version}; this memgpt knows {SCHEMA_VERSION}: "
@@ -128,8 +156,8 @@ class PostgresStore(ConnectorCache, Store):
                 for statement in upgrade_statements(step):
                     conn.execute(text(statement))
             if version != SCHEMA_VERSION:
-                conn.execute(text("DELETE FROM memgpt_schema_version"))
-                conn.execute(text("INSERT INTO memgpt_schema_version (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
+                conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+                conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
         ENGINES.ready.add(self.uri)
 
     def new_connector(self, table: Table, shelf: str = "") -> Connector:
