@@ -27,7 +27,7 @@ from memgpt_backend_postgres import connector as pg_connector
 from memgpt_backend_postgres.devserver import DevServer, pgserver_bin
 from memgpt_backend_postgres.errors import translate
 from memgpt_backend_postgres.plugin import PostgresBackend, normalize_uri
-from memgpt_backend_postgres.schema import SCHEMA_VERSION, hnsw_index
+from memgpt_backend_postgres.schema import SCHEMA_VERSION, hnsw_index, scope_index
 from memgpt_backend_postgres.store import ENGINES, MAX_OVERFLOW, POOL_SIZE
 
 
@@ -210,6 +210,112 @@ def test_a_selective_scope_still_gets_k_results_when_the_index_is_used(backend, 
     assert len(hits) == 250 and {h.record.agent_id for h in hits} == {"rare"}
     exact = np.argsort(-(vectors[::10] @ query))[:250]
     assert [h.record.id for h in hits[:20]] == [make_record(Table.ARCHIVAL, int(i) * 10, owner="rare").id for i in exact[:20]]
+
+
+def scope_indexes(store) -> set[str]:
+    with store.begin() as conn:
+        return set(
+            conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'memgpt_archival_scope_%'")).scalars()
+        )
+
+
+def test_a_large_agent_gets_an_index_of_its_own_and_is_searched_through_it(backend, store, monkeypatch) -> None:
+    """PostgreSQL's best way to search one agent: a partial HNSW index of that user's agent, built by its first search."""
+    monkeypatch.setattr(pg_connector, "SCOPE_INDEX_ROWS", 300)
+    vectors = random_unit_vectors(1_200, dim=32, seed=12)
+    big, other_user = "bob's notes", "someone-else"  # a quote in the name: the index predicate quotes it
+    records = [make_record(Table.ARCHIVAL, i, owner=big, vector=vectors[i]) for i in range(600)]
+    records += [make_record(Table.ARCHIVAL, i, owner="small", vector=vectors[i]) for i in range(600, 700)]
+    records += [make_record(Table.ARCHIVAL, i, owner=big, user=other_user, vector=vectors[i]) for i in range(700, 1_200)]
+    for user in (USER, other_user):
+        open_collection(backend, store, Table.ARCHIVAL, scope(user_id=user)).insert([r for r in records if r.user_id == user])
+    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER, agent_id=big))
+    assert scope_indexes(store) == set()  # built by a search, not by the writes
+
+    hits, plan = search_and_plan(store, mine, vectors[3])
+    name = scope_index(Table.ARCHIVAL, "", USER, big)
+    assert f"Index Scan using {name}" in plan, plan
+    exact = sorted(range(600), key=lambda i: -float(vectors[i] @ vectors[3]))[:10]
+    assert [h.record.id for h in hits] == [records[i].id for i in exact]
+    assert {(h.record.user_id, h.record.agent_id) for h in hits} == {(USER, big)}
+    assert scope_indexes(store) == {name}
+    open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER, agent_id="small")).search(vectors[0], k=5)
+    assert scope_indexes(store) == {name}  # 100 passages: scanned exactly, no index
+
+    theirs = open_collection(backend, store, Table.ARCHIVAL, scope(user_id=other_user, agent_id=big))
+    hits = theirs.search(vectors[3], k=10)  # the same agent name, another user: another index, never our rows
+    assert {h.record.user_id for h in hits} == {other_user}
+    exact = sorted(range(700, 1_200), key=lambda i: -float(vectors[i] @ vectors[3]))[:10]
+    assert [h.record.id for h in hits] == [records[i].id for i in exact]
+    assert scope_indexes(store) == {name, scope_index(Table.ARCHIVAL, "", other_user, big)}
+
+    mine.insert([make_record(Table.ARCHIVAL, 5_000, owner=big, vector=-vectors[3])])  # kept up to date by PostgreSQL
+    assert mine.search(-vectors[3], k=1)[0].record.id == make_record(Table.ARCHIVAL, 5_000, owner=big).id
+
+    theirs.delete_where(Where.everything())  # the whole scope gone: its index with it
+    assert scope_indexes(store) == {name}
+    open_collection(backend, store, Table.ARCHIVAL, Where.everything()).drop()
+    assert scope_indexes(store) == set()
+
+
+def test_a_scope_index_a_killed_build_left_invalid_is_built_again(backend, store, monkeypatch) -> None:
+    """CREATE INDEX CONCURRENTLY leaves an invalid index behind when its process dies; the next search replaces it."""
+    monkeypatch.setattr(pg_connector, "SCOPE_INDEX_ROWS", 100)
+    vectors = random_unit_vectors(200, dim=16, seed=14)
+    agent = open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER, agent_id="agent-1"))
+    agent.insert([make_record(Table.ARCHIVAL, i, owner="agent-1", vector=vectors[i]) for i in range(200)])
+    agent.search(vectors[0], k=3)
+    name = scope_index(Table.ARCHIVAL, "", USER, "agent-1")
+    with store.begin() as conn:  # what a build killed half way leaves: the index, marked invalid
+        conn.execute(text("UPDATE pg_index SET indisvalid = false WHERE indexrelid = CAST(:n AS regclass)"), {"n": name})
+    agent.connector._scope_indexes.clear()  # (a new process would not remember it either)
+    hits, plan = search_and_plan(store, agent, vectors[7])
+    assert hits[0].record.id == make_record(Table.ARCHIVAL, 7, owner="agent-1").id
+    with store.begin() as conn:
+        valid = conn.execute(text("SELECT indisvalid FROM pg_index WHERE indexrelid = CAST(:n AS regclass)"), {"n": name})
+        assert valid.scalar() is True
+    assert f"Index Scan using {name}" in plan, plan
+
+
+def test_a_scope_index_that_fails_to_build_leaves_searches_exact_and_is_not_retried_by_each(backend, store, monkeypatch) -> None:
+    from memgpt import notices
+
+    monkeypatch.setattr(pg_connector, "SCOPE_INDEX_ROWS", 100)
+    vectors = random_unit_vectors(150, dim=16, seed=15)
+    agent = open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER, agent_id="agent-1"))
+    agent.insert([make_record(Table.ARCHIVAL, i, owner="agent-1", vector=vectors[i]) for i in range(150)])
+    attempts: list[str] = []
+
+    def failing_build(name: str, user: str, owner: str) -> None:
+        attempts.append(name)
+        raise StorageError("PostgreSQL at here: could not extend file (no space left on device)")
+
+    monkeypatch.setattr(agent.connector, "_build_scope_index", failing_build)
+    notices.take()
+    for i in (3, 4, 5):
+        assert agent.search(vectors[i], k=1)[0].record.id == make_record(Table.ARCHIVAL, i, owner="agent-1").id
+    assert len(attempts) == 1 and scope_indexes(store) == set()
+    assert any("could not build a search index" in n and "no space left" in n for n in notices.take())
+
+
+def test_a_bulk_load_drops_the_scope_indexes_and_the_next_search_builds_them_again(backend, store, monkeypatch) -> None:
+    monkeypatch.setattr(pg_connector, "SCOPE_INDEX_ROWS", 200)
+    monkeypatch.setattr(pg_connector, "BULK_LOAD_ROWS", 300)
+    vectors = random_unit_vectors(900, dim=16, seed=13)
+    archival = open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER))
+    archival.insert([make_record(Table.ARCHIVAL, i, owner="agent-1", vector=vectors[i]) for i in range(300)])
+    agent = open_collection(backend, store, Table.ARCHIVAL, scope(user_id=USER, agent_id="agent-1"))
+    agent.search(vectors[0], k=3)
+    assert len(scope_indexes(store)) == 1
+    with archival.bulk_load(600):
+        assert scope_indexes(store) == set()  # the load's rows would otherwise grow its graph row by row
+        archival.insert([make_record(Table.ARCHIVAL, i, owner="agent-1", vector=vectors[i]) for i in range(300, 900)])
+        hits = agent.search(vectors[450], k=3)  # meanwhile: searched without it, and not rebuilt
+        assert hits[0].record.id == make_record(Table.ARCHIVAL, 450, owner="agent-1").id
+        assert scope_indexes(store) == set()
+    hits, plan = search_and_plan(store, agent, vectors[700])
+    assert hits[0].record.id == make_record(Table.ARCHIVAL, 700, owner="agent-1").id
+    assert f"Index Scan using {scope_index(Table.ARCHIVAL, '', USER, 'agent-1')}" in plan, plan
 
 
 def test_connections_send_without_nagle_delays(backend, store, pg_uri: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -11,9 +12,20 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 
-from memgpt.plugin import ALL_CAPABILITIES, Connector, EmbeddingSpec, Row, Table, Where, like_pattern
+from memgpt.plugin import ALL_CAPABILITIES, Connector, EmbeddingSpec, Row, StorageError, Table, Where, like_pattern
 from memgpt_backend_postgres import binary
-from memgpt_backend_postgres.schema import HNSW_MAX_DIM, LOCK_KEY, hnsw_index, table_name, table_statements, value_columns
+from memgpt_backend_postgres.schema import (
+    HNSW_MAX_DIM,
+    LOCK_KEY,
+    SCOPE_FIELDS,
+    hnsw_index,
+    scope_index,
+    scope_index_prefix,
+    sql_literal,
+    table_name,
+    table_statements,
+    value_columns,
+)
 from memgpt_backend_postgres.store import PostgresStore
 
 INDEX_AFTER_ROWS = 20_000
@@ -35,6 +47,15 @@ BULK_LOAD_SHARE = 4
 """A bulk load keeps the index of a table already holding more than this many times its rows: rebuilding the
 graph over every row would then cost more than growing it by the new ones (measured at 384 dimensions: a build
 takes about 3,600 rows/s, growing it about 400 rows/s), and every user's searches would scan exactly meanwhile."""
+SCOPE_INDEX_ROWS = 5_000
+"""One user's agent (or source) holding at least this many vectors gets an HNSW index of its own, a partial index
+``WHERE user_id = '<user>' AND agent_id = '<agent>'``, built by the first search that needs it. PostgreSQL's own
+best way to search one agent (measured at 100,000 x 384, ten agents of 10,000: 3.0 ms a search against 41.5 ms for
+the scope scanned exactly, recall@10 1.000 at ``hnsw.ef_search`` 100); the build takes about a second per 3,600
+vectors, once."""
+_INDEX_VALID = "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s"
+SCOPE_INDEX_NOTICE_S = 5.0
+"""A scope index build taking longer than this is reported (the search that waited for it says why)."""
 INDEX_RECHECK_S = 30.0
 """How often a connector that has not seen its table's HNSW index looks again (another process may build it)."""
 
@@ -70,6 +91,10 @@ class PostgresConnector(Connector):
         self._bulk = False
         """Inside :meth:`bulk_load`: the index waits for the end."""
         self._scope_sizes: dict[Where, tuple[int, float]] = {}
+        self._scope_indexes: dict[str, float] = {}
+        """Scope indexes seen to exist, by name, with when they were seen (looked up again after INDEX_RECHECK_S)."""
+        self._scope_index_failures: dict[str, float] = {}
+        self.scope_field = SCOPE_FIELDS.get(table) if table.has_vectors else None
 
     # -- helpers ----------------------------------------------------------------------
     def _row(self, values: Sequence[Any]) -> Row:
@@ -174,10 +199,16 @@ class PostgresConnector(Connector):
                 self._index_when_large(conn)
 
     def _drop_index_for(self, rows: int) -> bool:
-        """Drop the HNSW index before a load of ``rows`` unless the table already holds many more (:data:`BULK_LOAD_SHARE`)."""
+        """Drop the HNSW index before a load of ``rows`` unless the table already holds many more (:data:`BULK_LOAD_SHARE`).
+
+        The scope indexes go in any case: any of them may receive rows, and
+        pgvector grows a graph row by row; the first search of a large scope
+        after the load builds its index again.
+        """
         most = BULK_LOAD_SHARE * rows
         with self.store.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            self._drop_scope_indexes(conn)
             held = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {self.name} LIMIT :n) AS s"), {"n": most + 1}).scalar()
             if held > most:
                 return False
@@ -215,8 +246,12 @@ class PostgresConnector(Connector):
     def delete(self, where: Where) -> int:
         params: dict[str, Any] = {}
         self._scope_sizes.clear()
+        pair = self._one_scope(where)
         with self.store.begin() as conn:
-            return conn.execute(text(f"DELETE FROM {self.name} WHERE {self._where(where, params)}"), params).rowcount
+            deleted = conn.execute(text(f"DELETE FROM {self.name} WHERE {self._where(where, params)}"), params).rowcount
+            if pair is not None and where.without("user_id").without(self.scope_field or "").is_everything:
+                self._drop_scope_indexes(conn, only=scope_index(self.table, self.shelf, *pair))  # the whole scope went
+            return deleted
 
     def drop(self) -> None:
         self._scope_sizes.clear()
@@ -224,6 +259,7 @@ class PostgresConnector(Connector):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             conn.execute(text(f"TRUNCATE {self.name}"))
             if self.table.has_vectors:
+                self._drop_scope_indexes(conn)
                 conn.execute(text(f"DROP INDEX IF EXISTS {self.index_name}"))
                 self._indexed = False
                 conn.execute(text(f"ALTER TABLE {self.name} ALTER COLUMN embedding TYPE vector"))
@@ -269,7 +305,12 @@ class PostgresConnector(Connector):
         # Scoped exact scans go through the scope's index: once a table is analyzed the planner prefers a
         # sequential scan of every agent's rows (it does not count the cost of the distances), measured 3-5x slower.
         by_scope = [] if where.is_everything else ["SET LOCAL enable_seqscan = off"]
-        if dim > HNSW_MAX_DIM or k > 1000 or not self._has_index():
+        if dim > HNSW_MAX_DIM or k > 1000:
+            return self._search(exact, params, by_scope)
+        found = self._search_scope_index(where, distance, params, k)
+        if found is not None:
+            return found if len(found) == k else self._search(exact, params, by_scope)
+        if not self._has_index():
             return self._search(exact, params, by_scope)
         if not where.is_everything and self._scope_size(where) <= EXACT_SCOPE_ROWS:
             return self._search(exact, params, by_scope)
@@ -278,6 +319,134 @@ class PostgresConnector(Connector):
             return found
         # The index returned fewer than k (a selective filter): the exact scan yields the true k best of the scope.
         return self._search(exact, params, by_scope)
+
+    def _one_scope(self, where: Where) -> tuple[str, str] | None:
+        """(user, agent or source) when ``where`` pins exactly one of each: a scope that can have its own index."""
+        if self.scope_field is None:
+            return None
+        users, owners = where.get("user_id"), where.get(self.scope_field)
+        if users is None or owners is None or len(users) != 1 or len(owners) != 1:
+            return None
+        pair = (next(iter(users)), next(iter(owners)))
+        return None if any("\\" in v or "\x00" in v for v in pair) else pair
+
+    def _search_scope_index(self, where: Where, distance: str, params: dict[str, Any], k: int) -> list[tuple[Row, float]] | None:
+        """The k best of one user's large agent (or source) through its own HNSW index; ``None`` when it has none.
+
+        The scope is written into the statement as constants, as in the
+        index's predicate: PostgreSQL uses a partial index only for a query
+        whose condition implies it when the plan is made. The rest of
+        ``where`` stays bound parameters.
+        """
+        pair = self._one_scope(where)
+        if pair is None or self._bulk or self._scope_size(where) < SCOPE_INDEX_ROWS:
+            return None
+        try:
+            self._scope_index(*pair)
+        except StorageError as exc:  # the search goes on without it; the build is tried again later
+            from memgpt.plugin import notice
+
+            notice(f"postgres-scope-index-failed:{self.name}", f"could not build a search index in {self.name} ({exc})")
+            return None
+        user, owner = pair
+        rest = where.without("user_id").without(self.scope_field)
+        clause = f"user_id = {sql_literal(user)} AND {self.scope_field} = {sql_literal(owner)} AND {self._where(rest, params)}"
+        sql = f"SELECT *, {distance} AS distance FROM {self.name} WHERE embedding IS NOT NULL AND {clause} ORDER BY distance LIMIT :k"
+        return self._search(sql, params, [f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, k)}"])
+
+    def _scope_index(self, user: str, owner: str) -> str:
+        """The name of the scope's index, built first if it does not exist yet (or a build of it died half way).
+
+        A build that failed is tried again after INDEX_RECHECK_S, not by every search.
+        """
+        name = scope_index(self.table, self.shelf, user, owner)
+        now = time.monotonic()
+        seen = self._scope_indexes.get(name)
+        if seen is not None and now - seen < INDEX_RECHECK_S:
+            return name
+        failed = self._scope_index_failures.get(name)
+        if failed is not None and now - failed < INDEX_RECHECK_S:
+            raise StorageError(f"the search index {name} failed to build {now - failed:.0f} s ago")
+        if self._scope_index_valid(name) is not True:
+            started = time.monotonic()
+            try:
+                self._build_scope_index(name, user, owner)
+            except StorageError:
+                self._scope_index_failures[name] = now
+                raise
+            took = time.monotonic() - started
+            if took > SCOPE_INDEX_NOTICE_S:
+                from memgpt.plugin import notice
+
+                notice(
+                    f"postgres-scope-index:{name}",
+                    f"built the search index of {self.scope_field} {owner!r} in {self.name} in {took:.0f} s; "
+                    "later searches use it",
+                )
+        if len(self._scope_indexes) > 10_000:
+            self._scope_indexes.clear()
+        self._scope_indexes[name] = now
+        return name
+
+    def _scope_index_valid(self, name: str) -> bool | None:
+        """True for a usable index, False for one a killed build left invalid, None when there is none."""
+        with self.store.begin() as conn:
+            found = conn.execute(text(_INDEX_VALID.replace("%s", ":n")), {"n": name}).first()
+        return None if found is None else bool(found[0])
+
+    def _build_scope_index(self, name: str, user: str, owner: str) -> None:
+        """``CREATE INDEX CONCURRENTLY``: other users keep writing to the table while the graph is built.
+
+        A concurrent build runs outside any transaction, on the driver's own
+        connection in autocommit mode (SQLAlchemy's autocommit option still
+        left pg8000 inside a transaction block). Two processes are kept from
+        building the same index at once by a session lock of its own, and an
+        index that a killed build left invalid is dropped and built again.
+        """
+        key = zlib.crc32(name.encode()) | (0x6D67 << 32)  # one lock per index, apart from the schema's LOCK_KEY
+        predicate = f"user_id = {sql_literal(user)} AND {self.scope_field} = {sql_literal(owner)}"
+        with self.store.errors():
+            pooled = self.store.engine.raw_connection()
+            driver = pooled.dbapi_connection
+            try:
+                driver.rollback()
+                driver.autocommit = True
+                cursor = driver.cursor()
+                cursor.execute("SELECT pg_advisory_lock(%s)", (key,))
+                try:
+                    cursor.execute(_INDEX_VALID, (name,))
+                    found = cursor.fetchone()
+                    if found is not None and not found[0]:
+                        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                    if found is None or not found[0]:
+                        cursor.execute("SET maintenance_work_mem = '512MB'")
+                        cursor.execute(
+                            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {self.name} "
+                            f"USING hnsw (embedding vector_cosine_ops) WHERE {predicate}"
+                        )
+                        cursor.execute("RESET maintenance_work_mem")
+                        cursor.execute(f"ANALYZE {self.name}")  # else the planner may not see that the index pays
+                finally:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            finally:
+                driver.autocommit = False
+                pooled.close()
+
+    def _drop_scope_indexes(self, conn: Any, only: str | None = None) -> None:
+        """Drop the table's scope indexes (or the one called ``only``); searches build them again when needed."""
+        names = (
+            [only]
+            if only is not None
+            else list(
+                conn.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename = :t AND starts_with(indexname::text, :p)"),
+                    {"t": self.name, "p": scope_index_prefix(self.table, self.shelf)},
+                ).scalars()
+            )
+        )
+        for name in names:
+            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+            self._scope_indexes.pop(name, None)
 
     def _scope_size(self, where: Where) -> int:
         """Vectors in ``where`` (up to EXACT_SCOPE_ROWS + 1), remembered for SCOPE_SIZE_TTL_S or until this connector writes.

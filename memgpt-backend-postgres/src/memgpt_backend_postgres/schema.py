@@ -109,5 +109,30 @@ def upgrade_statements(version: int) -> list[str]:
     return []
 
 
+SCOPE_FIELDS = {Table.ARCHIVAL: "agent_id", Table.RECALL: "agent_id", Table.SOURCE_PASSAGES: "source"}
+"""The field that, with the user, makes a search scope worth an HNSW index of its own: one agent's or one source's rows."""
+
+
+def scope_index_prefix(table: Table, shelf: str = "") -> str:
+    """What every scope index of the table is called before its scope's digest."""
+    return f"{table_name(table, shelf)}_scope_"
+
+
+def scope_index(table: Table, shelf: str, user: str, owner: str) -> str:
+    """The name of the partial HNSW index of one user's agent (or source): a digest, as names may hold any text.
+
+    At most 63 bytes, PostgreSQL's limit: the longest table name with a shelf is 34.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"{user}\0{owner}".encode()).hexdigest()[:16]
+    return scope_index_prefix(table, shelf) + digest
+
+
+def sql_literal(value: str) -> str:
+    """A string constant for a partial index's predicate and the searches it must match (names hold no backslash or NUL)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def hnsw_index(table: Table, shelf: str = "") -> str:
     return f"{table_name(table, shelf)}_embedding_hnsw"
