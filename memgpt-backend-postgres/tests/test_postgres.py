@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -497,12 +498,12 @@ def test_a_current_schema_opens_without_a_lock_or_ddl_and_a_missing_index_is_mad
         open_again()
         assert statements and not [s for s in statements if "CREATE" in s or "advisory" in s], statements
         with store.begin() as conn:
-            conn.execute(text("DROP INDEX memgpt_recall_user_id_created_at"))
+            conn.execute(text("DROP INDEX memgpt_recall_user_id"))
         open_again()
         assert any("advisory" in s for s in statements)
-        assert any("CREATE INDEX IF NOT EXISTS memgpt_recall_user_id_created_at" in s for s in statements)
+        assert any("CREATE INDEX IF NOT EXISTS memgpt_recall_user_id" in s for s in statements)
         with store.begin() as conn:
-            assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id_created_at')")).scalar() is not None
+            assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id')")).scalar() is not None
         open_again()
         assert not [s for s in statements if "CREATE" in s]
     finally:
@@ -567,6 +568,64 @@ def test_schema_2_gets_the_scope_indexes_and_an_agents_count_reads_only_the_inde
             )
         assert "Index Only Scan using memgpt_archival_agent_id_user_id_created_at" in plan, plan
         assert coll.count() == 20
+    finally:
+        upgraded.close()
+
+
+WORDS = "tea train river garden station night green black water boil leaf cup morning ticket kettle".split()
+
+
+def test_schema_3_loses_the_recall_time_index_that_misled_an_agents_text_search(backend, store, pg_uri: str) -> None:
+    """Analyzed, PostgreSQL walked the user's (user_id, created_at) index for one agent's text search; schema 4 drops it."""
+    recall = open_collection(backend, store, Table.RECALL, scope(user_id=USER))
+    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    recall.insert(
+        [
+            make_record(
+                Table.RECALL,
+                i,
+                owner=f"agent-{i % 10}",
+                text=f"message {i}: "
+                + " ".join(WORDS[(i * 11 + j * 5) % len(WORDS)] for j in range(10))
+                + (" and a zeppelin" if i % 50 == 7 else ""),  # only agent-7 has the word
+                created_at=base + timedelta(seconds=(i * 7_777) % (90 * 86_400)),
+            )
+            for i in range(20_000)
+        ]
+    )
+    with store.begin() as conn:  # as schema 3 left it
+        conn.execute(text("DROP INDEX memgpt_recall_user_id"))
+        conn.execute(text("CREATE INDEX memgpt_recall_user_id_created_at ON memgpt_recall (user_id, created_at)"))
+        conn.execute(text("UPDATE memgpt_schema_version SET version = 3"))
+    ENGINES.ready.clear()
+    upgraded = backend.open(backend.settings_from_uri(pg_uri))
+    try:
+        statements: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            if "ILIKE" in statement and "count(" not in statement:
+                statements.append((statement, parameters))
+
+        agent = open_collection(backend, upgraded, Table.RECALL, scope(user_id=USER, agent_id="agent-3"))  # no needle
+        with upgraded.begin() as conn:
+            assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == SCHEMA_VERSION
+            assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id_created_at')")).scalar() is None
+            assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id')")).scalar() is not None
+            conn.execute(text("ANALYZE memgpt_recall"))
+        event.listen(upgraded.engine, "before_cursor_execute", capture)
+        try:
+            assert agent.text_search("zeppelin", limit=10) == []
+        finally:
+            event.remove(upgraded.engine, "before_cursor_execute", capture)
+        statement, parameters = statements[0]
+        raw = upgraded.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("EXPLAIN " + statement, parameters)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            raw.close()
+        assert "memgpt_recall_agent_id_user_id_created_at" in plan, plan
     finally:
         upgraded.close()
 
