@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -59,17 +60,17 @@ def with_password(uri: str, password: str) -> str:
     return make_url(uri).set(password=password).render_as_string(hide_password=False)
 
 
-def search_and_plan(store, collection, vector: np.ndarray) -> tuple[list, str]:
-    """A top-10 search of ``collection`` and PostgreSQL's plan of the vector query it sent."""
+def run_and_plan(store, action: Any, marker: str, setup: Sequence[str] = ()) -> tuple[Any, str]:
+    """``action()``'s result and PostgreSQL's plan of the first statement it sent that contains ``marker``."""
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "<=>" in statement:
+        if marker in statement:
             statements.append((statement, parameters))
 
     event.listen(store.engine, "before_cursor_execute", capture)
     try:
-        hits = collection.search(vector, k=10)
+        result = action()
     finally:
         event.remove(store.engine, "before_cursor_execute", capture)
     statement, parameters = statements[0]
@@ -77,13 +78,19 @@ def search_and_plan(store, collection, vector: np.ndarray) -> tuple[list, str]:
     try:
         cursor = raw.cursor()
         cursor.execute("BEGIN")
-        cursor.execute("SET LOCAL hnsw.ef_search = 200")
+        for line in setup:
+            cursor.execute(line)
         cursor.execute("EXPLAIN " + statement, parameters)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("ROLLBACK")
     finally:
         raw.close()
-    return hits, plan
+    return result, plan
+
+
+def search_and_plan(store, collection, vector: np.ndarray) -> tuple[list, str]:
+    """A top-10 search of ``collection`` and PostgreSQL's plan of the vector query it sent."""
+    return run_and_plan(store, lambda: collection.search(vector, k=10), "<=>", ["SET LOCAL hnsw.ef_search = 200"])
 
 
 def test_hnsw_index_is_built_and_used_for_a_scoped_search(backend, store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -600,31 +607,14 @@ def test_schema_3_loses_the_recall_time_index_that_misled_an_agents_text_search(
     ENGINES.ready.clear()
     upgraded = backend.open(backend.settings_from_uri(pg_uri))
     try:
-        statements: list[tuple[str, Any]] = []
-
-        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-            if "ILIKE" in statement and "count(" not in statement:
-                statements.append((statement, parameters))
-
         agent = open_collection(backend, upgraded, Table.RECALL, scope(user_id=USER, agent_id="agent-3"))  # no needle
         with upgraded.begin() as conn:
             assert conn.execute(text("SELECT version FROM memgpt_schema_version")).scalar() == SCHEMA_VERSION
             assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id_created_at')")).scalar() is None
             assert conn.execute(text("SELECT to_regclass('memgpt_recall_user_id')")).scalar() is not None
             conn.execute(text("ANALYZE memgpt_recall"))
-        event.listen(upgraded.engine, "before_cursor_execute", capture)
-        try:
-            assert agent.text_search("zeppelin", limit=10) == []
-        finally:
-            event.remove(upgraded.engine, "before_cursor_execute", capture)
-        statement, parameters = statements[0]
-        raw = upgraded.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("EXPLAIN " + statement, parameters)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        finally:
-            raw.close()
+        found, plan = run_and_plan(upgraded, lambda: agent.text_search("zeppelin", limit=10), "ILIKE")
+        assert found == []
         assert "memgpt_recall_agent_id_user_id_created_at" in plan, plan
     finally:
         upgraded.close()
