@@ -346,7 +346,11 @@ class PostgresConnector(Connector):
         except StorageError as exc:  # the search goes on without it; the build is tried again later
             from memgpt.plugin import notice
 
-            notice(f"postgres-scope-index-failed:{self.name}", f"could not build a search index in {self.name} ({exc})")
+            notice(
+                f"postgres-scope-index-failed:{self.name}",
+                f"could not build a search index in {self.name} ({exc}); searches stay correct but slower and the "
+                "build is tried again in 30 s: check the server's disk space and log",
+            )
             return None
         user, owner = pair
         rest = where.without("user_id").without(self.scope_field)
