@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -122,6 +123,18 @@ class ArchivalConformance(ConformanceBase):
             assert top.record.id == replacement.id and top.score == pytest.approx(1.0, abs=1e-4)
         if Capability.TEXT_SEARCH in coll.connector.capabilities:
             assert ids_of(coll.text_search("replaced text")) == [replacement.id]
+
+    def test_upsert_clears_a_field_the_new_version_lacks(self, table: Table, collection: Callable[..., Collection]) -> None:
+        """An upsert replaces the whole record: a field it leaves empty is gone, not kept from the old version
+        (engines that merge an update into the stored record, like Chroma's metadata, must clear it)."""
+        if "document_id" not in table.filter_fields:
+            pytest.skip(f"'{table.value}' records have no optional field to filter on")
+        coll = collection(table)
+        first = make_record(table, 3, document_id="doc-1")
+        coll.insert([first, make_record(table, 4, document_id="doc-1")])
+        coll.insert([replace(first, document_id=None)])
+        assert coll.get(first.id).document_id is None
+        assert coll.count(Where.of(document_id="doc-1")) == 1
 
     def test_duplicate_ids_in_one_batch_keep_the_last(self, table: Table, collection: Callable[..., Collection]) -> None:
         coll = collection(table)
