@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,10 @@ from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
 from memgpt.testing import BackendConformance, make_record
-from memgpt.testing.data import USER
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
+from memgpt.testing.data import USER
 from memgpt.testing.upgrade import upgrade_round_trip
-from memgpt_backend_chroma.connector import EXACT_CRC, EXACT_VECTOR, regex_literal
+from memgpt_backend_chroma.connector import EXACT_NORM, EXACT_PATCH, EXACT_VECTOR, regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend
 
 
@@ -67,14 +68,13 @@ def test_http_records_live_on_the_server(chroma_server: tuple[str, int], tmp_pat
     assert direct.get_collection("memgpt_archival").count() == 7
 
 
-def test_every_collection_uses_cosine_distance(tmp_path: Path) -> None:
+def test_every_vector_collection_ranks_unit_vectors_by_inner_product(tmp_path: Path) -> None:
     backend = ChromaBackend()
     store = backend.open(backend.settings_from_uri(str(tmp_path / "db")))
     for table in (Table.ARCHIVAL, Table.SOURCE_PASSAGES, Table.RECALL):
         store.connector(table)
-    searched = [c for c in store.client.list_collections() if not c.name.endswith(("_plain", "_exact"))]
-    spaces = {c.name: c.configuration["hnsw"]["space"] for c in searched}
-    assert spaces == {"memgpt_archival": "cosine", "memgpt_source_passages": "cosine", "memgpt_recall": "cosine"}
+    spaces = {c.name: c.configuration["hnsw"]["space"] for c in store.client.list_collections() if not c.name.endswith("_plain")}
+    assert spaces == {"memgpt_archival": "ip", "memgpt_source_passages": "ip", "memgpt_recall": "ip"}  # on unit vectors
 
 
 def test_regex_literal_escapes_every_meta_character() -> None:
@@ -139,15 +139,12 @@ def test_counts_and_ordered_searches_page_through_many_key_pages(tmp_path: Path,
 def test_collections_written_by_memgpt_0_4_are_upgraded_in_place(tmp_path: Path) -> None:
     """0.4 keyed records by bare record ids and left no key marker: opening its collections re-keys them by user, once."""
 
-    def tables(store) -> list:
-        return [c for c in store.client.list_collections() if not c.name.endswith("_exact")]  # copies: never marked
-
     def as_written_by_0_4(store) -> None:
-        for collection in tables(store):
+        for collection in store.client.list_collections():
             collection.modify(metadata={**(collection.metadata or {}), "memgpt_keys": "0.4"})
 
     def marked(store) -> None:
-        assert {c.metadata.get("memgpt_keys") for c in tables(store)} == {"user/id"}
+        assert {c.metadata.get("memgpt_keys") for c in store.client.list_collections()} == {"user/id"}
 
     backend = ChromaBackend()
     upgrade_round_trip(backend, backend.settings_from_uri(str(tmp_path / "chroma")), as_written_by_0_4, marked)
@@ -159,63 +156,60 @@ def _archival(tmp_path: Path):
     return store, open_collection(backend, store, Table.ARCHIVAL, Where.of(user_id=USER))
 
 
-def _chroma_key(record) -> str:
-    return f"{record.user_id}/{record.id}"
+def _scaled(i: int, scale: float):
+    """Record ``i`` with its unit vector scaled: Chroma must give the exact bytes back, not a normalized copy."""
+    record = make_record(Table.ARCHIVAL, i)
+    return replace(record, embedding=(record.embedding * np.float32(scale)).astype(np.float32))
 
 
-def test_exact_vectors_live_beside_the_records_not_in_them(tmp_path: Path) -> None:
-    """A record's metadata names its vector's copy by CRC; the 2 KB copy itself is in ``memgpt_archival_exact``."""
+def test_vectors_are_indexed_as_unit_vectors_and_read_back_bit_for_bit(tmp_path: Path) -> None:
     store, archival = _archival(tmp_path)
-    records = [make_record(Table.ARCHIVAL, i, vector=np.float32(1.5 + i) * _unit(i)) for i in range(5)]
+    records = [_scaled(i, scale) for i, scale in enumerate([1.0, 3.0, 1e-3, 7.25, 1e5])]
     archival.insert(records)
-    kept = store.client.get_collection("memgpt_archival").get(include=["metadatas"])
-    assert all(EXACT_VECTOR not in m and isinstance(m[EXACT_CRC], int) for m in kept["metadatas"])
-    copies = store.client.get_collection("memgpt_archival_exact").get(include=["metadatas"])
-    assert sorted(copies["ids"]) == sorted(_chroma_key(r) for r in records)
+    kept = store.client.get_collection("memgpt_archival").get(include=["metadatas", "embeddings"])
+    assert np.allclose(np.linalg.norm(np.asarray(kept["embeddings"]), axis=1), 1.0, atol=1e-6)
+    assert all(EXACT_VECTOR not in m and m[EXACT_NORM] > 0 for m in kept["metadatas"])
+    assert all(len(m.get(EXACT_PATCH) or "") < 200 for m in kept["metadatas"])  # a 2 KB copy was kept before
     by_id = {r.id: r for r in archival.get_many([r.id for r in records])}
-    for record in records:
-        assert by_id[record.id].embedding.tobytes() == record.embedding.tobytes()
-    assert [h.record.embedding.tobytes() for h in archival.search(records[2].embedding, k=1)] == [records[2].embedding.tobytes()]
-    archival.delete(records[0].id)
-    assert store.client.get_collection("memgpt_archival_exact").count() == 4
-    archival.insert([make_record(Table.ARCHIVAL, 1, with_embedding=False)])  # moved to the plain collection
-    assert store.client.get_collection("memgpt_archival_exact").count() == 3
-    open_collection(ChromaBackend(), store, Table.ARCHIVAL, Where.everything()).drop()
-    assert store.client.get_collection("memgpt_archival_exact").count() == 0
+    assert all(by_id[r.id].embedding.tobytes() == r.embedding.tobytes() for r in records)
+    [hit] = archival.search(records[3].embedding, k=1)
+    assert hit.record.embedding.tobytes() == records[3].embedding.tobytes()
+    assert hit.score == pytest.approx(1.0, abs=1e-5)  # the cosine, whatever the query's length
 
 
-def _unit(i: int) -> np.ndarray:
-    return make_record(Table.ARCHIVAL, i).embedding
-
-
-def test_a_write_cut_short_between_the_copy_and_the_record_reads_the_records_own_vector(tmp_path: Path) -> None:
-    """The copy is written first: a crash before the record leaves a copy of the next version, which is not used."""
-    store, archival = _archival(tmp_path)
-    record = make_record(Table.ARCHIVAL, 0, vector=np.float32(3.0) * _unit(0))
-    archival.insert([record])
-    other = make_record(Table.ARCHIVAL, 0, vector=_unit(1))
-    connector = store.connector(Table.ARCHIVAL)
-    connector.exact.upsert(  # what the interrupted upsert of ``other`` had written
-        ids=[_chroma_key(other)], embeddings=np.ones((1, 1), dtype=np.float32), metadatas=[{EXACT_VECTOR: "AACAPw=="}]
-    )
-    read = archival.get(record.id)
-    assert np.allclose(read.embedding, record.embedding, rtol=1e-6, atol=0)  # Chroma's own copy: within a float32 ulp
-    assert read.text == record.text
-
-
-def test_records_written_by_0_6_keep_their_vector_in_their_metadata_until_rewritten(tmp_path: Path) -> None:
-    from memgpt.plugin import vector_to_base64
+def test_a_vector_the_unit_form_cannot_express_is_kept_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memgpt_backend_chroma import unit_form
 
     store, archival = _archival(tmp_path)
-    record = make_record(Table.ARCHIVAL, 0, vector=np.float32(3.0) * _unit(0))
-    archival.insert([record])
-    main = store.client.get_collection("memgpt_archival")
-    store.client.get_collection("memgpt_archival_exact").delete(ids=[_chroma_key(record)])
-    main.update(ids=[_chroma_key(record)], metadatas=[{EXACT_VECTOR: vector_to_base64(record.embedding), EXACT_CRC: None}])
-    read = archival.get(record.id)
-    assert read.embedding.tobytes() == record.embedding.tobytes()
-    archival.insert([record])
-    [metadata] = main.get(ids=[_chroma_key(record)], include=["metadatas"])["metadatas"]
-    assert EXACT_VECTOR not in metadata and EXACT_CRC in metadata
-    assert archival.get(record.id).embedding.tobytes() == record.embedding.tobytes()
+    archival.insert([_scaled(0, 2.0)])
+    monkeypatch.setattr(unit_form, "MAX_DIM", 2)  # now no vector of the test's dimension fits a patch
+    archival.insert([_scaled(1, 2.0), _scaled(0, 5.0)])
+    metadatas = store.client.get_collection("memgpt_archival").get(include=["metadatas"])["metadatas"]
+    assert all(EXACT_VECTOR in m and EXACT_NORM not in m and EXACT_PATCH not in m for m in metadatas)
+    for record in (_scaled(1, 2.0), _scaled(0, 5.0)):
+        assert archival.get(record.id).embedding.tobytes() == record.embedding.tobytes()
+    monkeypatch.undo()
+    archival.insert([_scaled(0, 2.0)])  # back to a unit form: the whole copy goes
+    [metadata] = store.client.get_collection("memgpt_archival").get(ids=[f"{USER}/{_scaled(0, 2.0).id}"], include=["metadatas"])[
+        "metadatas"
+    ]
+    assert EXACT_VECTOR not in metadata and EXACT_NORM in metadata
+    assert archival.get(_scaled(0, 2.0).id).embedding.tobytes() == _scaled(0, 2.0).embedding.tobytes()
 
+
+def test_a_collection_made_by_0_6_keeps_its_cosine_space_and_whole_copies(tmp_path: Path) -> None:
+    """0.6 made vector collections in Chroma's ``cosine`` space: they keep working as they were, exactly."""
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "db"), settings=Settings(anonymized_telemetry=False))
+    client.create_collection("memgpt_archival", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+    del client
+    store, archival = _archival(tmp_path)
+    records = [_scaled(i, 1.0 + i) for i in range(4)]
+    archival.insert(records)
+    metadatas = store.client.get_collection("memgpt_archival").get(include=["metadatas"])["metadatas"]
+    assert all(EXACT_VECTOR in m and EXACT_NORM not in m for m in metadatas)
+    assert all(archival.get(r.id).embedding.tobytes() == r.embedding.tobytes() for r in records)
+    [hit] = archival.search(records[2].embedding, k=1)
+    assert hit.record.id == records[2].id and hit.score == pytest.approx(1.0, abs=1e-5)

@@ -1,12 +1,11 @@
 """One memgpt table in Chroma, built on Chroma's own primitives.
 
 Two Chroma collections per table (the core's :class:`~memgpt.storage.paired.PairedConnector`):
-``memgpt_<table>`` holds records with an embedding (cosine HNSW),
+``memgpt_<table>`` holds records with an embedding (an HNSW index ranking by
+cosine: unit vectors in the inner-product space, each record's exact vector
+rebuilt from its unit vector, norm and patch; see :mod:`memgpt_backend_chroma.unit_form`),
 ``memgpt_<table>_plain`` those without one (Chroma cannot store a record
-without a vector unless it computes one, which would mean downloading a model).
-A third, ``memgpt_<table>_exact``, keeps the exact bytes of each embedding
-(Chroma hands cosine vectors back up to a float32 ulp off); see
-:meth:`ChromaConnector.write_side`. Filters become Chroma ``where`` clauses on metadata,
+without a vector unless it computes one, which would mean downloading a model). Filters become Chroma ``where`` clauses on metadata,
 ids go through ``ids=``, text search is a case-insensitive ``$regex`` on the
 document, date search a numeric range on ``created_at``. Chroma cannot sort,
 so ordered searches read only the ids and times of the matching records, sort
@@ -16,7 +15,6 @@ them, and fetch the requested page; nothing ever reads the whole collection.
 from __future__ import annotations
 
 import warnings
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +34,7 @@ from memgpt.plugin import (
     vector_to_base64,
     where_terms,
 )
+from memgpt_backend_chroma.unit_form import from_unit_form, unit_forms
 
 if TYPE_CHECKING:
     from memgpt.plugin import EmbeddingSpec, Side, Table
@@ -48,11 +47,14 @@ KEY_PAGE = 50_000
 offset, so each page re-reads what came before: few large pages beat many small ones (measured 3x on counts)."""
 _FULL = ["documents", "metadatas"]
 EXACT_VECTOR = "memgpt_vector"
-"""Metadata key holding an embedding as exact little-endian float32 bytes (base64): in the ``_exact``
-collection, and in the records of the vector collection written before memgpt 0.7."""
-EXACT_CRC = "memgpt_vector_crc"
-"""Metadata key of a vector record: the CRC-32 of its :data:`EXACT_VECTOR` text, which names the one
-copy in the ``_exact`` collection that belongs to this version of the record."""
+"""Metadata key holding a record's whole embedding as exact little-endian float32 bytes (base64): in
+collections made by memgpt 0.6 (``cosine`` space), and for a vector the unit form cannot express."""
+EXACT_NORM = "memgpt_norm"
+"""Metadata key holding the norm of a record's embedding (see :mod:`memgpt_backend_chroma.unit_form`)."""
+EXACT_PATCH = "memgpt_patch"
+"""Metadata key holding the patch of a record's embedding (absent: none needed)."""
+SPACE = "ip"
+"""The space of vector collections memgpt makes: inner product, on unit vectors it normalizes itself."""
 _RUST_REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
@@ -103,11 +105,6 @@ def _in_scope(key: str, users: frozenset[str] | None) -> bool:
     return users is None or key_user(key) in users
 
 
-def exact_crc(text: str) -> int:
-    """The CRC-32 of an :data:`EXACT_VECTOR` text, as kept in :data:`EXACT_CRC`."""
-    return zlib.crc32(text.encode("ascii"))
-
-
 T = TypeVar("T")
 _TRANSIENT = ("error finding id", "error executing plan")
 """What a Chroma server answers when a query meets records another process is writing: a read retried gets past it."""
@@ -133,20 +130,16 @@ class ChromaConnector(PairedConnector):
         vectors = self.collections[self.vectors] = client.get_or_create_collection(
             self.name,
             embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_construction": EF_CONSTRUCTION, "ef_search": EF_SEARCH}},
+            configuration={"hnsw": {"space": SPACE, "ef_construction": EF_CONSTRUCTION, "ef_search": EF_SEARCH}},
         )
         with warnings.catch_warnings():  # reading the configuration of a collection without embedding function warns
             warnings.simplefilter("ignore", DeprecationWarning)
             hnsw = (vectors.configuration or {}).get("hnsw") or {}
         if int(hnsw.get("ef_search") or 0) < EF_SEARCH:  # made by an earlier release: search is mutable
             vectors.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+        self.unit_vectors = hnsw.get("space") == SPACE
+        """Whether the vector collection holds unit vectors (made by 0.7 on); 0.6 made it ``cosine``, with whole copies."""
         self.collections[self.plain] = client.get_or_create_collection(self.plain_name, embedding_function=None)
-        self.exact = client.get_or_create_collection(self.exact_name, embedding_function=None)
-
-    @property
-    def exact_name(self) -> str:
-        """The collection keeping the exact bytes of the vector collection's embeddings."""
-        return f"{self.name}_exact"
 
     def reading(self, read: Callable[[], T]) -> T:
         """``read()``, again when a Chroma server's query missed an id another process was writing."""
@@ -167,53 +160,38 @@ class ChromaConnector(PairedConnector):
         collection.modify(metadata={**(collection.metadata or {}), **values})
 
     # -- rows ---------------------------------------------------------------------------
-    def _metadata(self, row: Row, exact: str | None) -> dict[str, Any]:
+    def _metadata(self, row: Row, form: tuple[float, str] | None) -> dict[str, Any]:
         """A record's metadata for an upsert, which Chroma merges into what the record held: a field now
-        empty is written as ``None``, which removes it (and so removes a copy of the vector kept by 0.6)."""
+        empty is written as ``None``, which removes it (so no field or copy of a vector outlives its version)."""
         metadata: dict[str, Any] = dict(row.fields)
         metadata["created_at"] = row.created_at
         metadata["payload"] = row.payload
-        if exact is not None:
-            metadata[EXACT_VECTOR] = None
-            metadata[EXACT_CRC] = exact_crc(exact)
+        if row.embedding is not None:
+            norm, patch = form if form is not None else (None, None)
+            metadata[EXACT_NORM] = norm
+            metadata[EXACT_PATCH] = patch or None
+            metadata[EXACT_VECTOR] = vector_to_base64(row.embedding) if form is None else None
         return metadata
 
-    def _exact_vectors(self, result: dict[str, Any]) -> dict[str, np.ndarray]:
-        """The exact embeddings of the vector records in ``result`` (a ``get`` or one query's page), by id.
+    def _embedding(self, metadata: dict[str, Any], stored: Any) -> np.ndarray | None:
+        """A vector record's exact embedding, from its metadata and the vector Chroma stored (see :meth:`_metadata`)."""
+        if EXACT_VECTOR in metadata:
+            return vector_from_base64(metadata[EXACT_VECTOR])
+        if EXACT_NORM in metadata and stored is not None:
+            return from_unit_form(np.asarray(stored, dtype=np.float32), metadata[EXACT_NORM], metadata.get(EXACT_PATCH) or "")
+        return None
 
-        Each comes from the ``_exact`` collection when the copy there has the
-        record's :data:`EXACT_CRC`, or from the record itself when 0.6 wrote it
-        there. A record whose copy is missing or another version's (a write
-        cut short between the two collections) gets Chroma's own vector,
-        within a float32 ulp of what was written.
-        """
-        found: dict[str, np.ndarray] = {}
-        wanted: dict[str, Any] = {}
-        for id_, metadata in zip(result["ids"], result["metadatas"], strict=True):
-            metadata = metadata or {}
-            if EXACT_VECTOR in metadata:
-                found[id_] = vector_from_base64(metadata[EXACT_VECTOR])
-            else:
-                wanted[id_] = metadata.get(EXACT_CRC)
-        for chunk in chunked(list(wanted), max(1, self.store.max_batch)):
-            kept = self.exact.get(ids=list(chunk), include=["metadatas"])
-            for id_, metadata in zip(kept["ids"], kept["metadatas"], strict=True):
-                text = (metadata or {}).get(EXACT_VECTOR)
-                if isinstance(text, str) and exact_crc(text) == wanted[id_]:
-                    found[id_] = vector_from_base64(text)
-        missing = [id_ for id_ in wanted if id_ not in found]
-        if missing:
-            engine = self.collections[self.vectors].get(ids=missing, include=["embeddings"])
-            for id_, vector in zip(engine["ids"], engine["embeddings"], strict=True):
-                found[id_] = np.asarray(vector, dtype=np.float32)
-        return found
+    @staticmethod
+    def _full(side: Side) -> list[str]:
+        """What a read of whole records includes: the stored vectors too on the vector side (see :meth:`_embedding`)."""
+        return [*_FULL, "embeddings"] if side.vectors else _FULL
 
     def _rows(self, result: dict[str, Any], side: Side) -> list[Row]:
-        vectors = self._exact_vectors(result) if side.vectors else {}
+        stored = result.get("embeddings")
         rows = []
         for i, id_ in enumerate(result["ids"]):
             metadata = result["metadatas"][i] or {}
-            vector = vectors.get(id_)
+            vector = self._embedding(metadata, stored[i] if stored is not None else None) if side.vectors else None
             rows.append(
                 Row(
                     id=id_,
@@ -263,60 +241,38 @@ class ChromaConnector(PairedConnector):
         super().upsert(rows)
 
     def write_side(self, side: Side, rows: Sequence[Row]) -> None:
-        """Upsert ``rows``; the exact bytes of their embeddings go to the ``_exact`` collection first.
-
-        Kept beside a record, those 2 KB of text per 384-d vector spread
-        every record's small metadata over many more pages of Chroma's one
-        metadata table, which all filtered reads pay for (measured on 10,000
-        passages and 20,000 messages: an agent's count 22 ms against 15, a
-        date range 69 ms against 45). Written first, a copy never misses a
-        record that names it; the record's :data:`EXACT_CRC` says which
-        version is its own (see :meth:`_exact_vectors`).
-        """
         for chunk in chunked(rows, max(1, self.store.max_batch)):
-            exact: list[str | None] = [None] * len(chunk)
             if side.vectors:
-                exact = [vector_to_base64(r.embedding) for r in chunk]
-                self.exact.upsert(
-                    ids=[r.id for r in chunk],
-                    embeddings=np.ones((len(chunk), 1), dtype=np.float32),
-                    metadatas=[{EXACT_VECTOR: text} for text in exact],
-                )
+                exact = np.stack([r.embedding for r in chunk]).astype(np.float32)
+                indexed, forms = unit_forms(exact) if self.unit_vectors else (exact, [None] * len(chunk))
+            else:
+                indexed, forms = np.ones((len(chunk), 1), dtype=np.float32), [None] * len(chunk)
             self.collections[side].upsert(
                 ids=[r.id for r in chunk],
-                embeddings=(
-                    np.stack([r.embedding for r in chunk]).astype(np.float32)
-                    if side.vectors
-                    else np.ones((len(chunk), 1), dtype=np.float32)
-                ),
+                embeddings=indexed,
                 documents=[r.text or "" for r in chunk],
-                metadatas=[self._metadata(r, text) for r, text in zip(chunk, exact, strict=True)],
+                metadatas=[self._metadata(r, form) for r, form in zip(chunk, forms, strict=True)],
             )
 
-    def _with_copies(self, side: Side) -> list[Any]:
-        """The collections a row of ``side`` lives in: the vector one's rows have their exact copy too."""
-        return [self.collections[side], self.exact] if side.vectors else [self.collections[side]]
-
     def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
-        for collection in self._with_copies(side):
-            if collection.count() > 0:
-                for chunk in chunked(ids, self.store.max_batch):
-                    collection.delete(ids=list(chunk))
+        collection = self.collections[side]
+        if collection.count() > 0:
+            for chunk in chunked(ids, self.store.max_batch):
+                collection.delete(ids=list(chunk))
 
     def delete_side(self, side: Side, where: Where) -> int:
         ids, clause = chroma_filter(where)
-        found = [i for page in self._matching_ids(self.collections[side], ids, clause) for i in page["ids"]]
-        for collection in self._with_copies(side):
-            for chunk in chunked(found, self.store.max_batch):
-                collection.delete(ids=list(chunk))
+        collection = self.collections[side]
+        found = [i for page in self._matching_ids(collection, ids, clause) for i in page["ids"]]
+        for chunk in chunked(found, self.store.max_batch):
+            collection.delete(ids=list(chunk))
         return len(found)
 
     def drop_side(self, side: Side) -> None:
-        for name in [side.name, self.exact_name] if side.vectors else [side.name]:
-            try:
-                self.store.client.delete_collection(name)
-            except Exception:
-                pass
+        try:
+            self.store.client.delete_collection(side.name)
+        except Exception:
+            pass
 
     def drop(self) -> None:
         super().drop()
@@ -335,7 +291,7 @@ class ChromaConnector(PairedConnector):
         rest = where.without("id")
         rows: list[Row] = []
         for chunk in chunked(ids, self.store.max_batch):
-            rows += self._rows(self.collections[side].get(ids=list(chunk), include=_FULL), side)
+            rows += self._rows(self.collections[side].get(ids=list(chunk), include=self._full(side)), side)
         return [row for row in rows if rest.matches(row.field_values())]
 
     def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
@@ -352,9 +308,9 @@ class ChromaConnector(PairedConnector):
         ids, clause = chroma_filter(where)
         size = max(1, min(batch_size, PAGE))
         collection = self.collections[side]
-        offset = 0
+        offset, full = 0, self._full(side)
         while True:
-            page = self.reading(lambda o=offset: collection.get(ids=ids, where=clause, include=_FULL, limit=size, offset=o))
+            page = self.reading(lambda o=offset: collection.get(ids=ids, where=clause, include=full, limit=size, offset=o))
             if page["ids"]:
                 yield self._rows(page, side)
             if len(page["ids"]) < size:
@@ -377,15 +333,21 @@ class ChromaConnector(PairedConnector):
         return self._query(query, k, where)
 
     def _query(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
+        """One query; on unit vectors the query is made a unit vector too, so that ``1 - distance`` is the cosine."""
         ids, clause = chroma_filter(where)
+        asked = np.asarray(query, dtype=np.float32)
+        norm = float(np.linalg.norm(asked.astype(np.float64)))
+        if self.unit_vectors and norm > 0:
+            asked = (asked / np.float32(norm)).astype(np.float32)
         result = self.collections[self.vectors].query(
-            query_embeddings=[query.astype(np.float32)],
+            query_embeddings=[asked],
             n_results=k,
             ids=ids,
             where=clause,
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "distances", "embeddings"],
         )
-        page = {key: value[0] for key, value in result.items() if key in ("ids", "documents", "metadatas", "distances")}
+        wanted = ("ids", "documents", "metadatas", "distances", "embeddings")
+        page = {key: value[0] for key, value in result.items() if key in wanted and value is not None}
         rows = self._rows(page, self.vectors)
         return [(row, 1.0 - float(distance)) for row, distance in zip(rows, page["distances"], strict=True)]
 
