@@ -16,7 +16,7 @@ from memgpt.testing import BackendConformance, make_record
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
 from memgpt.testing.data import USER
 from memgpt.testing.upgrade import upgrade_round_trip
-from memgpt_backend_chroma.connector import EXACT_NORM, EXACT_PATCH, EXACT_VECTOR, regex_literal
+from memgpt_backend_chroma.connector import ABSENT, EXACT_NORM, EXACT_PATCH, EXACT_VECTOR, regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend
 
 
@@ -168,8 +168,8 @@ def test_vectors_are_indexed_as_unit_vectors_and_read_back_bit_for_bit(tmp_path:
     archival.insert(records)
     kept = store.client.get_collection("memgpt_archival").get(include=["metadatas", "embeddings"])
     assert np.allclose(np.linalg.norm(np.asarray(kept["embeddings"]), axis=1), 1.0, atol=1e-6)
-    assert all(EXACT_VECTOR not in m and m[EXACT_NORM] > 0 for m in kept["metadatas"])
-    assert all(len(m.get(EXACT_PATCH) or "") < 200 for m in kept["metadatas"])  # a 2 KB copy was kept before
+    assert all(m[EXACT_VECTOR] is ABSENT and m[EXACT_NORM] > 0 for m in kept["metadatas"])
+    assert all(len(m[EXACT_PATCH]) < 200 for m in kept["metadatas"])  # a 2 KB copy was kept before
     by_id = {r.id: r for r in archival.get_many([r.id for r in records])}
     assert all(by_id[r.id].embedding.tobytes() == r.embedding.tobytes() for r in records)
     [hit] = archival.search(records[3].embedding, k=1)
@@ -185,7 +185,7 @@ def test_a_vector_the_unit_form_cannot_express_is_kept_whole(tmp_path: Path, mon
     monkeypatch.setattr(unit_form, "MAX_DIM", 2)  # now no vector of the test's dimension fits a patch
     archival.insert([_scaled(1, 2.0), _scaled(0, 5.0)])
     metadatas = store.client.get_collection("memgpt_archival").get(include=["metadatas"])["metadatas"]
-    assert all(EXACT_VECTOR in m and EXACT_NORM not in m and EXACT_PATCH not in m for m in metadatas)
+    assert all(isinstance(m[EXACT_VECTOR], str) and m[EXACT_NORM] is ABSENT and m[EXACT_PATCH] is ABSENT for m in metadatas)
     for record in (_scaled(1, 2.0), _scaled(0, 5.0)):
         assert archival.get(record.id).embedding.tobytes() == record.embedding.tobytes()
     monkeypatch.undo()
@@ -193,7 +193,7 @@ def test_a_vector_the_unit_form_cannot_express_is_kept_whole(tmp_path: Path, mon
     [metadata] = store.client.get_collection("memgpt_archival").get(ids=[f"{USER}/{_scaled(0, 2.0).id}"], include=["metadatas"])[
         "metadatas"
     ]
-    assert EXACT_VECTOR not in metadata and EXACT_NORM in metadata
+    assert metadata[EXACT_VECTOR] is ABSENT and metadata[EXACT_NORM] > 0
     assert archival.get(_scaled(0, 2.0).id).embedding.tobytes() == _scaled(0, 2.0).embedding.tobytes()
 
 
@@ -209,7 +209,7 @@ def test_a_collection_made_by_0_6_keeps_its_cosine_space_and_whole_copies(tmp_pa
     records = [_scaled(i, 1.0 + i) for i in range(4)]
     archival.insert(records)
     metadatas = store.client.get_collection("memgpt_archival").get(include=["metadatas"])["metadatas"]
-    assert all(EXACT_VECTOR in m and EXACT_NORM not in m for m in metadatas)
+    assert all(isinstance(m[EXACT_VECTOR], str) and m[EXACT_NORM] is ABSENT for m in metadatas)
     assert all(archival.get(r.id).embedding.tobytes() == r.embedding.tobytes() for r in records)
     [hit] = archival.search(records[2].embedding, k=1)
     assert hit.record.id == records[2].id and hit.score == pytest.approx(1.0, abs=1e-5)
