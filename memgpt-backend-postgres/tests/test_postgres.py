@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.pool import NullPool
 
 from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
@@ -379,8 +380,38 @@ def test_many_sequential_opens_share_one_bounded_pool(backend, pg_uri: str) -> N
     assert connections <= POOL_SIZE + MAX_OVERFLOW
 
 
+@pytest.mark.parametrize("ping_after_idle", [30.0, 0.0], ids=["in-use", "idle"])
+def test_a_connection_the_server_ended_is_replaced_before_use(
+    store, monkeypatch: pytest.MonkeyPatch, ping_after_idle: float
+) -> None:
+    """A pooled connection is handed out only if its server is still there: one in use is checked by its
+    socket alone (no round trip), one idle for longer than PING_AFTER_IDLE_SECONDS is pinged."""
+    from memgpt_backend_postgres import store as pg_store
+
+    monkeypatch.setattr(pg_store, "PING_AFTER_IDLE_SECONDS", ping_after_idle)
+    archival = open_collection(PostgresBackend(), store, Table.ARCHIVAL, Where.everything())
+    archival.insert([make_record(Table.ARCHIVAL, i, owner="agent-0") for i in range(3)])
+    assert archival.count() == 3  # the pool now holds a connection of ours
+    from sqlalchemy import create_engine
+
+    outsider = create_engine(store.engine.url, poolclass=NullPool)
+    with outsider.connect() as other:  # every pooled connection of ours ends, as in a failover
+        ended = other.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'memgpt'"
+            )
+        ).scalar()
+    outsider.dispose()
+    assert ended >= 1
+    assert archival.count() == 3
+    assert [h.record.id for h in archival.search(make_record(Table.ARCHIVAL, 1, owner="agent-0").embedding, k=1)] == [
+        "agent-0-archival-1"
+    ]
+
+
 def test_a_restarted_server_costs_a_reconnect_not_the_data(backend, tmp_path: Path) -> None:
-    """Pooled connections outlive a server restart: each is checked before use and replaced when dead."""
+    """Pooled connections outlive a server restart: each is checked before use and replaced when dead
+    (the restart closed their sockets, which the checkout sees)."""
     server = DevServer(tmp_path / "data", password="restart-secret")
     server.start()
     store = backend.open(backend.settings_from_uri(server.uri))

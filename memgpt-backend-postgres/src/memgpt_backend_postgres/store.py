@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import atexit
+import select
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from memgpt.plugin import Connector, ConnectorCache, StorageError, StorageUnavailable, Store, Table
 from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
@@ -37,6 +40,46 @@ def _no_delay(dbapi_connection: Any, _record: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+PING_AFTER_IDLE_SECONDS = 30.0
+"""A pooled connection unused for longer is asked ``SELECT 1`` before it is handed out (see :func:`_check_alive`)."""
+_IDLE_SINCE = "memgpt_idle_since"
+
+
+def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+    """Pool ``checkin``: remember when the connection went back to the pool."""
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _check_alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Pool ``checkout``: hand out a connection only if its server is still there (else the pool makes another).
+
+    SQLAlchemy's ``pool_pre_ping`` asks ``SELECT 1`` at every checkout: one
+    round trip on every operation (an agent's count took 1.6 ms against its
+    client's 0.9). An idle connection has nothing to read, while a server that
+    shut down or restarted has sent its farewell and closed the socket, so a
+    connection whose socket is readable is dropped, with no round trip. One
+    unused for more than :data:`PING_AFTER_IDLE_SECONDS` (which a firewall or
+    proxy may have cut silently) is still pinged.
+    """
+    idle = time.monotonic() - record.info.get(_IDLE_SINCE, time.monotonic())
+    sock = getattr(dbapi_connection, "_usock", None)
+    if idle <= PING_AFTER_IDLE_SECONDS and isinstance(sock, socket.socket):
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError) as exc:  # closed socket
+            raise DisconnectionError(str(exc)) from exc
+        if readable:
+            raise DisconnectionError("the server closed the connection")
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        dbapi_connection.rollback()
+    except Exception as exc:
+        raise DisconnectionError(str(exc)) from exc
+
+
 POOL_SIZE = 5
 MAX_OVERFLOW = 5
 CONNECT_TIMEOUT_SECONDS = 10
@@ -58,11 +101,12 @@ class _Engines:
                     uri,
                     pool_size=POOL_SIZE,
                     max_overflow=MAX_OVERFLOW,
-                    pool_pre_ping=True,
                     pool_recycle=1800,
                     connect_args={"application_name": "memgpt"},
                 )
                 event.listen(engine, "connect", _no_delay)
+                event.listen(engine, "checkin", _idle_from_now)
+                event.listen(engine, "checkout", _check_alive)
             return engine
 
     def dispose_all(self) -> None:
