@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from memgpt.errors import StorageError
-from memgpt.storage.helpers import chunked, engine_errors, like_pattern, page_by_time, vector_from_base64, vector_to_base64
+from memgpt.storage.helpers import (
+    chunked,
+    engine_errors,
+    key_in_users,
+    like_pattern,
+    page_by_time,
+    scope_without_user,
+    vector_from_base64,
+    vector_to_base64,
+)
+from memgpt.storage.where import Where
 
 
 def test_vectors_survive_base64_bit_exactly() -> None:
@@ -106,3 +116,15 @@ def test_retried_reads_get_past_transient_errors_only() -> None:
     with pytest.raises(StorageError):
         retried(always, lambda m: "finding id" in m, attempts=4)
     assert len(calls) == 4
+
+
+def test_an_agents_scope_leaves_its_user_to_the_keys_read() -> None:
+    scope, users = scope_without_user(Where.of(user_id="ann", agent_id="helper"))
+    assert scope == Where.of(agent_id="helper") and users == frozenset({"ann"})
+    assert key_in_users("ann/m1", users) and not key_in_users("bob/m1", users) and not key_in_users("m1", users)
+
+
+def test_a_scope_of_the_user_alone_or_of_ids_keeps_its_user_term() -> None:
+    for where in (Where.of(user_id="ann"), Where.of(user_id="ann", id=["ann/m1"]), Where.of(agent_id="helper")):
+        assert scope_without_user(where) == (where, None)
+    assert key_in_users("anyone/m1", None)

@@ -10,6 +10,11 @@ ids go through ``ids=``, text search is a case-insensitive ``$regex`` on the
 document, date search a numeric range on ``created_at``. Chroma cannot sort,
 so ordered searches read only the ids and times of the matching records, sort
 them, and fetch the requested page; nothing ever reads the whole collection.
+Chroma evaluates each term of an ``$and`` over the whole collection, so reads
+that return keys leave the user's term out when the scope names an agent and
+check each key's user instead (:func:`~memgpt.storage.helpers.scope_without_user`:
+on 20,000 messages a date range took 33 ms with the term and 24 ms without, a
+text search 19.7 ms and 8.5 ms).
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from memgpt.plugin import (
     Where,
     approximate_bytes,
     chunked,
-    key_user,
+    key_in_users,
     require_free_space,
     retried,
+    scope_without_user,
     vector_from_base64,
     vector_to_base64,
     where_terms,
@@ -86,32 +92,9 @@ def chroma_filter(where: Where, extra: Sequence[dict[str, Any]] = ()) -> tuple[l
     return (None if ids is None else sorted(ids)), clause
 
 
-def engine_scope(where: Where) -> tuple[Where, frozenset[str] | None]:
-    """The part of ``where`` Chroma is asked to evaluate, and the users checked on the keys read instead.
-
-    Chroma evaluates each term of an ``$and`` over the whole collection, and
-    the user's term matches every row of a one-user store: on 20,000 messages,
-    a date range took 33 ms with it and 24 ms without, a text search 19.7 ms
-    and 8.5 ms. A row's key starts with its user (``<user>/<id>``), so when the
-    scope also names another field (an agent), the user's term is left out
-    and each key read is checked instead. A top-k search checks its hits and
-    asks again with the user's term when one is another user's
-    (:meth:`ChromaConnector.search_vectors`).
-    """
-    users = where.get("user_id")
-    rest = where.without("user_id")
-    if users is None or not any(name != "id" for name, _ in rest.constraints):
-        return where, None
-    return rest, users
-
-
 def _value(stored: Any) -> str | None:
     """A field's value as read back: a string, or ``None`` for :data:`ABSENT` (or a key 0.6 left out)."""
     return stored if isinstance(stored, str) else None
-
-
-def _in_scope(key: str, users: frozenset[str] | None) -> bool:
-    return users is None or key_user(key) in users
 
 
 T = TypeVar("T")
@@ -308,13 +291,13 @@ class ChromaConnector(PairedConnector):
 
     def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
         extra, document = condition or ((), None)
-        scope, users = engine_scope(where)
+        scope, users = scope_without_user(where)
         ids, clause = chroma_filter(scope, extra)
         collection = self.collections[side]
         if ids is None and clause is None and document is None:
             return int(collection.count())
         pages = self._matching_ids(collection, ids, clause, document)
-        return sum(sum(1 for key in page["ids"] if _in_scope(key, users)) for page in pages)
+        return sum(sum(1 for key in page["ids"] if key_in_users(key, users)) for page in pages)
 
     def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
         ids, clause = chroma_filter(where)
@@ -330,17 +313,17 @@ class ChromaConnector(PairedConnector):
             offset += size
 
     def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        """The top ``k`` under ``where``; an agent's search first asks without the user's term (see :func:`engine_scope`).
+        """The top ``k`` under ``where``; an agent's search first asks without the user's term (see the module docstring).
 
         When every hit of that wider search is the user's, they are also the
         user's top ``k`` (the user's rows are among those searched), which is
         the rule: agent ids are derived from their user. Only when another
         user's row comes back is the search asked again with the user's term.
         """
-        scope, users = engine_scope(where)
+        scope, users = scope_without_user(where)
         if users is not None:
             hits = self._query(query, k, scope)
-            if all(_in_scope(row.id, users) for row, _ in hits):
+            if all(key_in_users(row.id, users) for row, _ in hits):
                 return hits
         return self._query(query, k, where)
 
@@ -366,11 +349,11 @@ class ChromaConnector(PairedConnector):
     # -- ordered searches: the core reads (time, id) of the matches, sorts, fetches one page ---------------
     def keys_of_side(self, side: Side, where: Where, condition: Any) -> Iterable[tuple[int, str]]:
         extra, document = condition
-        scope, users = engine_scope(where)
+        scope, users = scope_without_user(where)
         ids, clause = chroma_filter(scope, extra)
         for page in self._matching_ids(self.collections[side], ids, clause, document, include=["metadatas"]):
             yield from (
-                (int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True) if _in_scope(i, users)
+                (int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True) if key_in_users(i, users)
             )
 
     def text_condition(self, text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:

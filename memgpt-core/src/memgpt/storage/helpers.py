@@ -22,7 +22,7 @@ import numpy as np
 from memgpt.errors import MemGPTError, StorageError
 from memgpt.kinds import Table
 from memgpt.secrets import scrub
-from memgpt.storage.codec import Row, has_user_key, rekeyed, vector_from_bytes, vector_to_bytes
+from memgpt.storage.codec import Row, has_user_key, key_user, rekeyed, vector_from_bytes, vector_to_bytes
 from memgpt.storage.where import Where
 
 T = TypeVar("T")
@@ -37,6 +37,29 @@ def where_terms(where: Where, one: Callable[[str, str], T], many: Callable[[str,
     """One engine term per constraint of ``where``, in a stable order: ``one(field, value)`` when it allows a
     single value, ``many(field, values)`` (sorted) when several. Build each term with the values as data."""
     return [one(field, values[0]) if len(values) == 1 else many(field, values) for field, values in where.items()]
+
+
+def scope_without_user(where: Where) -> tuple[Where, frozenset[str] | None]:
+    """The part of ``where`` to ask the engine, and the users to check on the row keys read instead.
+
+    For engines that evaluate a filter's every term over every row (Chroma,
+    LanceDB), the user's term costs as much as the agent's and matches every
+    row of a one-user store. A row's key starts with its user (``<user>/<id>``),
+    so when the scope also names another field (an agent, a source), the
+    user's term is left out and each key read is checked with
+    :func:`key_in_users` instead. Only for reads that return keys: a count of
+    the wider scope would count another user's rows.
+    """
+    users = where.get("user_id")
+    rest = where.without("user_id")
+    if users is None or not any(name != "id" for name, _ in rest.constraints):
+        return where, None
+    return rest, users
+
+
+def key_in_users(key: str, users: frozenset[str] | None) -> bool:
+    """Whether a row key belongs to one of ``users`` (``None``: no user to check; see :func:`scope_without_user`)."""
+    return users is None or key_user(key) in users
 
 
 def vector_to_base64(vector: np.ndarray) -> str:
