@@ -177,3 +177,28 @@ def test_a_table_left_half_created_by_a_killed_process_counts_as_absent(tmp_path
         assert archival.embedding_spec is None and archival.count() == 0
         archival.insert([make_record(Table.ARCHIVAL, 0)])
         assert archival.count() == 1
+
+
+def test_compaction_indexes_the_scope_and_counts_stay_exact_after_it(tmp_path: Path) -> None:
+    """Compaction puts bitmaps on the user and the agent; rows written after it (not yet in them) still count."""
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    recall = open_collection(backend, store, Table.RECALL, Where.everything())
+
+    def messages(start: int, stop: int, user: str = "u") -> list[Message]:
+        return [
+            Message(id=f"m{i}", role="user", text="hi", user_id=user, agent_id=f"a{i % 3}", created_at=i)
+            for i in range(start, stop)
+        ]
+
+    recall.insert(messages(0, 60))
+    connector: LanceDBConnector = recall.connector  # type: ignore[assignment]
+    table = connector._open(connector.plain_name)
+    connector.compact(table)
+    assert {"user_id", "agent_id", "id"} <= connector._indexed_columns(table)
+    plan = table.search().where("agent_id = 'a1' AND user_id = 'u'").explain_plan(verbose=True)
+    assert "agent_id_idx(Bitmap)" in plan and "user_id_idx(Bitmap)" in plan, plan
+    recall.insert(messages(60, 90) + messages(0, 9, user="v"))  # after the compaction: outside the bitmaps
+    agent_a1 = open_collection(backend, store, Table.RECALL, Where.of(user_id="u", agent_id="a1"))
+    assert agent_a1.count() == 30
+    assert open_collection(backend, store, Table.RECALL, Where.of(user_id="v", agent_id="a1")).count() == 3
