@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memgpt.errors import ConfigError, StorageUnavailable
+from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where
@@ -213,3 +213,21 @@ def test_a_collection_made_by_0_6_keeps_its_cosine_space_and_whole_copies(tmp_pa
     assert all(archival.get(r.id).embedding.tobytes() == r.embedding.tobytes() for r in records)
     [hit] = archival.search(records[2].embedding, k=1)
     assert hit.record.id == records[2].id and hit.score == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{EXACT_PATCH: "!!not base64"}, {EXACT_PATCH: "//8="}, {EXACT_NORM: "x"}, {EXACT_NORM: ABSENT, EXACT_PATCH: ABSENT}],
+    ids=["patch-not-base64", "patch-beyond-the-vector", "norm-not-a-number", "nothing-left"],
+)
+def test_a_record_whose_vector_metadata_is_damaged_says_so(tmp_path: Path, damage: dict) -> None:
+    store, archival = _archival(tmp_path)
+    record = _scaled(0, 2.0)
+    archival.insert([record, _scaled(1, 2.0)])
+    store.client.get_collection("memgpt_archival").update(ids=[f"{USER}/{record.id}"], metadatas=[damage])
+    with pytest.raises(
+        StorageError, match=r"record 'user-1/owner-1-archival-0' of memgpt_archival .* has a damaged vector"
+    ) as info:
+        archival.get(record.id)
+    assert "\n" not in str(info.value) and "insert the record again" in str(info.value)
+    assert archival.get(_scaled(1, 2.0).id).embedding.tobytes() == _scaled(1, 2.0).embedding.tobytes()

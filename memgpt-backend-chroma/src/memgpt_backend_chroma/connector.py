@@ -29,6 +29,7 @@ import numpy as np
 from memgpt.plugin import (
     PairedConnector,
     Row,
+    StorageError,
     Where,
     approximate_bytes,
     chunked,
@@ -165,16 +166,25 @@ class ChromaConnector(PairedConnector):
             metadata[EXACT_VECTOR] = vector_to_base64(row.embedding) if form is None else ABSENT
         return metadata
 
-    @staticmethod
-    def _embedding(metadata: dict[str, Any], stored: Any) -> np.ndarray | None:
-        """A vector record's exact embedding, from its metadata and the vector Chroma stored (see :meth:`_metadata`)."""
-        whole = metadata.get(EXACT_VECTOR)
-        if isinstance(whole, str):
-            return vector_from_base64(whole)
-        norm, patch = metadata.get(EXACT_NORM), metadata.get(EXACT_PATCH)
-        if isinstance(norm, (int, float)) and not isinstance(norm, bool) and isinstance(patch, str) and stored is not None:
-            return from_unit_form(np.asarray(stored, dtype=np.float32), float(norm), patch)
-        return None
+    def _embedding(self, key: str, metadata: dict[str, Any], stored: Any) -> np.ndarray:
+        """A vector record's exact embedding, from its metadata and the vector Chroma stored (see :meth:`_metadata`);
+        a record whose metadata cannot give it back is damaged, and says so."""
+        try:
+            whole = metadata.get(EXACT_VECTOR)
+            if isinstance(whole, str):
+                return vector_from_base64(whole)
+            norm, patch = metadata.get(EXACT_NORM), metadata.get(EXACT_PATCH)
+            if isinstance(norm, (int, float)) and not isinstance(norm, bool) and isinstance(patch, str) and stored is not None:
+                vector = from_unit_form(np.asarray(stored, dtype=np.float32), float(norm), patch)
+                if vector.shape == np.shape(stored):
+                    return vector
+            problem = "no norm and patch or whole copy"
+        except (ValueError, IndexError) as exc:  # binascii.Error is a ValueError
+            problem = str(exc)
+        raise StorageError(
+            f"record {key!r} of {self.name} in Chroma at {self.store.where} has a damaged vector ({problem}); "
+            "insert the record again, or restore the folder from a backup"
+        )
 
     @staticmethod
     def _full(side: Side) -> list[str]:
@@ -186,7 +196,7 @@ class ChromaConnector(PairedConnector):
         rows = []
         for i, id_ in enumerate(result["ids"]):
             metadata = result["metadatas"][i] or {}
-            vector = self._embedding(metadata, stored[i] if stored is not None else None) if side.vectors else None
+            vector = self._embedding(id_, metadata, stored[i] if stored is not None else None) if side.vectors else None
             rows.append(
                 Row(
                     id=id_,
