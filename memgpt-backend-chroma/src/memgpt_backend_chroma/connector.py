@@ -59,7 +59,7 @@ collections made by memgpt 0.6 (``cosine`` space), and for a vector the unit for
 EXACT_NORM = "memgpt_norm"
 """Metadata key holding the norm of a record's embedding (see :mod:`memgpt_backend_chroma.unit_form`)."""
 EXACT_PATCH = "memgpt_patch"
-"""Metadata key holding the patch of a record's embedding (absent: none needed)."""
+"""Metadata key holding the patch of a record's embedding (an empty string: the unit vector times the norm is exact)."""
 ABSENT = False
 """The metadata value written for "no value". Chroma merges an upsert into the record it replaces, so every
 key is always written; ``None`` would remove the key, but costs Chroma a delete per key and record (0.17 ms
