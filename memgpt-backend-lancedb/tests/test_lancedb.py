@@ -92,6 +92,41 @@ def test_a_batch_is_appended_unless_it_replaces_a_stored_id(tmp_path: Path, monk
     assert stored is not None and stored.embedding.tolist() == vectors[299].tolist()
 
 
+def test_ids_known_from_this_process_s_own_writes_are_not_trusted_after_another_process_writes(tmp_path: Path) -> None:
+    """A process keeps the ids its own appends left in a table (to skip reading them again); a write by
+    another process, even one that dropped the table and filled it back to the same version, is seen."""
+    backend = LanceDBBackend()
+    our_store, their_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
+    ours = open_collection(backend, our_store, Table.ARCHIVAL, Where.of(user_id="user-1"))
+    vectors = random_unit_vectors(400, dim=8, seed=5)
+    ours.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100)])
+    ours.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100, 200)])
+    connector: LanceDBConnector = ours.connector  # type: ignore[assignment]
+    known = connector._known_ids[connector.name]
+    assert len(known.ids) == 200 and known.stamp == connector._stamp(connector._table(connector.vectors))
+
+    theirs = open_collection(backend, their_store, Table.ARCHIVAL, Where.of(user_id="user-1"))
+    theirs.insert([make_record(Table.ARCHIVAL, 250, vector=vectors[250])])
+    replaced = make_record(Table.ARCHIVAL, 250, vector=vectors[399], text="replaced")
+    ours.insert([replaced, make_record(Table.ARCHIVAL, 300, vector=vectors[300])])
+    assert ours.count() == 202 and ours.get(replaced.id).text == "replaced"
+
+    ours.insert([make_record(Table.ARCHIVAL, 301, vector=vectors[301])])  # a merge forgets the ids; an append learns them
+    version = connector._known_ids[connector.name].stamp[0]
+    open_collection(backend, their_store, Table.ARCHIVAL, Where.everything()).drop()  # the other process starts over
+    theirs = open_collection(backend, their_store, Table.ARCHIVAL, Where.of(user_id="user-1"))
+    theirs.insert([make_record(Table.ARCHIVAL, 380, vector=vectors[380], text="theirs")])  # an id this process never saw
+    table = theirs.connector._table(theirs.connector.vectors)  # type: ignore[attr-defined]
+    written = 1
+    while table.version < version:  # ... and writes up to the version this process knows
+        theirs.insert([make_record(Table.ARCHIVAL, 350 + written, vector=vectors[350 + written])])
+        written += 1
+    assert table.version == version, "the test needs the new table at the version the first process knows"
+    ours.insert([make_record(Table.ARCHIVAL, 380, vector=vectors[380], text="ours")])
+    assert ours.get(make_record(Table.ARCHIVAL, 380).id).text == "ours"
+    assert ours.count() == written, "a stale id list would have appended a second row with the same id"
+
+
 def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})

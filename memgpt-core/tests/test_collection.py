@@ -210,3 +210,83 @@ def test_exact_scores_are_float64_cosines_of_the_stored_vectors_clipped_to_one()
     mixed = [(row(None), 1.5), (row([3.0, 4.0]), 0.1), (row([0.0, 0.0]), 0.7)]
     assert exact_scores(query, mixed) == pytest.approx([1.0, 1.0, 0.0])
     assert exact_scores(query, [(row([0.0, 0.0]), 0.3), (row([3.0, 4.0]), 0.2)]) == pytest.approx([0.0, 1.0])
+
+
+# -- the batch screen: a fast path that must refuse at least what the record-by-record checks refuse ----------------
+
+
+def _spoil(field: str, value: object):
+    return lambda record: setattr(record, field, value)
+
+
+BAD_RECORDS = {
+    "an id that is not a string": _spoil("id", 7),
+    "an empty id": _spoil("id", ""),
+    "a NUL in its id": _spoil("id", "a\x00b"),
+    "text that is not a string": _spoil("text", b"bytes"),
+    "a NUL in its text": _spoil("text", "tea\x00time"),
+    "undecodable text": _spoil("text", "caf\udce9"),
+    "an agent name that escapes a folder": _spoil("agent_id", "../theirs"),
+    "no agent": _spoil("agent_id", None),
+    "an embedding without a model": _spoil("embedding_model", None),
+    "an embedding model that is not a string": _spoil("embedding_model", ["m"]),
+    "metadata that is not JSON": _spoil("metadata", {"when": object()}),
+    "undecodable metadata": _spoil("metadata", {"name": "caf\udce9"}),
+    "another user than the scope's": _spoil("user_id", "user-2"),
+}
+
+
+@pytest.mark.parametrize("spoil", BAD_RECORDS.values(), ids=BAD_RECORDS.keys())
+def test_a_batch_with_one_bad_record_is_refused_whole_by_the_record_by_record_checks(local_store, spoil) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, scope(user_id=USER))
+    records = [make_record(Table.ARCHIVAL, i) for i in range(20)]
+    spoil(records[13])
+    assert coll._screened(records) is None, "the screen vouched for a bad batch"
+    with pytest.raises(InvalidRecord) as refused:
+        coll.insert(records)
+    assert "\n" not in str(refused.value)
+    assert coll.count() == 0
+
+
+def test_a_message_with_an_unknown_role_is_refused_past_the_screen(local_store) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.RECALL, scope(user_id=USER))
+    records = [make_record(Table.RECALL, i) for i in range(20)]
+    records[4].role = "narrator"
+    assert coll._screened(records) is None
+    with pytest.raises(InvalidRecord, match="narrator"):
+        coll.insert(records)
+
+
+def _comparable(rows: list[Row]) -> list[tuple]:
+    return [(r.id, r.fields, r.text, r.created_at, None if r.embedding is None else r.embedding.tobytes(), r.payload) for r in rows]
+
+
+@pytest.mark.parametrize("table", [Table.ARCHIVAL, Table.RECALL, Table.SOURCE_PASSAGES], ids=lambda t: t.value)
+@pytest.mark.parametrize("text", ["plain words", "Grüße aus Köln 🌍", ""], ids=["ascii", "unicode", "empty"])
+def test_the_screen_makes_the_same_rows_as_the_record_by_record_checks(local_store, table, text) -> None:
+    coll = open_collection(LocalBackend(), local_store, table, Where.everything())
+    records = [make_record(table, i, text=f"{text} {i}" if text else "", with_embedding=i % 4 != 0) for i in range(40)]
+    records[3].metadata = {"lieu": "Zürich", "n": [1, 2.5, None], "nested": {"ok": True}}
+    screened = coll._screened(records)
+    assert screened is not None
+    coll._screened = lambda chunk: None  # type: ignore[method-assign]
+    assert _comparable(screened) == _comparable(coll._prepare(records)[0])
+
+
+def test_a_repeated_id_keeps_its_last_record_whichever_path_checks_the_batch(local_store) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    records = [make_record(Table.ARCHIVAL, i) for i in range(10)]
+    last = make_record(Table.ARCHIVAL, 2, text="the second version")
+    assert coll._screened([*records, last]) is None
+    assert coll.insert([*records, last]) == 10
+    assert coll.count() == 10 and coll.find([last])[0].text == "the second version"
+
+
+def test_an_embedding_replaced_by_a_list_after_the_record_was_made_is_stored_as_float32(local_store) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.ARCHIVAL, Where.everything())
+    records = [make_record(Table.ARCHIVAL, i) for i in range(5)]
+    records[1].embedding = [0.5] * 16  # the dataclass does not stop it
+    assert coll._screened(records) is None
+    coll.insert(records)
+    stored = coll.find([records[1]])[0]
+    assert stored.embedding.dtype == np.float32 and stored.embedding.tolist() == [0.5] * 16

@@ -38,6 +38,7 @@ from memgpt.plugin import (
     retried,
     scope_without_user,
     vector_from_base64,
+    vector_matrix,
     vector_to_base64,
     where_terms,
 )
@@ -248,7 +249,7 @@ class ChromaConnector(PairedConnector):
     def write_side(self, side: Side, rows: Sequence[Row]) -> None:
         for chunk in chunked(rows, max(1, self.store.max_batch)):
             if side.vectors:
-                exact = np.stack([r.embedding for r in chunk]).astype(np.float32)
+                exact = vector_matrix([r.embedding for r in chunk])
                 indexed, forms = unit_forms(exact) if self.unit_vectors else (exact, [None] * len(chunk))
             else:
                 indexed, forms = np.ones((len(chunk), 1), dtype=np.float32), [None] * len(chunk)

@@ -65,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "vector_from_base64": "memgpt.storage.helpers",
     "vector_to_bytes": "memgpt.storage.codec",
     "vector_from_bytes": "memgpt.storage.codec",
+    "vector_matrix": "memgpt.storage.codec",
     "upgrade_row_keys": "memgpt.storage.helpers",
     "upgrade_collections": "memgpt.storage.helpers",
     "KEYS_MARKER": "memgpt.storage.helpers",
@@ -150,7 +151,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
     from memgpt.secrets import mask_uri, scrub
     from memgpt.sources.readers import BinaryFile, Reader, Section, UnreadableFile, decode_text, read_text_file
     from memgpt.storage.backend import Backend, ConnectorCache, Health, Question, Settings, Store, UriBackend
-    from memgpt.storage.codec import Row, key_user, vector_from_bytes, vector_to_bytes
+    from memgpt.storage.codec import Row, key_user, vector_from_bytes, vector_matrix, vector_to_bytes
     from memgpt.storage.connector import ALL_CAPABILITIES, Capability, Connector
     from memgpt.storage.engine import EngineStore
     from memgpt.storage.helpers import (

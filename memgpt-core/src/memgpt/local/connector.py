@@ -24,7 +24,7 @@ from memgpt.records import EmbeddingSpec, Table
 from memgpt.storage import index_file
 from memgpt.storage.ann import KIND as GRAPH_KIND
 from memgpt.storage.ann import AnnGraph, saved_graphs
-from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes, vectors_from_blobs
+from memgpt.storage.codec import Row, split_key, vector_blob, vector_from_bytes, vector_matrix, vectors_from_blobs
 from memgpt.storage.connector import ALL_CAPABILITIES, Connector
 from memgpt.storage.snapshots import save_snapshot, saved_snapshots, whole
 from memgpt.storage.vectors import VectorIndex, normalize_rows, top_k
@@ -278,7 +278,7 @@ class LocalConnector(Connector):
         if with_vectors:
             index.put(
                 [r.id for r in with_vectors],
-                np.stack([r.embedding for r in with_vectors]),
+                vector_matrix([r.embedding for r in with_vectors]),
                 [r.fields for r in with_vectors],
                 [rowids.get(r.id, -1) for r in with_vectors],
             )
@@ -295,7 +295,7 @@ class LocalConnector(Connector):
         if with_vectors:
             cached.ann.put(
                 np.array([rowids[r.id] for r in with_vectors], dtype=np.int64),
-                normalize_rows(np.stack([r.embedding for r in with_vectors])),
+                normalize_rows(vector_matrix([r.embedding for r in with_vectors])),
             )
         self._save_if_due(key, cached)
 

@@ -157,25 +157,38 @@ def _layout(table: Table) -> _Layout:
 
 def encode(table: Table, record: Record) -> Row:
     """The row a backend stores for ``record`` (validation is the collection's job)."""
+    return encode_many(table, (record,))[0]
+
+
+def encode_many(table: Table, records: Sequence[Record]) -> list[Row]:
+    """The rows a backend stores for ``records``, in order: :func:`encode` of each, in one loop.
+
+    Raises :class:`InvalidRecord` for the first record whose payload is not JSON.
+    """
     layout = _LAYOUTS.get(table) or _layout(table)
-    values = record.__dict__
-    try:  # payload_keys are sorted: the payload is canonical JSON
-        payload = "{" + ",".join([key + _json_value(values[name]) for name, key in layout.payload_keys]) + "}"
-    except (TypeError, ValueError) as exc:
-        raise InvalidRecord(f"{type(record).__name__} {values[layout.id_attr]!r} is not JSON-serializable: {exc}") from None
-    except RecursionError:
-        raise InvalidRecord(
-            f"{type(record).__name__} {values[layout.id_attr]!r} has metadata nested too deeply to store"
-        ) from None
-    delta = values["created_at"] - EPOCH
-    return Row(  # positional: this runs for every record written
-        f"{values['user_id']}{KEY_SEPARATOR}{values[layout.id_attr]}",
-        {name: values[name] for name in layout.filter_fields},
-        values["text"] if layout.has_text else None,
-        (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,
-        values.get("embedding"),
-        payload,
-    )
+    id_attr, filter_fields, has_text, payload_keys = layout.id_attr, layout.filter_fields, layout.has_text, layout.payload_keys
+    rows = []
+    append = rows.append
+    for record in records:
+        values = record.__dict__
+        try:  # payload_keys are sorted: the payload is canonical JSON
+            payload = "{" + ",".join([key + _json_value(values[name]) for name, key in payload_keys]) + "}"
+        except (TypeError, ValueError) as exc:
+            raise InvalidRecord(f"{type(record).__name__} {values[id_attr]!r} is not JSON-serializable: {exc}") from None
+        except RecursionError:
+            raise InvalidRecord(f"{type(record).__name__} {values[id_attr]!r} has metadata nested too deeply to store") from None
+        delta = values["created_at"] - EPOCH
+        append(
+            Row(  # positional: this runs for every record written
+                f"{values['user_id']}{KEY_SEPARATOR}{values[id_attr]}",
+                {name: values[name] for name in filter_fields},
+                values["text"] if has_text else None,
+                (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,
+                values.get("embedding"),
+                payload,
+            )
+        )
+    return rows
 
 
 def decode(table: Table, row: Row) -> Record:
@@ -279,6 +292,15 @@ _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 _FLOAT32 = np.dtype(np.float32)
+
+
+def vector_matrix(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """The ``len(vectors)`` x dim float32 matrix of equal-length 1-D vectors (a new array; what the rows of a
+    batch hand an engine). ``np.stack`` does the same at twice the cost: it reshapes every vector first
+    (measured 0.70 against 0.38 µs a 384-d vector)."""
+    if not vectors:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(vectors).astype(np.float32, copy=False).reshape(len(vectors), -1)
 
 
 def vectors_from_blobs(blobs: Sequence[bytes]) -> np.ndarray:
