@@ -258,7 +258,9 @@ def test_a_message_with_an_unknown_role_is_refused_past_the_screen(local_store) 
 
 
 def _comparable(rows: list[Row]) -> list[tuple]:
-    return [(r.id, r.fields, r.text, r.created_at, None if r.embedding is None else r.embedding.tobytes(), r.payload) for r in rows]
+    return [
+        (r.id, r.fields, r.text, r.created_at, None if r.embedding is None else r.embedding.tobytes(), r.payload) for r in rows
+    ]
 
 
 @pytest.mark.parametrize("table", [Table.ARCHIVAL, Table.RECALL, Table.SOURCE_PASSAGES], ids=lambda t: t.value)
