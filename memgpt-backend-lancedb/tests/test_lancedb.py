@@ -127,6 +127,23 @@ def test_ids_known_from_this_process_s_own_writes_are_not_trusted_after_another_
     assert ours.count() == written, "a stale id list would have appended a second row with the same id"
 
 
+def test_tables_are_listed_from_the_folder_once_its_listing_agrees_with_the_engine(tmp_path: Path) -> None:
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    (tmp_path / "db" / "notes.lance").write_text("a file, not a table")
+    assert store.table_names() == set() and not store.listing_agrees  # nothing to compare yet: the engine answers
+    open_collection(backend, store, Table.ARCHIVAL, Where.everything()).insert([make_record(Table.ARCHIVAL, 0)])
+    assert store.table_names() == {"memgpt_archival"} and store.listing_agrees
+    assert store.table_names() == store._engine_table_names()
+    (tmp_path / "db" / "memgpt_recall_plain.lance").mkdir()  # the listing now answers alone
+    assert "memgpt_recall_plain" in store.table_names()
+
+    elsewhere = backend.open({"uri": str(tmp_path / "other")})
+    open_collection(backend, elsewhere, Table.ARCHIVAL, Where.everything()).insert([make_record(Table.ARCHIVAL, 0)])
+    elsewhere.folder = tmp_path / "nowhere"  # a listing that disagrees with the engine...
+    assert elsewhere.table_names() == {"memgpt_archival"} and elsewhere.folder is None  # ... is never used again
+
+
 def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})

