@@ -144,6 +144,96 @@ def test_tables_are_listed_from_the_folder_once_its_listing_agrees_with_the_engi
     assert elsewhere.table_names() == {"memgpt_archival"} and elsewhere.folder is None  # ... is never used again
 
 
+def _clauses(monkeypatch: pytest.MonkeyPatch, table) -> list[str]:
+    """The filters ``table`` is counted with from now on."""
+    asked: list[str] = []
+    original = table.count_rows
+    monkeypatch.setattr(table, "count_rows", lambda clause=None: asked.append(clause) or original(clause))
+    return asked
+
+
+def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_when_another_user_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = LanceDBBackend()
+    ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
+    mine = open_collection(backend, ours_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(30)])
+    connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
+    table = connector._table(connector.vectors)
+    assert connector._recorded_users(table)[0] == {"user-1"}
+    asked = _clauses(monkeypatch, table)
+    assert mine.count() == 30 and asked == ["(agent_id = 'agent')"]
+    assert len(mine.search(random_unit_vectors(1, seed=9)[0], k=5)) == 5
+
+    # another process writes another user's rows under the same agent name: recorded before they are written
+    theirs = open_collection(backend, theirs_store, Table.ARCHIVAL, scope(user_id="user-2", agent_id="agent"))
+    theirs.insert([make_record(Table.ARCHIVAL, i, owner="agent", user="user-2") for i in range(7)])
+    asked.clear()
+    assert mine.count() == 30, "the first process still believed the table held one user"
+    assert asked == ["(agent_id = 'agent')", "(agent_id = 'agent') AND (user_id = 'user-1')"]
+    asked.clear()
+    assert mine.count() == 30 and theirs.count() == 7 and asked == ["(agent_id = 'agent') AND (user_id = 'user-1')"]
+    assert {hit.record.user_id for hit in mine.search(random_unit_vectors(1, seed=9)[0], k=50)} == {"user-1"}
+    assert connector._recorded_users(table)[0] == {"user-1", "user-2"}
+
+
+def test_a_table_dropped_and_made_again_during_a_read_is_read_again_with_the_user_s_term(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = LanceDBBackend()
+    ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
+    mine = open_collection(backend, ours_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(10)])
+    assert mine.count() == 10
+    connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
+    table = connector._table(connector.vectors)
+    reads: list[str] = []
+
+    def read(where: Where) -> int:
+        reads.append(str(sorted(name for name, _ in where.constraints)))
+        if len(reads) == 1:  # while this read runs, another process starts the table over, with the same user
+            open_collection(backend, theirs_store, Table.ARCHIVAL, Where.everything()).drop()
+            again = open_collection(backend, theirs_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
+            again.insert([make_record(Table.ARCHIVAL, 0, owner="agent")])
+        return 0
+
+    connector._scoped_read(table, mine.scope, read)
+    assert reads == ["['agent_id']", "['agent_id', 'user_id']"]
+
+
+def test_users_of_a_table_written_before_they_were_recorded_are_learned_at_its_next_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    everyone = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+    everyone.insert([make_record(Table.ARCHIVAL, i, owner="agent", user=f"user-{i % 2}") for i in range(10)])
+    connector: LanceDBConnector = everyone.connector  # type: ignore[assignment]
+    table = connector._table(connector.vectors)
+    table.update_field_metadata({"path": "user_id", "metadata": {lancedb_connector.USERS: None}})  # as memgpt 0.6 left it
+    connector._users_seen.clear()
+    assert connector._recorded_users(table)[0] is None
+    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-0", agent_id="agent"))
+    asked = _clauses(monkeypatch, table)
+    assert mine.count() == 5 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
+    mine.insert([make_record(Table.ARCHIVAL, 100, owner="agent", user="user-0")])
+    assert connector._recorded_users(table)[0] == {"user-0", "user-1"}
+
+    table.update_field_metadata({"path": "user_id", "metadata": {lancedb_connector.USERS: '["user-0", '}})  # damaged
+    connector._users_seen.clear()
+    asked.clear()
+    assert mine.count() == 6 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
+    mine.insert([make_record(Table.ARCHIVAL, 101, owner="agent", user="user-0")])  # learned from the rows again
+    assert connector._recorded_users(table)[0] == {"user-0", "user-1"}
+
+    monkeypatch.setattr(lancedb_connector, "MAX_RECORDED_USERS", 3)
+    everyone.insert([make_record(Table.ARCHIVAL, 200 + i, owner="agent", user=f"user-{i + 2}") for i in range(2)])
+    assert connector._recorded_users(table)[0] is None  # too many to list: every read keeps the term
+    asked.clear()
+    assert mine.count() == 7 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
+
+
 def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})

@@ -17,6 +17,7 @@ history written one message at a time stays a bounded number of files.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 import warnings
@@ -61,6 +62,14 @@ matching it in Arrow; beyond it, by ``id IN (...)`` queries, which the id index 
 batch of 10,000 new ids: against 90,000 rows, 14 ms reading the column against 70 ms for the query;
 against 510,000 indexed rows, 60 ms against 50 ms. The column read is kept for the next write while
 nothing else changes the table (see :class:`KnownIds`)."""
+USERS = "memgpt_users"
+"""Metadata of a table's ``user_id`` field: the users whose rows the table may hold, as a JSON list, or
+``*`` once there are more than :data:`MAX_RECORDED_USERS`. A user is added before their first rows are
+written and never removed, so the list is a superset. A read scoped to users that include every recorded
+one leaves the user's term out: LanceDB evaluates every term on every row (an agent's count among 100,000
+rows of one user: 4.1 ms with the term, 2.9 ms without)."""
+MAX_RECORDED_USERS = 32
+ALL_USERS = "*"
 INCARNATION = "memgpt_table"
 """Schema metadata key holding a random id given to a table when memgpt creates it: a table dropped and
 created again by another process is told apart from the one it replaces, even at the same version."""
@@ -100,6 +109,19 @@ def _ids_in(ids: Sequence[str]) -> str:
     return f"id IN ({', '.join(literal(i) for i in ids)})"
 
 
+def _listed_users(value: bytes | None) -> frozenset[str] | None:
+    """The users a :data:`USERS` value lists; ``None`` for none recorded, too many, or a damaged list."""
+    if value is None or value == ALL_USERS.encode():
+        return None
+    try:
+        users = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(users, list) or not all(isinstance(user, str) for user in users):
+        return None
+    return frozenset(users)
+
+
 @dataclass(frozen=True)
 class KnownIds:
     """The ids a table held at one version, kept by the process that last wrote it.
@@ -137,12 +159,17 @@ class LanceDBConnector(PairedConnector):
         self._writes: dict[str, int] = {}
         self._handles: dict[str, Any] = {}
         self._known_ids: dict[str, KnownIds] = {}
+        self._users_seen: dict[str, tuple[frozenset[str] | None, str | None]] = {}
+        """Per table, the users it recorded and its incarnation when this process last read them."""
 
     # -- tables ---------------------------------------------------------------------------
     def _schema(self, dim: int | None, spec: EmbeddingSpec | None = None, marked: bool = True) -> pa.Schema:
         """A table's schema; ``marked``: with the key-format marker on ``id`` (tables are created with it, data is not)."""
         fields = [pa.field("id", pa.string(), nullable=False, metadata={KEYS_MARKER: KEYS_BY_USER} if marked else None)]
-        fields += [pa.field(f, pa.string()) for f in self.table.filter_fields]
+        fields += [
+            pa.field(f, pa.string(), metadata={USERS: "[]"} if marked and f == "user_id" else None)
+            for f in self.table.filter_fields
+        ]
         fields += [pa.field("text", pa.string()), pa.field("created_at", pa.int64())]
         if dim is not None:
             fields.append(pa.field("vector", pa.list_(pa.float32(), dim)))
@@ -376,7 +403,72 @@ class LanceDBConnector(PairedConnector):
     def write_side(self, side: Side, rows: Sequence[Row]) -> None:
         table = self._table(side)
         dim = int((table.schema.metadata or {})[b"memgpt_dim"]) if side.vectors else None
-        self._write(table, self._arrow(rows, side.vectors, dim))
+        data = self._arrow(rows, side.vectors, dim)
+        self._record_users(table, {row.fields["user_id"] for row in rows} if "user_id" in self.table.filter_fields else set())
+        self._write(table, data)
+
+    # -- the users a table holds ------------------------------------------------------------------
+    @staticmethod
+    def _recorded_users(table: Any) -> tuple[frozenset[str] | None, str | None]:
+        """The users ``table`` records (``None``: unknown, written before they were recorded, or too many to
+        list) and its incarnation, read from one version of its schema."""
+        schema = table.schema
+        incarnation = (schema.metadata or {}).get(INCARNATION.encode())
+        try:
+            value = (schema.field("user_id").metadata or {}).get(USERS.encode())
+        except KeyError:
+            value = None
+        return _listed_users(value), incarnation.decode() if incarnation else None
+
+    def _record_users(self, table: Any, users: set[str]) -> None:
+        """Record ``users`` before their rows are written (under the write lock): see :data:`USERS`."""
+        if not users:
+            return
+        schema = table.schema
+        try:
+            value = (schema.field("user_id").metadata or {}).get(USERS.encode())
+        except KeyError:
+            return
+        if value == ALL_USERS.encode():
+            return
+        listed = _listed_users(value)
+        if listed is None:  # written before users were recorded (or the list is damaged): learn them from the rows
+            recorded = set(pc.unique(self._select(table, None, ["user_id"]).column("user_id")).drop_null().to_pylist())
+        else:
+            recorded = set(listed)
+            if users <= recorded:
+                return
+        wanted = recorded | users
+        table.update_field_metadata(
+            {
+                "path": "user_id",
+                "metadata": {USERS: ALL_USERS if len(wanted) > MAX_RECORDED_USERS else json.dumps(sorted(wanted))},
+            }
+        )
+
+    def _scoped_read(self, table: Any, where: Where, read: Callable[[Where], T]) -> T:
+        """``read(where)``, with the user's term left out when the table records no user but ``where``'s.
+
+        Which users the table records is read after the rows: a user is
+        recorded before their rows are written, so a list that names no other
+        user covers every row the read saw, provided the table was the same
+        one throughout. That is known from its incarnation, read before the
+        rows were: the list this process read last time (or now, the first
+        time) carries it, and an incarnation is never given twice.
+        """
+        users = where.get("user_id")
+        if users is None:
+            return read(where)
+        seen = self._users_seen.get(table.name)
+        if seen is None:
+            seen = self._users_seen[table.name] = self._recorded_users(table)
+        if seen[0] is None or not seen[0] <= users:
+            return read(where)
+        found = read(where.without("user_id"))
+        after = self._users_seen[table.name] = self._recorded_users(table)
+        if after[0] is not None and after[0] <= users and after[1] == seen[1]:
+            return found
+        return read(where)
 
     def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
         table = self._table(side)
@@ -406,6 +498,7 @@ class LanceDBConnector(PairedConnector):
         self._writes.clear()
         self._handles.clear()
         self._known_ids.clear()
+        self._users_seen.clear()
 
     # -- reads ---------------------------------------------------------------------------------------
     def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
@@ -417,8 +510,13 @@ class LanceDBConnector(PairedConnector):
 
     def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
         table = self._table(side)
-        clause = sql_where(where, self._conditions(table, condition))
-        return int(table.count_rows(clause) if clause else table.count_rows())
+        extra = self._conditions(table, condition)
+
+        def count(scope: Where) -> int:
+            clause = sql_where(scope, extra)
+            return int(table.count_rows(clause) if clause else table.count_rows())
+
+        return self._scoped_read(table, where, count)
 
     def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
         """Pages of ``batch_size`` rows in LanceDB's stable scan order (offset paging)."""
@@ -445,11 +543,16 @@ class LanceDBConnector(PairedConnector):
             offset += batch_size
 
     def search_vectors(self, query: np.ndarray, k: int, where: Where) -> list[tuple[Row, float]]:
-        clause = sql_where(where)
-        search = self._table(self.vectors).search(query.astype(np.float32), vector_column_name="vector").metric("cosine")
-        if clause:
-            search = search.where(clause, prefilter=True)
-        result = search.limit(k).to_arrow()
+        table = self._table(self.vectors)
+
+        def search(scope: Where) -> pa.Table:
+            clause = sql_where(scope)
+            found = table.search(query.astype(np.float32), vector_column_name="vector").metric("cosine")
+            if clause:
+                found = found.where(clause, prefilter=True)
+            return found.limit(k).to_arrow()
+
+        result = self._scoped_read(table, where, search)
         rows = self._rows(result.drop_columns(["_distance"]), with_vectors=True)
         return [(row, 1.0 - float(d)) for row, d in zip(rows, result.column("_distance").to_pylist(), strict=True)]
 
