@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,13 +153,20 @@ def _clauses(monkeypatch: pytest.MonkeyPatch, table) -> list[str]:
     return asked
 
 
-def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_when_another_user_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _one_user_s_passages(tmp_path: Path, n: int) -> tuple[LanceDBBackend, Any, Any]:
+    """A folder holding ``n`` passages of user-1's agent, that collection, and a second store on the folder
+    (as another process would open it)."""
     backend = LanceDBBackend()
     ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
     mine = open_collection(backend, ours_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
-    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(30)])
+    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(n)])
+    return backend, mine, theirs_store
+
+
+def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_when_another_user_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend, mine, theirs_store = _one_user_s_passages(tmp_path, 30)
     connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)
     assert connector._recorded_users(table)[0] == {"user-1"}
@@ -181,10 +189,7 @@ def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_whe
 def test_a_table_dropped_and_made_again_during_a_read_is_read_again_with_the_user_s_term(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = LanceDBBackend()
-    ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
-    mine = open_collection(backend, ours_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
-    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(10)])
+    backend, mine, theirs_store = _one_user_s_passages(tmp_path, 10)
     assert mine.count() == 10
     connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -292,3 +293,27 @@ def test_an_embedding_replaced_by_a_list_after_the_record_was_made_is_stored_as_
     coll.insert(records)
     stored = coll.find([records[1]])[0]
     assert stored.embedding.dtype == np.float32 and stored.embedding.tolist() == [0.5] * 16
+
+
+@pytest.mark.parametrize(
+    "value",
+    [datetime(2024, 5, 1, 12, 0), "2024-05-01T12:00:00Z", 1_714_564_800_000_000],
+    ids=["naive datetime", "ISO text", "epoch microseconds"],
+)
+def test_a_created_at_replaced_after_the_record_was_made_is_stored_as_utc(local_store, value) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.RECALL, Where.everything())
+    records = [make_record(Table.RECALL, i) for i in range(5)]
+    records[2].created_at = value  # the dataclass does not stop it
+    assert coll._screened(records) is None
+    coll.insert(records)
+    assert coll.find([records[2]])[0].created_at == datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("value", ["next tuesday", ["2024"], None], ids=["text", "list", "none"])
+def test_a_created_at_that_is_not_a_time_is_refused_in_one_line(local_store, value) -> None:
+    coll = open_collection(LocalBackend(), local_store, Table.RECALL, Where.everything())
+    records = [make_record(Table.RECALL, i) for i in range(5)]
+    records[2].created_at = value
+    with pytest.raises(InvalidRecord, match="created_at") as refused:
+        coll.insert(records)
+    assert "\n" not in str(refused.value) and coll.count() == 0

@@ -8,6 +8,7 @@ that a backend never returns a record outside the caller's scope.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -21,7 +22,7 @@ import numpy as np
 from memgpt.deprecation import warn_renamed
 from memgpt.errors import EmbeddingMismatch, InvalidRecord, ScopeViolation, UnsupportedOperation
 from memgpt.names import validate_name
-from memgpt.records import RECORD_TYPES, ROLES, EmbeddingSpec, Record, Table, as_vector, text_problem, to_epoch_us
+from memgpt.records import RECORD_TYPES, ROLES, EmbeddingSpec, Record, Table, as_vector, text_problem, to_epoch_us, to_utc
 from memgpt.storage.codec import Row, decode, encode, encode_many, row_key, vector_matrix
 from memgpt.storage.collector import collector_paused
 from memgpt.storage.connector import Capability, Connector
@@ -236,6 +237,14 @@ class Collection:
                 raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
             if type(values["embedding_model"]) is not str:
                 raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding_model that is not a string")
+        created = values.get("created_at")
+        if not isinstance(created, datetime) or created.tzinfo is None:  # set after the record was made
+            try:
+                created = to_utc(created)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise InvalidRecord(f"{expected.__name__} {record_id!r} has a created_at that is not a time: {exc}") from None
+            record = copy.copy(record)
+            record.created_at = created
         row = encode(self.table, record)  # its id and filter fields are checked batch-wise (_prepare)
         if vector is not None and (type(vector) is not np.ndarray or vector.ndim != 1 or vector.dtype != _FLOAT32):
             row.embedding = as_vector(vector, f"{expected.__name__} {record_id!r}'s embedding")  # set after the record was made
