@@ -290,8 +290,8 @@ class Collection:
 
         The usual batch (records of one type, ids and names that are plain
         ASCII, texts and payloads without a NUL or an undecodable character, no
-        repeated id) is checked a column at a time, which takes half the time
-        of checking it record by record (measured 2.9 against 5.1 µs a passage).
+        repeated id) is checked a column at a time: with its vectors' checks,
+        3.9 µs a 384-d passage against 5.1 µs record by record (measured).
         Anything else returns ``None`` and the batch is checked record by
         record, which names the first bad record; so the screen refuses at
         least what :meth:`_validate` refuses, and never explains anything.
