@@ -239,6 +239,20 @@ def test_users_of_a_table_written_before_they_were_recorded_are_learned_at_its_n
     assert mine.count() == 7 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
 
 
+def test_a_store_without_the_write_lock_never_trusts_a_users_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the folder's lock (a remote URI) two writers could each record their user over the other's."""
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    store.lock = None  # as for an s3:// URI
+    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(5)])
+    connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
+    table = connector._table(connector.vectors)
+    assert connector._recorded_users(table)[0] is None  # marked as too many to list, for any later process too
+    asked = _clauses(monkeypatch, table)
+    assert mine.count() == 5 and asked == ["(agent_id = 'agent') AND (user_id = 'user-1')"]
+
+
 def test_recall_text_search_goes_through_the_ngram_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})

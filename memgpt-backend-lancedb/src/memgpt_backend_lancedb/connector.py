@@ -65,8 +65,9 @@ nothing else changes the table (see :class:`KnownIds`)."""
 USERS = "memgpt_users"
 """Metadata of a table's ``user_id`` field: the users whose rows the table may hold, as a JSON list, or
 ``*`` once there are more than :data:`MAX_RECORDED_USERS`. A user is added before their first rows are
-written and never removed, so the list is a superset. A read scoped to users that include every recorded
-one leaves the user's term out: LanceDB evaluates every term on every row (an agent's count among 100,000
+written and never removed, so the list is a superset (only where writes take turns under the folder's
+lock; a store without it records ``*``). A read scoped to users that include every recorded one leaves
+the user's term out: LanceDB evaluates every term on every row (an agent's count among 100,000
 rows of one user: 4.1 ms with the term, 2.9 ms without)."""
 MAX_RECORDED_USERS = 32
 ALL_USERS = "*"
@@ -431,6 +432,9 @@ class LanceDBConnector(PairedConnector):
             return
         if value == ALL_USERS.encode():
             return
+        if self.store.lock is None:  # a store without the write lock (a remote URI) never trusts its list: say so
+            table.update_field_metadata({"path": "user_id", "metadata": {USERS: ALL_USERS}})
+            return
         listed = _listed_users(value)
         if listed is None:  # written before users were recorded (or the list is damaged): learn them from the rows
             recorded = set(pc.unique(self._select(table, None, ["user_id"]).column("user_id")).drop_null().to_pylist())
@@ -457,8 +461,8 @@ class LanceDBConnector(PairedConnector):
         time) carries it, and an incarnation is never given twice.
         """
         users = where.get("user_id")
-        if users is None:
-            return read(where)
+        if users is None or self.store.lock is None:  # without the folder's write lock, two writers could each
+            return read(where)  # record their user over the other's: the list is only trusted under the lock
         seen = self._users_seen.get(table.name)
         if seen is None:
             seen = self._users_seen[table.name] = self._recorded_users(table)
