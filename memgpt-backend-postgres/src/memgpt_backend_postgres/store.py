@@ -73,8 +73,11 @@ def _check_alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         return
     try:
         cursor = dbapi_connection.cursor()
-        cursor.execute("SELECT 1")
-        cursor.fetchall()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        finally:
+            cursor.close()
         dbapi_connection.rollback()
     except Exception as exc:
         raise DisconnectionError(str(exc)) from exc
