@@ -236,13 +236,19 @@ class Collection:
             if not values["embedding_model"]:
                 raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding but no embedding_model")
             if type(values["embedding_model"]) is not str:
-                raise InvalidRecord(f"{expected.__name__} {record_id!r} has an embedding_model that is not a string")
+                raise InvalidRecord(
+                    f"{expected.__name__} {record_id!r} has an embedding_model that is not text "
+                    f"({type(values['embedding_model']).__name__}); name the model as a string"
+                )
         created = values.get("created_at")
         if not isinstance(created, datetime) or created.tzinfo is None:  # set after the record was made
             try:
                 created = to_utc(created)
             except (TypeError, ValueError, OverflowError) as exc:
-                raise InvalidRecord(f"{expected.__name__} {record_id!r} has a created_at that is not a time: {exc}") from None
+                raise InvalidRecord(
+                    f"{expected.__name__} {record_id!r} has a created_at that is not a time ({exc}); "
+                    "give a datetime, ISO 8601 text or microseconds since the epoch"
+                ) from None
             record = copy.copy(record)
             record.created_at = created
         row = encode(self.table, record)  # its id and filter fields are checked batch-wise (_prepare)
