@@ -110,6 +110,19 @@ def _ids_in(ids: Sequence[str]) -> str:
     return f"id IN ({', '.join(literal(i) for i in ids)})"
 
 
+def _incarnation(schema: pa.Schema) -> str | None:
+    """The table's :data:`INCARNATION` (``None`` for a table memgpt made before it gave them)."""
+    value = (schema.metadata or {}).get(INCARNATION.encode())
+    return value.decode() if value else None
+
+
+def _users_value(schema: pa.Schema) -> bytes | None:
+    """The raw :data:`USERS` value of a table's schema (``None``: not recorded, or no ``user_id`` field)."""
+    if "user_id" not in schema.names:
+        return None
+    return (schema.field("user_id").metadata or {}).get(USERS.encode())
+
+
 def _listed_users(value: bytes | None) -> frozenset[str] | None:
     """The users a :data:`USERS` value lists; ``None`` for none recorded, too many, or a damaged list."""
     if value is None or value == ALL_USERS.encode():
@@ -313,8 +326,7 @@ class LanceDBConnector(PairedConnector):
     @staticmethod
     def _stamp(table: Any) -> tuple[int, str | None]:
         """The table's latest version and incarnation (what :class:`KnownIds` are valid for)."""
-        incarnation = (table.schema.metadata or {}).get(INCARNATION.encode())
-        return int(table.version), incarnation.decode() if incarnation else None
+        return int(table.version), _incarnation(table.schema)
 
     def _any_stored(self, table: Any, ids: pa.Array) -> bool:
         """Whether ``table`` holds any of ``ids`` (see :data:`SCAN_IDS_MAX_ROWS` for how it is asked)."""
@@ -351,10 +363,8 @@ class LanceDBConnector(PairedConnector):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lancedb warns about short cleanup periods, which we choose on purpose
             table.optimize(cleanup_older_than=timedelta(seconds=self.cleanup_seconds))
-        if known is not None and known.stamp == before:  # compaction moves rows between files, it keeps every id
-            self._known_ids[table.name] = KnownIds(self._stamp(table), known.ids)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            if known is not None and known.stamp == before:  # compaction moves rows between files, it keeps every id
+                self._known_ids[table.name] = KnownIds(self._stamp(table), known.ids)
             if table.count_rows() == 0:
                 return
             indexed = self._indexed_columns(table)
@@ -414,23 +424,15 @@ class LanceDBConnector(PairedConnector):
         """The users ``table`` records (``None``: unknown, written before they were recorded, or too many to
         list) and its incarnation, read from one version of its schema."""
         schema = table.schema
-        incarnation = (schema.metadata or {}).get(INCARNATION.encode())
-        try:
-            value = (schema.field("user_id").metadata or {}).get(USERS.encode())
-        except KeyError:
-            value = None
-        return _listed_users(value), incarnation.decode() if incarnation else None
+        return _listed_users(_users_value(schema)), _incarnation(schema)
 
     def _record_users(self, table: Any, users: set[str]) -> None:
         """Record ``users`` before their rows are written (under the write lock): see :data:`USERS`."""
         if not users:
             return
         schema = table.schema
-        try:
-            value = (schema.field("user_id").metadata or {}).get(USERS.encode())
-        except KeyError:
-            return
-        if value == ALL_USERS.encode():
+        value = _users_value(schema)
+        if "user_id" not in schema.names or value == ALL_USERS.encode():
             return
         if self.store.lock is None:  # a store without the write lock (a remote URI) never trusts its list: say so
             table.update_field_metadata({"path": "user_id", "metadata": {USERS: ALL_USERS}})
