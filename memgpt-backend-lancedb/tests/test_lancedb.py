@@ -98,33 +98,33 @@ def test_ids_known_from_this_process_s_own_writes_are_not_trusted_after_another_
     another process, even one that dropped the table and filled it back to the same version, is seen."""
     backend = LanceDBBackend()
     our_store, their_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
-    ours = open_collection(backend, our_store, Table.ARCHIVAL, Where.of(user_id="user-1"))
+    ours = open_collection(backend, our_store, Table.RECALL, Where.of(user_id="user-1"))
     vectors = random_unit_vectors(400, dim=8, seed=5)
-    ours.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100)])
-    ours.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100, 200)])
+    ours.insert([make_record(Table.RECALL, i, vector=vectors[i]) for i in range(100)])
+    ours.insert([make_record(Table.RECALL, i, vector=vectors[i]) for i in range(100, 200)])
     connector: LanceDBConnector = ours.connector  # type: ignore[assignment]
     known = connector._known_ids[connector.name]
     assert len(known.ids) == 200 and known.stamp == connector._stamp(connector._table(connector.vectors))
 
-    theirs = open_collection(backend, their_store, Table.ARCHIVAL, Where.of(user_id="user-1"))
-    theirs.insert([make_record(Table.ARCHIVAL, 250, vector=vectors[250])])
-    replaced = make_record(Table.ARCHIVAL, 250, vector=vectors[399], text="replaced")
-    ours.insert([replaced, make_record(Table.ARCHIVAL, 300, vector=vectors[300])])
+    theirs = open_collection(backend, their_store, Table.RECALL, Where.of(user_id="user-1"))
+    theirs.insert([make_record(Table.RECALL, 250, vector=vectors[250])])
+    replaced = make_record(Table.RECALL, 250, vector=vectors[399], text="replaced")
+    ours.insert([replaced, make_record(Table.RECALL, 300, vector=vectors[300])])
     assert ours.count() == 202 and ours.get(replaced.id).text == "replaced"
 
-    ours.insert([make_record(Table.ARCHIVAL, 301, vector=vectors[301])])  # a merge forgets the ids; an append learns them
+    ours.insert([make_record(Table.RECALL, 301, vector=vectors[301])])  # a merge forgets the ids; an append learns them
     version = connector._known_ids[connector.name].stamp[0]
-    open_collection(backend, their_store, Table.ARCHIVAL, Where.everything()).drop()  # the other process starts over
-    theirs = open_collection(backend, their_store, Table.ARCHIVAL, Where.of(user_id="user-1"))
-    theirs.insert([make_record(Table.ARCHIVAL, 380, vector=vectors[380], text="theirs")])  # an id this process never saw
+    open_collection(backend, their_store, Table.RECALL, Where.everything()).drop()  # the other process starts over
+    theirs = open_collection(backend, their_store, Table.RECALL, Where.of(user_id="user-1"))
+    theirs.insert([make_record(Table.RECALL, 380, vector=vectors[380], text="theirs")])  # an id this process never saw
     table = theirs.connector._table(theirs.connector.vectors)  # type: ignore[attr-defined]
     written = 1
     while table.version < version:  # ... and writes up to the version this process knows
-        theirs.insert([make_record(Table.ARCHIVAL, 350 + written, vector=vectors[350 + written])])
+        theirs.insert([make_record(Table.RECALL, 350 + written, vector=vectors[350 + written])])
         written += 1
     assert table.version == version, "the test needs the new table at the version the first process knows"
-    ours.insert([make_record(Table.ARCHIVAL, 380, vector=vectors[380], text="ours")])
-    assert ours.get(make_record(Table.ARCHIVAL, 380).id).text == "ours"
+    ours.insert([make_record(Table.RECALL, 380, vector=vectors[380], text="ours")])
+    assert ours.get(make_record(Table.RECALL, 380).id).text == "ours"
     assert ours.count() == written, "a stale id list would have appended a second row with the same id"
 
 
@@ -133,16 +133,16 @@ def test_tables_are_listed_from_the_folder_once_its_listing_agrees_with_the_engi
     store = backend.open({"uri": str(tmp_path / "db")})
     (tmp_path / "db" / "notes.lance").write_text("a file, not a table")
     assert store.table_names() == set() and not store.listing_agrees  # nothing to compare yet: the engine answers
-    open_collection(backend, store, Table.ARCHIVAL, Where.everything()).insert([make_record(Table.ARCHIVAL, 0)])
-    assert store.table_names() == {"memgpt_archival"} and store.listing_agrees
+    open_collection(backend, store, Table.RECALL, Where.everything()).insert([make_record(Table.RECALL, 0)])
+    assert store.table_names() == {"memgpt_recall"} and store.listing_agrees
     assert store.table_names() == store._engine_table_names()
     (tmp_path / "db" / "memgpt_recall_plain.lance").mkdir()  # the listing now answers alone
     assert "memgpt_recall_plain" in store.table_names()
 
     elsewhere = backend.open({"uri": str(tmp_path / "other")})
-    open_collection(backend, elsewhere, Table.ARCHIVAL, Where.everything()).insert([make_record(Table.ARCHIVAL, 0)])
+    open_collection(backend, elsewhere, Table.RECALL, Where.everything()).insert([make_record(Table.RECALL, 0)])
     elsewhere.folder = tmp_path / "nowhere"  # a listing that disagrees with the engine...
-    assert elsewhere.table_names() == {"memgpt_archival"} and elsewhere.folder is None  # ... is never used again
+    assert elsewhere.table_names() == {"memgpt_recall"} and elsewhere.folder is None  # ... is never used again
 
 
 def _clauses(monkeypatch: pytest.MonkeyPatch, table) -> list[str]:
@@ -153,20 +153,20 @@ def _clauses(monkeypatch: pytest.MonkeyPatch, table) -> list[str]:
     return asked
 
 
-def _one_user_s_passages(tmp_path: Path, n: int) -> tuple[LanceDBBackend, Any, Any]:
-    """A folder holding ``n`` passages of user-1's agent, that collection, and a second store on the folder
+def _one_user_s_messages(tmp_path: Path, n: int) -> tuple[LanceDBBackend, Any, Any]:
+    """A folder holding ``n`` messages (with vectors) of user-1's agent, that collection, and a second store on the folder
     (as another process would open it)."""
     backend = LanceDBBackend()
     ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
-    mine = open_collection(backend, ours_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
-    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(n)])
+    mine = open_collection(backend, ours_store, Table.RECALL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.RECALL, i, owner="agent") for i in range(n)])
     return backend, mine, theirs_store
 
 
 def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_when_another_user_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend, mine, theirs_store = _one_user_s_passages(tmp_path, 30)
+    backend, mine, theirs_store = _one_user_s_messages(tmp_path, 30)
     connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)
     assert connector._recorded_users(table)[0] == {"user-1"}
@@ -175,8 +175,8 @@ def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_whe
     assert len(mine.search(random_unit_vectors(1, seed=9)[0], k=5)) == 5
 
     # another process writes another user's rows under the same agent name: recorded before they are written
-    theirs = open_collection(backend, theirs_store, Table.ARCHIVAL, scope(user_id="user-2", agent_id="agent"))
-    theirs.insert([make_record(Table.ARCHIVAL, i, owner="agent", user="user-2") for i in range(7)])
+    theirs = open_collection(backend, theirs_store, Table.RECALL, scope(user_id="user-2", agent_id="agent"))
+    theirs.insert([make_record(Table.RECALL, i, owner="agent", user="user-2") for i in range(7)])
     asked.clear()
     assert mine.count() == 30, "the first process still believed the table held one user"
     assert asked == ["(agent_id = 'agent')", "(agent_id = 'agent') AND (user_id = 'user-1')"]
@@ -189,7 +189,7 @@ def test_a_table_of_one_user_is_read_without_the_user_s_term_and_stays_exact_whe
 def test_a_table_dropped_and_made_again_during_a_read_is_read_again_with_the_user_s_term(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend, mine, theirs_store = _one_user_s_passages(tmp_path, 10)
+    backend, mine, theirs_store = _one_user_s_messages(tmp_path, 10)
     assert mine.count() == 10
     connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)
@@ -198,9 +198,9 @@ def test_a_table_dropped_and_made_again_during_a_read_is_read_again_with_the_use
     def read(where: Where) -> int:
         reads.append(str(sorted(name for name, _ in where.constraints)))
         if len(reads) == 1:  # while this read runs, another process starts the table over, with the same user
-            open_collection(backend, theirs_store, Table.ARCHIVAL, Where.everything()).drop()
-            again = open_collection(backend, theirs_store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
-            again.insert([make_record(Table.ARCHIVAL, 0, owner="agent")])
+            open_collection(backend, theirs_store, Table.RECALL, Where.everything()).drop()
+            again = open_collection(backend, theirs_store, Table.RECALL, scope(user_id="user-1", agent_id="agent"))
+            again.insert([make_record(Table.RECALL, 0, owner="agent")])
         return 0
 
     connector._scoped_read(table, mine.scope, read)
@@ -212,28 +212,28 @@ def test_users_of_a_table_written_before_they_were_recorded_are_learned_at_its_n
 ) -> None:
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})
-    everyone = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
-    everyone.insert([make_record(Table.ARCHIVAL, i, owner="agent", user=f"user-{i % 2}") for i in range(10)])
+    everyone = open_collection(backend, store, Table.RECALL, Where.everything())
+    everyone.insert([make_record(Table.RECALL, i, owner="agent", user=f"user-{i % 2}") for i in range(10)])
     connector: LanceDBConnector = everyone.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)
     table.update_field_metadata({"path": "user_id", "metadata": {lancedb_connector.USERS: None}})  # as memgpt 0.6 left it
     connector._users_seen.clear()
     assert connector._recorded_users(table)[0] is None
-    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-0", agent_id="agent"))
+    mine = open_collection(backend, store, Table.RECALL, scope(user_id="user-0", agent_id="agent"))
     asked = _clauses(monkeypatch, table)
     assert mine.count() == 5 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
-    mine.insert([make_record(Table.ARCHIVAL, 100, owner="agent", user="user-0")])
+    mine.insert([make_record(Table.RECALL, 100, owner="agent", user="user-0")])
     assert connector._recorded_users(table)[0] == {"user-0", "user-1"}
 
     table.update_field_metadata({"path": "user_id", "metadata": {lancedb_connector.USERS: '["user-0", '}})  # damaged
     connector._users_seen.clear()
     asked.clear()
     assert mine.count() == 6 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
-    mine.insert([make_record(Table.ARCHIVAL, 101, owner="agent", user="user-0")])  # learned from the rows again
+    mine.insert([make_record(Table.RECALL, 101, owner="agent", user="user-0")])  # learned from the rows again
     assert connector._recorded_users(table)[0] == {"user-0", "user-1"}
 
     monkeypatch.setattr(lancedb_connector, "MAX_RECORDED_USERS", 3)
-    everyone.insert([make_record(Table.ARCHIVAL, 200 + i, owner="agent", user=f"user-{i + 2}") for i in range(2)])
+    everyone.insert([make_record(Table.RECALL, 200 + i, owner="agent", user=f"user-{i + 2}") for i in range(2)])
     assert connector._recorded_users(table)[0] is None  # too many to list: every read keeps the term
     asked.clear()
     assert mine.count() == 7 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
@@ -244,8 +244,8 @@ def test_a_store_without_the_write_lock_never_trusts_a_users_list(tmp_path: Path
     backend = LanceDBBackend()
     store = backend.open({"uri": str(tmp_path / "db")})
     store.lock = None  # as for an s3:// URI
-    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
-    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(5)])
+    mine = open_collection(backend, store, Table.RECALL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.RECALL, i, owner="agent") for i in range(5)])
     connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)
     assert connector._recorded_users(table)[0] is None  # marked as too many to list, for any later process too

@@ -29,7 +29,7 @@ def test_the_mixins_make_up_the_whole_suite_without_overlap() -> None:
     per_mixin = [_tests(mixin) for mixin in MIXINS]
     assert sum(len(tests) for tests in per_mixin) == len(set().union(*per_mixin))
     assert set().union(*per_mixin) == _tests(BackendConformance)
-    assert len(MIXINS) == 7 and all(tests for tests in per_mixin)
+    assert len(MIXINS) == 8 and all(tests for tests in per_mixin)
 
 
 def _alone(mixin: type) -> type:

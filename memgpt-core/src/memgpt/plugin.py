@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "ALL_CAPABILITIES": "memgpt.storage.connector",
     "PairedConnector": "memgpt.storage.paired",
     "Side": "memgpt.storage.paired",
+    "partition_shelves_in": "memgpt.storage.partitions",
     "Row": "memgpt.storage.codec",
     "key_user": "memgpt.storage.codec",
     "Where": "memgpt.storage.where",
@@ -177,4 +178,5 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
         where_terms,
     )
     from memgpt.storage.paired import PairedConnector, Side
+    from memgpt.storage.partitions import partition_shelves_in
     from memgpt.storage.where import Where

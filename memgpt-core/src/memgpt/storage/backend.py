@@ -79,6 +79,10 @@ class Store(ABC):
 
     persistent: bool = True
     """False for in-memory locations: nothing survives :meth:`close`."""
+    partitioned_tables: ClassVar[frozenset[Table]] = frozenset()
+    """Tables this store keeps as one collection per owner (see :mod:`memgpt.storage.partitions`): for an engine
+    that searches a small collection much faster than it filters a large one. Such a store implements
+    :meth:`partition_shelves`."""
 
     @abstractmethod
     def connector(self, table: Table, shelf: str = "") -> Connector:
@@ -92,6 +96,14 @@ class Store(ABC):
         :func:`memgpt.storage.helpers.collection_name`). The core only asks
         for shelves of ``archival`` and ``source_passages``.
         """
+
+    def partition_shelves(self, table: Table, shelf: str = "") -> set[str]:
+        """The shelves of the partitions of ``table`` on ``shelf`` that exist here (for :attr:`partitioned_tables`).
+
+        List the engine's collection names and pass them to
+        :func:`memgpt.storage.partitions.partition_shelves_in`.
+        """
+        return set()
 
     def ping(self) -> None:
         """Raise :class:`~memgpt.errors.StorageError` if the location does not answer."""

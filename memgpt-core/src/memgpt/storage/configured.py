@@ -24,6 +24,7 @@ from memgpt.plugins import get_backend
 from memgpt.records import EmbeddingSpec
 from memgpt.storage.backend import Backend, Settings, Store
 from memgpt.storage.collection import Collection
+from memgpt.storage.partitions import table_connector
 from memgpt.storage.shelves import resolve_shelf
 from memgpt.storage.where import Where
 
@@ -58,7 +59,7 @@ def open_collection(
     """
     backend.require(table)
     shelf = resolve_shelf(store, table, spec, claim=claim)
-    connector = store.connector(table, shelf) if shelf else store.connector(table)
+    connector = table_connector(store, table, shelf, scope)
     return Collection(connector, scope=scope, backend=backend.name, location=location or "?")
 
 

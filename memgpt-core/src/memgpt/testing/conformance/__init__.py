@@ -13,6 +13,7 @@ AgentsConformance          the catalog: agent state and loaded sources
 PersistenceConformance     records and shelves survive close and reopen
 ConcurrencyConformance     several processes on one store; racing spec records
 ScopeConformance           owners, users and tricky filter values stay apart
+PartitionsConformance      a collection per owner: routing, merged answers, the one-time move
 =========================  ===============================================================
 
 The checks go through :class:`~memgpt.storage.Collection`, the same path
@@ -27,6 +28,7 @@ from memgpt.testing.conformance.agents import AgentsConformance
 from memgpt.testing.conformance.archival import ArchivalConformance
 from memgpt.testing.conformance.base import ConformanceBase, StoreOpener
 from memgpt.testing.conformance.concurrency import ConcurrencyConformance
+from memgpt.testing.conformance.partitions import PartitionsConformance
 from memgpt.testing.conformance.persistence import PersistenceConformance
 from memgpt.testing.conformance.recall import RecallConformance
 from memgpt.testing.conformance.scope import ScopeConformance
@@ -41,6 +43,7 @@ class BackendConformance(
     PersistenceConformance,
     ConcurrencyConformance,
     ScopeConformance,
+    PartitionsConformance,
 ):
     """The whole suite: inherit from it in a ``Test...`` class and set ``backend_class`` and a ``backend_uri`` fixture
     (or override the ``backend`` and ``backend_settings`` fixtures)."""
@@ -52,6 +55,7 @@ __all__ = [
     "BackendConformance",
     "ConcurrencyConformance",
     "ConformanceBase",
+    "PartitionsConformance",
     "PersistenceConformance",
     "RecallConformance",
     "ScopeConformance",

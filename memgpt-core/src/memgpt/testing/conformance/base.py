@@ -22,6 +22,7 @@ from memgpt.storage.backend import Backend, Store
 from memgpt.storage.collection import Collection
 from memgpt.storage.configured import open_collection
 from memgpt.storage.connector import Capability
+from memgpt.storage.partitions import table_connector
 from memgpt.storage.shelves import SHELVED_TABLES, shelf_of
 from memgpt.storage.where import Where
 from memgpt.testing.data import (
@@ -160,7 +161,7 @@ class ConformanceBase:
             open_collection(backend, store, table, Where.everything()).drop()
             if table in SHELVED_TABLES:  # the shelves the suite's tests make, left by an earlier test on this server
                 for spec in SUITE_SPECS:
-                    Collection(store.connector(table, shelf_of(spec)), scope=Where.everything()).drop()
+                    Collection(table_connector(store, table, shelf_of(spec)), scope=Where.everything()).drop()
         return store
 
     @pytest.fixture
