@@ -83,7 +83,9 @@ def test_a_batch_is_appended_unless_it_replaces_a_stored_id(tmp_path: Path, monk
     vectors = random_unit_vectors(300, dim=8, seed=3)
     merges: list[int] = []
     original = LanceDBConnector._any_stored
-    monkeypatch.setattr(LanceDBConnector, "_any_stored", lambda self, t, ids: merges.append(len(ids)) or original(self, t, ids))
+    monkeypatch.setattr(
+        LanceDBConnector, "_any_stored", lambda self, t, ids, stamp: merges.append(len(ids)) or original(self, t, ids, stamp)
+    )
     archival.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100)])
     archival.insert([make_record(Table.ARCHIVAL, i, vector=vectors[i]) for i in range(100, 200)])
     replaced = make_record(Table.ARCHIVAL, 150, vector=vectors[299])

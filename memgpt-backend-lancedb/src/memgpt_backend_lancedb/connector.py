@@ -305,22 +305,29 @@ class LanceDBConnector(PairedConnector):
         return stored
 
     # -- writes ------------------------------------------------------------------------------------
-    def _write(self, table: Any, data: pa.Table) -> None:
-        """Append new ids (one cheap call), merge when any id exists already (upsert)."""
+    def _write(self, table: Any, data: pa.Table, schema: pa.Schema) -> None:
+        """Append new ids (one cheap call), merge when any id exists already (upsert).
+
+        ``schema`` is the table's, read by this write under the write lock: with the version, read once here,
+        it is the stamp the ids this process knows are checked against (each such read is a call into
+        LanceDB, 0.4 ms, which a write of one agent's few rows among many partitions would pay again and again).
+        """
         # merge_insert costs 4x an append (measured: 181 ms vs 45 ms for 10k new 384-d rows), so it is kept
         # for batches that replace something.
         ids = data.column("id").combine_chunks()
-        if self._any_stored(table, ids):
+        stamp = (int(table.version), _incarnation(schema))
+        if self._any_stored(table, ids, stamp):
             self._known_ids.pop(table.name, None)
             table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
         else:
             known = self._known_ids.pop(table.name, None)
-            before = self._stamp(table) if known is not None else None
             table.add(data)
-            if known is not None and known.stamp == before:  # nothing but this append in between: extend what is known
-                after = self._stamp(table)
-                if after == (before[0] + 1, before[1]) and len(known.ids) + len(ids) <= SCAN_IDS_MAX_ROWS:
-                    self._known_ids[table.name] = KnownIds(after, pa.concat_arrays([known.ids, ids]))
+            if known is not None and known.stamp == stamp and len(known.ids) + len(ids) <= SCAN_IDS_MAX_ROWS:
+                # Nothing but this append in between (the write lock keeps other memgpt writers out; the version
+                # shows any other writer): extend what is known.
+                after = int(table.version)
+                if after == stamp[0] + 1:
+                    self._known_ids[table.name] = KnownIds((after, stamp[1]), pa.concat_arrays([known.ids, ids]))
         self._wrote(table)
 
     @staticmethod
@@ -328,23 +335,19 @@ class LanceDBConnector(PairedConnector):
         """The table's latest version and incarnation (what :class:`KnownIds` are valid for)."""
         return int(table.version), _incarnation(table.schema)
 
-    def _any_stored(self, table: Any, ids: pa.Array) -> bool:
-        """Whether ``table`` holds any of ``ids`` (see :data:`SCAN_IDS_MAX_ROWS` for how it is asked)."""
-        stored_rows = table.count_rows()
-        if stored_rows == 0:
-            return False
-        if stored_rows <= SCAN_IDS_MAX_ROWS:
-            return bool(pc.any(pc.is_in(self._stored_ids(table), value_set=ids)).as_py())
-        return any(table.count_rows(_ids_in(part)) for part in chunked(ids.to_pylist(), EXISTS_CHUNK))
-
-    def _stored_ids(self, table: Any) -> pa.Array:
-        """The table's id column: what this process knows of it when still valid, else read (and kept)."""
-        stamp = self._stamp(table)
+    def _any_stored(self, table: Any, ids: pa.Array, stamp: tuple[int, str | None]) -> bool:
+        """Whether ``table`` (at ``stamp``) holds any of ``ids`` (see :data:`SCAN_IDS_MAX_ROWS` for how it is asked)."""
         known = self._known_ids.get(table.name)
         if known is None or known.stamp != stamp:
+            stored_rows = table.count_rows()
+            if stored_rows == 0:  # a new table: what it holds is known from here on
+                self._known_ids[table.name] = KnownIds(stamp, pa.array([], type=pa.string()))
+                return False
+            if stored_rows > SCAN_IDS_MAX_ROWS:
+                return any(table.count_rows(_ids_in(part)) for part in chunked(ids.to_pylist(), EXISTS_CHUNK))
             known = KnownIds(stamp, self._select(table, None, ["id"]).column("id").combine_chunks())
             self._known_ids[table.name] = known
-        return known.ids
+        return len(known.ids) > 0 and bool(pc.any(pc.is_in(known.ids, value_set=ids)).as_py())
 
     def _wrote(self, table: Any) -> None:
         name = table.name
@@ -413,10 +416,13 @@ class LanceDBConnector(PairedConnector):
 
     def write_side(self, side: Side, rows: Sequence[Row]) -> None:
         table = self._table(side)
-        dim = int((table.schema.metadata or {})[b"memgpt_dim"]) if side.vectors else None
+        schema = table.schema  # read once per write (under the write lock, nobody else changes it meanwhile)
+        dim = int((schema.metadata or {})[b"memgpt_dim"]) if side.vectors else None
         data = self._arrow(rows, side.vectors, dim)
-        self._record_users(table, {row.fields["user_id"] for row in rows} if "user_id" in self.table.filter_fields else set())
-        self._write(table, data)
+        users = {row.fields["user_id"] for row in rows} if "user_id" in self.table.filter_fields else set()
+        if self._record_users(table, schema, users):
+            schema = table.schema
+        self._write(table, data, schema)
 
     # -- the users a table holds ------------------------------------------------------------------
     @staticmethod
@@ -426,24 +432,24 @@ class LanceDBConnector(PairedConnector):
         schema = table.schema
         return _listed_users(_users_value(schema)), _incarnation(schema)
 
-    def _record_users(self, table: Any, users: set[str]) -> None:
-        """Record ``users`` before their rows are written (under the write lock): see :data:`USERS`."""
+    def _record_users(self, table: Any, schema: pa.Schema, users: set[str]) -> bool:
+        """Record ``users`` before their rows are written (under the write lock): see :data:`USERS`. ``schema`` is
+        the table's, as this write read it; whether the record changed (a new version of the table)."""
         if not users:
-            return
-        schema = table.schema
+            return False
         value = _users_value(schema)
         if "user_id" not in schema.names or value == ALL_USERS.encode():
-            return
+            return False
         if self.store.lock is None:  # a store without the write lock (a remote URI) never trusts its list: say so
             table.update_field_metadata({"path": "user_id", "metadata": {USERS: ALL_USERS}})
-            return
+            return True
         listed = _listed_users(value)
         if listed is None:  # written before users were recorded (or the list is damaged): learn them from the rows
             recorded = set(pc.unique(self._select(table, None, ["user_id"]).column("user_id")).drop_null().to_pylist())
         else:
             recorded = set(listed)
             if users <= recorded:
-                return
+                return False
         wanted = recorded | users
         table.update_field_metadata(
             {
@@ -451,6 +457,7 @@ class LanceDBConnector(PairedConnector):
                 "metadata": {USERS: ALL_USERS if len(wanted) > MAX_RECORDED_USERS else json.dumps(sorted(wanted))},
             }
         )
+        return True
 
     def _scoped_read(self, table: Any, where: Where, read: Callable[[Where], T]) -> T:
         """``read(where)``, with the user's term left out when the table records no user but ``where``'s.

@@ -69,9 +69,10 @@ def partition_shelf(shelf: str, user: str, owner: str) -> str:
 
     Lowercase and alphanumeric like :func:`~memgpt.storage.shelves.shelf_of`,
     so every engine accepts it inside a collection name. The user's digits
-    come first, so a scope of one user reads only that user's partitions. Two
-    names sharing digits would share a partition, which costs speed, not
-    exactness: every partition is read with the scope's whole filter.
+    and the owner's stand apart, so a scope naming users or owners (one
+    agent, of every user) reads only the partitions that can hold its
+    records. Two names sharing digits would share a partition, which costs
+    speed, not exactness: every partition is read with the scope's whole filter.
     """
     return f"{shelf}{PARTITION_MARK}{_digest(user)}{_digest(owner)}"
 
@@ -262,7 +263,7 @@ class PartitionedConnector(Connector):
 
         A scope naming few users and owners computes their shelves (a
         partition that does not exist answers empty); any other lists the
-        store, keeping only the partitions of the scope's users when it names them.
+        store, keeping only the partitions of the users and owners the scope names.
         """
         users = where.get("user_id")
         owners = where.get(self.owner_field)
@@ -273,6 +274,9 @@ class PartitionedConnector(Connector):
             if users is not None:
                 heads = {_user_head(self.shelf, user) for user in users}
                 shelves = {shelf for shelf in shelves if shelf[: len(self.shelf) + 9] in heads}
+            if owners is not None:
+                tails = {_digest(owner) for owner in owners}
+                shelves = {shelf for shelf in shelves if shelf[-8:] in tails}
         return [self.store.connector(self.table, shelf) for shelf in sorted(shelves)]
 
     # -- embedding spec ----------------------------------------------------------------

@@ -57,6 +57,14 @@ class PartitionsConformance(ConformanceBase):
         assert mine.text_count("record") == 3 + 4
         same_records(mine.get(written[(USER, "owner-2")][0].id), written[(USER, "owner-2")][0])
 
+        owner_1 = Where.of(**{owner_field(table): "owner-1"})
+        both = open_collection(backend, store, table, owner_1)
+        assert sorted(ids_of(list(both.iterate()))) == sorted(
+            ids_of(written[(USER, "owner-1")] + written[(OTHER_USER, "owner-1")])
+        )
+        assert len(everyone.connector.partitions(owner_1)) == 2, "an owner's name, of every user, reads its partitions alone"
+        assert len(everyone.connector.partitions(Where.of(user_id=USER))) == 2
+
         # a write through the wide scope lands in each record's partition
         extra = make_record(table, 50, owner="owner-2")
         mine.insert([extra])
