@@ -51,8 +51,6 @@ OWNER_FIELDS = {Table.ARCHIVAL: "agent_id", Table.SOURCE_PASSAGES: "source"}
 """The tables a store may keep one collection per owner of, and the field naming the owner."""
 PARTITION_MARK = "p"
 """What a partition adds to its table's shelf, before its 16 hex digits (8 of the user's name, 8 of the owner's)."""
-DIRECT_PARTITIONS = 64
-"""A scope naming at most this many (user, owner) pairs reaches their partitions without listing the store."""
 MOVE_BATCH = 1_000
 """Rows moved per step from a table's own collection to their partitions."""
 
@@ -259,24 +257,21 @@ class PartitionedConnector(Connector):
         return self.store.connector(self.table, partition_shelf(self.shelf, user, owner))
 
     def partitions(self, where: Where) -> list[Connector]:
-        """The connectors of the partitions ``where`` can reach, in a stable order.
+        """The connectors of the partitions ``where`` can reach that exist, in a stable order.
 
-        A scope naming few users and owners computes their shelves (a
-        partition that does not exist answers empty); any other lists the
-        store, keeping only the partitions of the users and owners the scope names.
+        The store lists them (one call); those of other users and owners
+        than the scope names are left out by their digits. A partition is
+        never made by a read.
         """
         users = where.get("user_id")
         owners = where.get(self.owner_field)
-        if users is not None and owners is not None and len(users) * len(owners) <= DIRECT_PARTITIONS:
-            shelves = {partition_shelf(self.shelf, user, owner) for user in users for owner in owners}
-        else:
-            shelves = set(self.store.partition_shelves(self.table, self.shelf))
-            if users is not None:
-                heads = {_user_head(self.shelf, user) for user in users}
-                shelves = {shelf for shelf in shelves if shelf[: len(self.shelf) + 9] in heads}
-            if owners is not None:
-                tails = {_digest(owner) for owner in owners}
-                shelves = {shelf for shelf in shelves if shelf[-8:] in tails}
+        shelves = set(self.store.partition_shelves(self.table, self.shelf))
+        if users is not None:
+            heads = {_user_head(self.shelf, user) for user in users}
+            shelves = {shelf for shelf in shelves if shelf[: len(self.shelf) + 9] in heads}
+        if owners is not None:
+            tails = {_digest(owner) for owner in owners}
+            shelves = {shelf for shelf in shelves if shelf[-8:] in tails}
         return [self.store.connector(self.table, shelf) for shelf in sorted(shelves)]
 
     # -- embedding spec ----------------------------------------------------------------
