@@ -11,6 +11,8 @@ import pytest
 from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
+from memgpt.storage.helpers import collection_name
+from memgpt.storage.partitions import partition_shelf
 from memgpt.storage.where import Where
 from memgpt.testing import BackendConformance, make_record
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
@@ -18,6 +20,9 @@ from memgpt.testing.data import USER
 from memgpt.testing.upgrade import upgrade_round_trip
 from memgpt_backend_chroma.connector import ABSENT, EXACT_NORM, EXACT_PATCH, EXACT_VECTOR, regex_literal
 from memgpt_backend_chroma.plugin import ChromaBackend
+
+ARCHIVAL = collection_name(Table.ARCHIVAL, partition_shelf("", USER, "owner-1"))
+"""The Chroma collection of the test records' agent (``make_record``'s default user and owner)."""
 
 
 class TestChromaConformance(BackendConformance):
@@ -65,7 +70,8 @@ def test_http_records_live_on_the_server(chroma_server: tuple[str, int], tmp_pat
     coll.drop()
     coll.insert([make_record(Table.ARCHIVAL, i, owner="server-agent") for i in range(7)])
     direct = chromadb.HttpClient(host=host, port=port, settings=Settings(anonymized_telemetry=False))
-    assert direct.get_collection("memgpt_archival").count() == 7
+    agent = collection_name(Table.ARCHIVAL, partition_shelf("", USER, "server-agent"))
+    assert direct.get_collection(agent).count() == 7
 
 
 def test_every_vector_collection_ranks_unit_vectors_by_inner_product(tmp_path: Path) -> None:
@@ -166,7 +172,7 @@ def test_vectors_are_indexed_as_unit_vectors_and_read_back_bit_for_bit(tmp_path:
     store, archival = _archival(tmp_path)
     records = [_scaled(i, scale) for i, scale in enumerate([1.0, 3.0, 1e-3, 7.25, 1e5])]
     archival.insert(records)
-    kept = store.client.get_collection("memgpt_archival").get(include=["metadatas", "embeddings"])
+    kept = store.client.get_collection(ARCHIVAL).get(include=["metadatas", "embeddings"])
     assert np.allclose(np.linalg.norm(np.asarray(kept["embeddings"]), axis=1), 1.0, atol=1e-6)
     assert all(m[EXACT_VECTOR] is ABSENT and m[EXACT_NORM] > 0 for m in kept["metadatas"])
     assert all(len(m[EXACT_PATCH]) < 200 for m in kept["metadatas"])  # a 2 KB copy was kept before
@@ -184,13 +190,13 @@ def test_a_vector_the_unit_form_cannot_express_is_kept_whole(tmp_path: Path, mon
     archival.insert([_scaled(0, 2.0)])
     monkeypatch.setattr(unit_form, "MAX_DIM", 2)  # now no vector of the test's dimension fits a patch
     archival.insert([_scaled(1, 2.0), _scaled(0, 5.0)])
-    metadatas = store.client.get_collection("memgpt_archival").get(include=["metadatas"])["metadatas"]
+    metadatas = store.client.get_collection(ARCHIVAL).get(include=["metadatas"])["metadatas"]
     assert all(isinstance(m[EXACT_VECTOR], str) and m[EXACT_NORM] is ABSENT and m[EXACT_PATCH] is ABSENT for m in metadatas)
     for record in (_scaled(1, 2.0), _scaled(0, 5.0)):
         assert archival.get(record.id).embedding.tobytes() == record.embedding.tobytes()
     monkeypatch.undo()
     archival.insert([_scaled(0, 2.0)])  # back to a unit form: the whole copy goes
-    [metadata] = store.client.get_collection("memgpt_archival").get(ids=[f"{USER}/{_scaled(0, 2.0).id}"], include=["metadatas"])[
+    [metadata] = store.client.get_collection(ARCHIVAL).get(ids=[f"{USER}/{_scaled(0, 2.0).id}"], include=["metadatas"])[
         "metadatas"
     ]
     assert metadata[EXACT_VECTOR] is ABSENT and metadata[EXACT_NORM] > 0
@@ -203,15 +209,19 @@ def test_a_collection_made_by_0_6_keeps_its_cosine_space_and_whole_copies(tmp_pa
     from chromadb.config import Settings
 
     client = chromadb.PersistentClient(path=str(tmp_path / "db"), settings=Settings(anonymized_telemetry=False))
-    client.create_collection("memgpt_archival", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+    client.create_collection("memgpt_recall", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
     del client
-    store, archival = _archival(tmp_path)
-    records = [_scaled(i, 1.0 + i) for i in range(4)]
-    archival.insert(records)
-    metadatas = store.client.get_collection("memgpt_archival").get(include=["metadatas"])["metadatas"]
+    store = ChromaBackend().open(ChromaBackend().settings_from_uri(str(tmp_path / "db")))
+    recall = open_collection(ChromaBackend(), store, Table.RECALL, Where.of(user_id=USER))
+    records = []
+    for i in range(4):
+        record = make_record(Table.RECALL, i)
+        records.append(replace(record, embedding=(record.embedding * np.float32(1.0 + i)).astype(np.float32)))
+    recall.insert(records)
+    metadatas = store.client.get_collection("memgpt_recall").get(include=["metadatas"])["metadatas"]
     assert all(isinstance(m[EXACT_VECTOR], str) and m[EXACT_NORM] is ABSENT for m in metadatas)
-    assert all(archival.get(r.id).embedding.tobytes() == r.embedding.tobytes() for r in records)
-    [hit] = archival.search(records[2].embedding, k=1)
+    assert all(recall.get(r.id).embedding.tobytes() == r.embedding.tobytes() for r in records)
+    [hit] = recall.search(records[2].embedding, k=1)
     assert hit.record.id == records[2].id and hit.score == pytest.approx(1.0, abs=1e-5)
 
 
@@ -224,10 +234,8 @@ def test_a_record_whose_vector_metadata_is_damaged_says_so(tmp_path: Path, damag
     store, archival = _archival(tmp_path)
     record = _scaled(0, 2.0)
     archival.insert([record, _scaled(1, 2.0)])
-    store.client.get_collection("memgpt_archival").update(ids=[f"{USER}/{record.id}"], metadatas=[damage])
-    with pytest.raises(
-        StorageError, match=r"record 'user-1/owner-1-archival-0' of memgpt_archival .* has a damaged vector"
-    ) as info:
+    store.client.get_collection(ARCHIVAL).update(ids=[f"{USER}/{record.id}"], metadatas=[damage])
+    with pytest.raises(StorageError, match=rf"record 'user-1/owner-1-archival-0' of {ARCHIVAL} .* has a damaged vector") as info:
         archival.get(record.id)
     assert "\n" not in str(info.value) and "insert the record again" in str(info.value)
     assert archival.get(_scaled(1, 2.0).id).embedding.tobytes() == _scaled(1, 2.0).embedding.tobytes()

@@ -135,11 +135,18 @@ class ChromaConnector(PairedConnector):
         """Whether the vector collection holds unit vectors (made by 0.7 on); 0.6 made it ``cosine``, with whole copies."""
         self.collections[self.plain] = client.get_or_create_collection(self.plain_name, embedding_function=None)
 
+    def _col(self, side: Side) -> Any:
+        """The Chroma collection of ``side``, both made again when first used after a :meth:`drop`."""
+        if not self.collections:
+            with self.errors():
+                self._open()
+        return self.collections[side]
+
     def reading(self, read: Callable[[], T]) -> T:
         """``read()``, again when a Chroma server's query missed an id another process was writing."""
         return retried(lambda: super(ChromaConnector, self).reading(read), _transient)
 
-    # -- the two collections (both made when the connector opens) -------------------------------
+    # -- the two collections (both made when the connector opens, and at first use after a drop) -----
     def side_exists(self, side: Side) -> bool:
         return True
 
@@ -147,9 +154,11 @@ class ChromaConnector(PairedConnector):
         pass
 
     def side_metadata(self, side: Side) -> dict[str, Any]:
+        self._col(side)
         return self.store.client.get_collection(side.name).metadata or {}  # as stored now, whoever wrote it
 
     def update_side_metadata(self, side: Side, values: Any) -> None:
+        self._col(side)
         collection = self.store.client.get_collection(side.name)
         collection.modify(metadata={**(collection.metadata or {}), **values})
 
@@ -253,7 +262,7 @@ class ChromaConnector(PairedConnector):
                 indexed, forms = unit_forms(exact) if self.unit_vectors else (exact, [None] * len(chunk))
             else:
                 indexed, forms = np.ones((len(chunk), 1), dtype=np.float32), [None] * len(chunk)
-            self.collections[side].upsert(
+            self._col(side).upsert(
                 ids=[r.id for r in chunk],
                 embeddings=indexed,
                 documents=[r.text or "" for r in chunk],
@@ -261,14 +270,14 @@ class ChromaConnector(PairedConnector):
             )
 
     def remove_ids(self, side: Side, ids: Sequence[str]) -> None:
-        collection = self.collections[side]
+        collection = self._col(side)
         if collection.count() > 0:
             for chunk in chunked(ids, self.store.max_batch):
                 collection.delete(ids=list(chunk))
 
     def delete_side(self, side: Side, where: Where) -> int:
         ids, clause = chroma_filter(where)
-        collection = self.collections[side]
+        collection = self._col(side)
         found = [i for page in self._matching_ids(collection, ids, clause) for i in page["ids"]]
         for chunk in chunked(found, self.store.max_batch):
             collection.delete(ids=list(chunk))
@@ -281,9 +290,9 @@ class ChromaConnector(PairedConnector):
             pass
 
     def drop(self) -> None:
+        """Both collections deleted; made again when next used (a dropped partition stays gone unless written)."""
         super().drop()
-        with self.errors():
-            self._open()
+        self.collections = {}
 
     # -- reads ------------------------------------------------------------------------------
     def read_side(self, side: Side, ids: Sequence[str], where: Where) -> list[Row]:
@@ -297,14 +306,14 @@ class ChromaConnector(PairedConnector):
         rest = where.without("id")
         rows: list[Row] = []
         for chunk in chunked(ids, self.store.max_batch):
-            rows += self._rows(self.collections[side].get(ids=list(chunk), include=self._full(side)), side)
+            rows += self._rows(self._col(side).get(ids=list(chunk), include=self._full(side)), side)
         return [row for row in rows if rest.matches(row.field_values())]
 
     def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
         extra, document = condition or ((), None)
         scope, users = scope_without_user(where)
         ids, clause = chroma_filter(scope, extra)
-        collection = self.collections[side]
+        collection = self._col(side)
         if ids is None and clause is None and document is None:
             return int(collection.count())
         pages = self._matching_ids(collection, ids, clause, document)
@@ -313,7 +322,7 @@ class ChromaConnector(PairedConnector):
     def scan_side(self, side: Side, where: Where, batch_size: int) -> Iterator[list[Row]]:
         ids, clause = chroma_filter(where)
         size = max(1, min(batch_size, PAGE))
-        collection = self.collections[side]
+        collection = self._col(side)
         offset, full = 0, self._full(side)
         while True:
             page = self.reading(lambda o=offset: collection.get(ids=ids, where=clause, include=full, limit=size, offset=o))
@@ -345,7 +354,7 @@ class ChromaConnector(PairedConnector):
         norm = float(np.linalg.norm(asked.astype(np.float64)))
         if self.unit_vectors and norm > 0:
             asked = (asked / np.float32(norm)).astype(np.float32)
-        result = self.collections[self.vectors].query(
+        result = self._col(self.vectors).query(
             query_embeddings=[asked],
             n_results=k,
             ids=ids,
@@ -362,7 +371,7 @@ class ChromaConnector(PairedConnector):
         extra, document = condition
         scope, users = scope_without_user(where)
         ids, clause = chroma_filter(scope, extra)
-        for page in self._matching_ids(self.collections[side], ids, clause, document, include=["metadatas"]):
+        for page in self._matching_ids(self._col(side), ids, clause, document, include=["metadatas"]):
             yield from (
                 (int(m["created_at"]), i) for i, m in zip(page["ids"], page["metadatas"], strict=True) if key_in_users(i, users)
             )
