@@ -11,6 +11,7 @@ import pytest
 from memgpt.errors import ConfigError
 from memgpt.kinds import Table
 from memgpt.records import Message
+from memgpt.storage.codec import encode_many
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BackendConformance, make_record, random_unit_vectors
@@ -162,6 +163,7 @@ def _one_user_s_messages(tmp_path: Path, n: int) -> tuple[LanceDBBackend, Any, A
     ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
     mine = open_collection(backend, ours_store, Table.RECALL, scope(user_id="user-1", agent_id="agent"))
     mine.insert([make_record(Table.RECALL, i, owner="agent") for i in range(n)])
+    mine.connector.upsert(encode_many(Table.RECALL, [make_record(Table.RECALL, 0, owner="another")]))  # keeps the agent's term
     return backend, mine, theirs_store
 
 
@@ -216,6 +218,7 @@ def test_users_of_a_table_written_before_they_were_recorded_are_learned_at_its_n
     store = backend.open({"uri": str(tmp_path / "db")})
     everyone = open_collection(backend, store, Table.RECALL, Where.everything())
     everyone.insert([make_record(Table.RECALL, i, owner="agent", user=f"user-{i % 2}") for i in range(10)])
+    everyone.insert([make_record(Table.RECALL, 0, owner="another")])  # (keeps the agent's term)
     connector: LanceDBConnector = everyone.connector  # type: ignore[assignment]
     table = connector._table(connector.vectors)
     table.update_field_metadata({"path": "user_id", "metadata": {lancedb_connector.USERS: None}})  # as memgpt 0.6 left it
@@ -239,6 +242,36 @@ def test_users_of_a_table_written_before_they_were_recorded_are_learned_at_its_n
     assert connector._recorded_users(table)[0] is None  # too many to list: every read keeps the term
     asked.clear()
     assert mine.count() == 7 and asked == ["(agent_id = 'agent') AND (user_id = 'user-0')"]
+
+
+def test_an_agent_s_own_table_is_read_without_a_filter_and_stays_exact_when_another_agent_shares_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table records its agents as it records its users: one agent's partition is searched and counted
+    without any filter, until rows of another agent get in (two names whose digits are the same)."""
+    backend = LanceDBBackend()
+    store = backend.open({"uri": str(tmp_path / "db")})
+    mine = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.ARCHIVAL, i, owner="agent") for i in range(20)])
+    part: LanceDBConnector = mine.connector.part  # type: ignore[attr-defined]
+    table = part._table(part.vectors)
+    asked = _clauses(monkeypatch, table)
+    assert mine.count() == 20 and asked == [None]
+    searched: list[str | None] = []
+    original = part._scoped_read
+    monkeypatch.setattr(
+        part, "_scoped_read", lambda t, where, read: original(t, where, lambda w: searched.append(str(w)) or read(w))
+    )
+    assert len(mine.search(random_unit_vectors(1, seed=9)[0], k=5)) == 5 and searched == ["everything"]
+
+    twins = [make_record(Table.ARCHIVAL, i, owner="twin") for i in range(3)]
+    part.upsert(encode_many(Table.ARCHIVAL, twins))  # as if "twin" had the digits of "agent"
+    asked.clear()
+    assert mine.count() == 20, "this process still believed the table held one agent"
+    assert asked == [None, "(agent_id = 'agent') AND (user_id = 'user-1')"]
+    asked.clear()
+    assert mine.count() == 20 and asked == ["(agent_id = 'agent')"]
+    assert {hit.record.agent_id for hit in mine.search(random_unit_vectors(1, seed=9)[0], k=23)} == {"agent"}
 
 
 def test_a_store_without_the_write_lock_never_trusts_a_users_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

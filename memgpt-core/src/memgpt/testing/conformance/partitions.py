@@ -7,6 +7,7 @@ import pytest
 from memgpt.errors import StorageError
 from memgpt.kinds import Table
 from memgpt.storage.backend import Backend, Store
+from memgpt.storage.codec import encode_many
 from memgpt.storage.collection import Collection
 from memgpt.storage.configured import open_collection
 from memgpt.storage.partitions import OwnerConnector, PartitionedConnector, is_partitioned, partition_shelf
@@ -73,6 +74,22 @@ class PartitionsConformance(ConformanceBase):
         assert everyone.count() == 5 + 5
         everyone.drop()
         assert store.partition_shelves(table) == set() and everyone.count() == 0
+
+    def test_rows_of_two_names_sharing_a_partition_stay_apart(self, backend: Backend, store: Store, partitioned: Table) -> None:
+        """Two owners whose names share a partition's digits share its collection: every answer stays exact."""
+        table = partitioned
+        mine = open_collection(backend, store, table, scope_of(table, "owner-1", USER))
+        query = random_unit_vectors(1, seed=21)[0]
+        own = [make_record(table, i, owner="owner-1", vector=random_unit_vectors(1, seed=100 + i)[0]) for i in range(6)]
+        mine.insert(own)
+        twins = [make_record(table, i, owner="twin", vector=query) for i in range(4)]  # the closest to the query
+        store.connector(table, partition_shelf("", USER, "owner-1")).upsert(encode_many(table, twins))
+
+        hits = mine.search(query, k=3)
+        best = sorted(own, key=lambda r: (-float(r.embedding @ query), r.id))[:3]
+        assert ids_of([h.record for h in hits]) == ids_of(best) and all(h.record.id not in ids_of(twins) for h in hits)
+        assert mine.count() == 6 and sorted(ids_of(list(mine.iterate()))) == sorted(ids_of(own))
+        assert mine.text_count("record") == 6
 
     def _as_before_partitions(self, backend: Backend, opener: StoreOpener, table: Table) -> list:
         """Records written into the table's own collection, as a store from before partitions holds them."""
