@@ -144,12 +144,20 @@ def move_into_partitions(store: Store, table: Table, shelf: str = "") -> int:
     moved = 0
     with writing() if writing is not None else nullcontext():
         spread = PartitionedConnector(store, table, shelf)
+        done: set[str] = set()
         while True:
             batch = next(iter(own.scan(Where.everything(), MOVE_BATCH)), [])
             if not batch:
                 return moved
+            keys = [row.id for row in batch]
+            if done.issuperset(keys):  # deleted, yet read again: never loop on it
+                raise StorageError(
+                    f"rows of {table.value} moved to their agents' collections stay in the table's own ({keys[0]!r}...); "
+                    "the store is damaged: restore it from a backup"
+                )
             spread.upsert(batch)
-            own.delete(Where.of(id=[row.id for row in batch]))
+            own.delete(Where.of(id=keys))
+            done.update(keys)
             moved += len(batch)
 
 
