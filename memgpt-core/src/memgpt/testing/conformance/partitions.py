@@ -74,6 +74,9 @@ class PartitionsConformance(ConformanceBase):
         assert everyone.count() == 5 + 5
         everyone.drop()
         assert store.partition_shelves(table) == set() and everyone.count() == 0
+        again = open_collection(backend, store, table, scope_of(table, "owner-1", USER))
+        again.insert([make_record(table, 0, owner="owner-1")])  # the agent's collection is made again
+        assert again.count() == 1 and store.partition_shelves(table) == {partition_shelf("", USER, "owner-1")}
 
     def test_rows_of_two_names_sharing_a_partition_stay_apart(self, backend: Backend, store: Store, partitioned: Table) -> None:
         """Two owners whose names share a partition's digits share its collection: every answer stays exact."""
