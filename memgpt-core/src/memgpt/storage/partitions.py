@@ -169,7 +169,10 @@ def _ensure_partition_spec(part: Connector, spec: EmbeddingSpec, table: Table) -
     if part.get_embedding_spec() != spec:
         recorded = part.ensure_embedding_spec(spec)
         if recorded != spec:
-            raise StorageError(f"a {table.value} partition holds {recorded}, its table {spec}; the store is damaged")
+            raise StorageError(
+                f"a {table.value} partition holds {recorded}, its table {spec}; the store is damaged: "
+                "restore it from a backup or an export (memgpt import)"
+            )
 
 
 class OwnerConnector(Connector):
@@ -320,7 +323,8 @@ class PartitionedConnector(Connector):
             user, owner = row.fields.get("user_id"), row.fields.get(self.owner_field)
             if not isinstance(user, str) or not isinstance(owner, str):
                 raise StorageError(
-                    f"a {self.table.value} row without its user or {self.owner_field} ({row.id!r}) cannot be stored"
+                    f"a {self.table.value} row without its user or {self.owner_field} ({row.id!r}) cannot be stored: "
+                    f"give every record a user_id and a {self.owner_field}"
                 )
             groups[(user, owner)].append(row)
         spec = self.own.get_embedding_spec() if any(row.embedding is not None for row in rows) else None
