@@ -124,11 +124,24 @@ def table_connector(store: Store, table: Table, shelf: str = "", scope: Where | 
         move_into_partitions(store, table, shelf)
         moved.add((table, shelf))
     pair = owner_of(table, scope) if scope is not None else None
-    key = (table, shelf if pair is None else partition_shelf(shelf, *pair))
+    if pair is not None:
+        return _owner_connector(store, table, shelf, *pair)
     made: dict[tuple[Table, str], Connector] = store.__dict__.setdefault(_MADE, {})
-    if key not in made:
-        made[key] = PartitionedConnector(store, table, shelf) if pair is None else OwnerConnector(store, table, shelf, key[1])
-    return made[key]
+    if (table, shelf) not in made:
+        made[(table, shelf)] = PartitionedConnector(store, table, shelf)
+    return made[(table, shelf)]
+
+
+def _owner_connector(store: Store, table: Table, shelf: str, user: str, owner: str) -> OwnerConnector:
+    """The (one per store) :class:`OwnerConnector` of ``user``'s ``owner``: an agent's collection and a wider
+    scope's writes to it share what it knows (the spec it recorded)."""
+    made: dict[tuple[Table, str], Connector] = store.__dict__.setdefault(_MADE, {})
+    partition = partition_shelf(shelf, user, owner)
+    connector = made.get((table, partition))
+    if connector is None:
+        connector = made[(table, partition)] = OwnerConnector(store, table, shelf, partition)
+    assert isinstance(connector, OwnerConnector)
+    return connector
 
 
 def move_into_partitions(store: Store, table: Table, shelf: str = "") -> int:
@@ -286,10 +299,6 @@ class PartitionedConnector(Connector):
         self._loaded: set[str] = set()
 
     # -- partitions --------------------------------------------------------------------
-    def partition(self, user: str, owner: str) -> Connector:
-        """The connector of one user's owner (its collections are created at its first record)."""
-        return self.store.connector(self.table, partition_shelf(self.shelf, user, owner))
-
     def partitions(self, where: Where) -> list[Connector]:
         """The connectors of the partitions ``where`` can reach that exist, in a stable order.
 
@@ -327,11 +336,8 @@ class PartitionedConnector(Connector):
                     f"give every record a user_id and a {self.owner_field}"
                 )
             groups[(user, owner)].append(row)
-        spec = self.own.get_embedding_spec() if any(row.embedding is not None for row in rows) else None
         for (user, owner), group in groups.items():
-            part = self.partition(user, owner)
-            if spec is not None and any(row.embedding is not None for row in group):
-                _ensure_partition_spec(part, spec, self.table)
+            part = _owner_connector(self.store, self.table, self.shelf, user, owner)
             if self._loading is not None:
                 shelf = partition_shelf(self.shelf, user, owner)
                 if shelf not in self._loaded:
