@@ -274,6 +274,46 @@ def test_an_agent_s_own_table_is_read_without_a_filter_and_stays_exact_when_anot
     assert {hit.record.agent_id for hit in mine.search(random_unit_vectors(1, seed=9)[0], k=23)} == {"agent"}
 
 
+@pytest.mark.parametrize("with_embedding", [True, False], ids=["vectors", "plain"])
+@pytest.mark.parametrize("compacted", [False, True], ids=["rows-in-place", "rows-moved"])
+def test_a_page_is_taken_where_its_keys_were_found_and_rows_changed_meanwhile_are_read_by_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_embedding: bool, compacted: bool
+) -> None:
+    backend = LanceDBBackend()
+    ours_store, theirs_store = (backend.open({"uri": str(tmp_path / "db")}) for _ in range(2))
+    mine = open_collection(backend, ours_store, Table.RECALL, scope(user_id="user-1", agent_id="agent"))
+    mine.insert([make_record(Table.RECALL, i, owner="agent", with_embedding=with_embedding) for i in range(40)])
+    connector: LanceDBConnector = mine.connector  # type: ignore[assignment]
+    side = connector.vectors if with_embedding else connector.plain
+    table = connector._table(side)
+    taken: list[int] = []
+    original_take = table.take_row_ids
+    monkeypatch.setattr(table, "take_row_ids", lambda addresses: taken.append(len(addresses)) or original_take(addresses))
+    assert [m.id for m in mine.text_search("record 1", limit=5)] == [f"agent-recall-{i}" for i in (1, 10, 11, 12, 13)]
+    assert taken == [5], "the page was taken by row address"
+
+    # between the key query and the page, another process deletes a row, rewrites one (and compacts the table)
+    theirs = open_collection(backend, theirs_store, Table.RECALL, scope(user_id="user-1", agent_id="agent"))
+    original_keys = connector.keys_of_side
+
+    def keys_then_change(*args: Any) -> Any:
+        keys = list(original_keys(*args))
+        theirs.delete(["agent-recall-2"])
+        theirs.insert([make_record(Table.RECALL, 3, owner="agent", text="rewritten", with_embedding=with_embedding)])
+        if compacted:  # every row at a new address
+            theirs_connector: LanceDBConnector = theirs.connector  # type: ignore[assignment]
+            theirs_connector._table(side).optimize()
+        return keys
+
+    monkeypatch.setattr(connector, "keys_of_side", keys_then_change)
+    page = mine.date_search(limit=5)
+    assert [m.id for m in page] == [f"agent-recall-{i}" for i in (0, 1, 3, 4)]
+    assert page[2].text == "rewritten" and page[1] == make_record(Table.RECALL, 1, owner="agent", with_embedding=with_embedding)
+    monkeypatch.setattr(connector, "keys_of_side", original_keys)
+    connector._handles.clear()
+    assert [m.id for m in mine.date_search(limit=4)] == [f"agent-recall-{i}" for i in (0, 1, 3, 4)]
+
+
 def test_a_store_without_the_write_lock_never_trusts_a_users_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the folder's lock (a remote URI) two writers could each record their user over the other's."""
     backend = LanceDBBackend()

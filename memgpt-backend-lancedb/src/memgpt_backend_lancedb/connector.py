@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -189,6 +190,8 @@ class LanceDBConnector(PairedConnector):
         """The scope fields whose values each table records (:data:`USERS`, :data:`VALUES`)."""
         self._users_seen: dict[str, tuple[dict[str, frozenset[str] | None], str | None]] = {}
         """Per table, the values it recorded and its incarnation when this process last read them."""
+        self._addresses = threading.local()
+        """This thread's last ordered search: per table, where its matches were (see :meth:`keys_of_side`)."""
 
     # -- tables ---------------------------------------------------------------------------
     def _schema(self, dim: int | None, spec: EmbeddingSpec | None = None, marked: bool = True) -> pa.Schema:
@@ -545,7 +548,37 @@ class LanceDBConnector(PairedConnector):
         against ``where`` (LanceDB evaluates every other term on every row it reads: 4.3 ms against 5.3
         for ten messages among 20,000)."""
         table = self._table(side)
-        return [row for part in chunked(ids, IN_CHUNK) for row in self._rows(self._select(table, _ids_in(part)), side.vectors)]
+        rows = self._rows_at_addresses(table, ids, side.vectors)
+        missing = [i for i in ids if i not in rows]
+        for part in chunked(missing, IN_CHUNK):
+            rows.update((row.id, row) for row in self._rows(self._select(table, _ids_in(part)), side.vectors))
+        return [rows[i] for i in ids if i in rows]
+
+    def _rows_at_addresses(self, table: Any, ids: Sequence[str], with_vectors: bool) -> dict[str, Row]:
+        """The rows of ``ids`` that this thread's last :meth:`keys_of_side` on ``table`` found, taken by row address.
+
+        A page of an ordered search is a few rows among many: taking them where
+        the key query saw them reads only those rows, where ``id IN (...)`` reads
+        the id of every row (ten messages among 20,000: 1.7 ms against 5.3).
+        An address is only a hint: LanceDB leaves out rows deleted since (an
+        upsert deletes the old row), a compaction moves rows to new addresses,
+        and a row counts only if it still carries the id asked for, ids being
+        unique in a table; whatever is not found so is read by id.
+        """
+        last = getattr(self._addresses, "last", None)
+        if last is None or last[0] != table.name:
+            return {}
+        self._addresses.last = None
+        _, found_ids, addresses = last
+        wanted = set(ids)
+        at = [address for key, address in zip(found_ids, addresses, strict=True) if key in wanted]
+        if not at:
+            return {}
+        try:
+            data = table.take_row_ids(at).to_arrow()
+        except Exception:  # an engine without row addresses for this table: read by id
+            return {}
+        return {row.id: row for row in self._rows(data, with_vectors) if row.id in wanted}
 
     def count_side(self, side: Side, where: Where, condition: Any = None) -> int:
         table = self._table(side)
@@ -602,8 +635,12 @@ class LanceDBConnector(PairedConnector):
         20,000 messages)."""
         table = self._table(side)
         scope, users = scope_without_user(where)
-        found = self._select(table, sql_where(scope, self._conditions(table, condition)), ["id", "created_at"])
-        keys = zip(found.column("created_at").to_pylist(), found.column("id").to_pylist(), strict=True)
+        clause = sql_where(scope, self._conditions(table, condition))
+        query = table.search().select(["id", "created_at"]).with_row_id(True)
+        found = (query.where(clause) if clause else query).limit(None).to_arrow()
+        ids = found.column("id").to_pylist()
+        self._addresses.last = (table.name, ids, found.column("_rowid").to_pylist())
+        keys = zip(found.column("created_at").to_pylist(), ids, strict=True)
         return keys if users is None else [(when, key) for when, key in keys if key_in_users(key, users)]
 
     def text_condition(self, text: str) -> Needle:
