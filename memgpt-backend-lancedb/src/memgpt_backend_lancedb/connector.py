@@ -655,7 +655,20 @@ class LanceDBConnector(PairedConnector):
         return list(condition or ())
 
     def _text_clause(self, table: Any, text: str) -> str:
-        clause = f"text ILIKE {literal(like_pattern(text))} ESCAPE '\\'"
+        """The filter of a text search: ``text`` anywhere in the message, ignoring case.
+
+        An ASCII needle is matched as ``lower(text) LIKE`` its lower case, as the
+        local backend does, which DataFusion runs much faster than ``ILIKE``
+        (20,000 messages: 6.0 ms against 10.1). It finds the same rows but for
+        two letters outside ASCII that the two fold differently onto ASCII ones
+        (``ILIKE`` also takes a long s for ``s``; ``lower`` turns a dotted
+        capital I into ``i`` and a combining dot). Other needles keep ``ILIKE``,
+        whose case folding also knows, e.g., a final sigma.
+        """
+        if text.isascii():
+            clause = f"lower(text) LIKE {literal(like_pattern(text.lower()))} ESCAPE '\\'"
+        else:
+            clause = f"text ILIKE {literal(like_pattern(text))} ESCAPE '\\'"
         candidates = self._fts_candidates(table, text)
         if candidates is not None:
             clause = f"{_ids_in(candidates) if candidates else 'false'} AND {clause}"
