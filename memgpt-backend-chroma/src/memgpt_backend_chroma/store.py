@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from memgpt.plugin import (
+    PARTITIONABLE_TABLES,
     EngineStore,
     MemGPTError,
     ProcessLock,
@@ -65,7 +66,7 @@ class ChromaStore(EngineStore):
     engine = "Chroma"
     connector_class = "memgpt_backend_chroma.connector:ChromaConnector"
     native_output = True
-    partitioned_tables = frozenset({Table.ARCHIVAL, Table.SOURCE_PASSAGES})
+    partitioned_tables = PARTITIONABLE_TABLES
     """A collection per agent (per source): one agent's search at 10,000 of 100,000 passages measured 4.6 ms
     against 85 ms filtering one shared collection (Chroma filters by walking its metadata table)."""
 

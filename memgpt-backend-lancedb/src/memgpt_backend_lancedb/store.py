@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from memgpt.plugin import EngineStore, Table, partition_shelves_in, private_dirs, process_lock
+from memgpt.plugin import PARTITIONABLE_TABLES, EngineStore, Table, partition_shelves_in, private_dirs, process_lock
 
 WRITE_LOCK = ".memgpt-write.lock"
 TABLE_SUFFIX = ".lance"
@@ -27,7 +27,7 @@ class LanceDBStore(EngineStore):
     engine = "LanceDB"
     connector_class = "memgpt_backend_lancedb.connector:LanceDBConnector"
     native_output = True
-    partitioned_tables = frozenset({Table.ARCHIVAL, Table.SOURCE_PASSAGES})
+    partitioned_tables = PARTITIONABLE_TABLES
     """A table per agent (per source): one agent's search at 10,000 of 100,000 passages measured 11.5 ms against
     76.5 ms filtering one shared table (LanceDB evaluates the filter on every row)."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memgpt.plugin import (
+    PARTITIONABLE_TABLES,
     EngineStore,
     MemGPTError,
     ProcessLock,
@@ -91,7 +92,7 @@ def open_store(mode: str, location: str) -> QdrantStore:
 class QdrantStore(EngineStore):
     engine = "Qdrant"
     connector_class = "memgpt_backend_qdrant.connector:QdrantConnector"
-    partitioned_tables = frozenset({Table.ARCHIVAL, Table.SOURCE_PASSAGES})
+    partitioned_tables = PARTITIONABLE_TABLES
     """A collection per agent (per source): one agent's search at 10,000 of 100,000 points measured 10.3 ms
     against 1.4 s filtering one shared collection in local mode."""
 

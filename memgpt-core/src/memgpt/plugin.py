@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "PairedConnector": "memgpt.storage.paired",
     "Side": "memgpt.storage.paired",
     "partition_shelves_in": "memgpt.storage.partitions",
+    "PARTITIONABLE_TABLES": "memgpt.storage.partitions",
     "Row": "memgpt.storage.codec",
     "key_user": "memgpt.storage.codec",
     "Where": "memgpt.storage.where",
@@ -178,5 +179,5 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name i
         where_terms,
     )
     from memgpt.storage.paired import PairedConnector, Side
-    from memgpt.storage.partitions import partition_shelves_in
+    from memgpt.storage.partitions import PARTITIONABLE_TABLES, partition_shelves_in
     from memgpt.storage.where import Where

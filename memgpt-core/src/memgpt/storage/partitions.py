@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 OWNER_FIELDS = {Table.ARCHIVAL: "agent_id", Table.SOURCE_PASSAGES: "source"}
 """The tables a store may keep one collection per owner of, and the field naming the owner."""
+PARTITIONABLE_TABLES = frozenset(OWNER_FIELDS)
+"""Every table a store may partition: what a store that partitions all it can sets as ``partitioned_tables``."""
 PARTITION_MARK = "p"
 """What a partition adds to its table's shelf, before its 16 hex digits (8 of the user's name, 8 of the owner's)."""
 _MADE = "_memgpt_partition_connectors"
