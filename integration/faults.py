@@ -75,6 +75,8 @@ class Target:
     location: Callable[[Path], str]
     embedded: bool
     """Whether its files are this process's to damage or fill (not a server's)."""
+    opens_collections_alone: bool = True
+    """Whether a damaged collection leaves the others readable (Qdrant's local mode opens every one at start)."""
 
 
 # -- running memgpt as a user does ------------------------------------------------------------------
@@ -345,6 +347,7 @@ def damaged(target: Target, work: Path, trials: int) -> Cell:
         for name in ("keep", "hurt"):
             judge(cell, cli(home, "create", "agent", "--name", name), what="create")
         from memgpt.client import MemGPTClient
+        from memgpt.storage.partitions import partition_shelf
         from memgpt.testing.migration import in_home
 
         with in_home(home), MemGPTClient() as client:
@@ -354,6 +357,7 @@ def damaged(target: Target, work: Path, trials: int) -> Cell:
                     memory.insert_archival(f"passage {i} of {name}: " + "words " * 50)
             keep_before = {"archival": [p.to_dict() for p in client.memory("keep").list_archival()]}
             hurt_id = client.get_agent("hurt").id
+            hurt_partition = partition_shelf("", client.catalog.user_id, hurt_id)  # its archival collection's name ends so
         victim = location / "agents" / hurt_id / "memory.sqlite" if target.backend == "local" else _largest_file(location)
         if victim is None:
             cell.notes.append("no data file to damage")
@@ -378,14 +382,26 @@ def damaged(target: Target, work: Path, trials: int) -> Cell:
         if failures and status.returncode == 0:
             cell.failed += 1
             cell.notes.append("storage status said ok while commands failed")
-        if target.backend == "local":  # one agent's file: the other agent must be whole
+        # One agent's file (the local backend's, or the hurt agent's own collection of an engine that keeps one per
+        # agent): the other agent must be whole. A file the engine shares between agents: the damage is reported.
+        own = target.backend == "local" or hurt_partition in str(victim.relative_to(location))
+        if own and target.opens_collections_alone:
             from memgpt.client import MemGPTClient as Client
 
             with in_home(home), Client() as client:
                 keep_after = {"archival": [p.to_dict() for p in client.memory("keep").list_archival()]}
             compare(cell, keep_before, keep_after, "the undamaged agent")
+            if target.backend != "local":
+                cell.notes.append("the hurt agent's own collection damaged: the other agent survived")
+        elif own:  # the engine cannot open the rest: its error must at least name the damaged collection
+            keep = cli(home, "archival", "search", "--agent", "keep", "passage")
+            if keep.returncode == 0 or hurt_partition not in keep.stderr:
+                cell.failed += 1
+                cell.notes.append(f"the undamaged agent's search did not name the damaged collection: {keep.stderr[-300:]}")
+            else:
+                cell.notes.append("the hurt agent's own collection damaged: named in every error (the engine opens all at once)")
         else:
-            cell.notes.append("one file holds every agent: the damage is reported, not survived")
+            cell.notes.append(f"a file every agent shares damaged ({victim.name}): the damage is reported, not survived")
         cell.trials += 1
     return cell
 
@@ -559,7 +575,7 @@ def targets(wanted: set[str], scratch: Path) -> Iterator[list[Target]]:
         if "lancedb" in installed:
             found.append(Target("lancedb", "lancedb", lambda w: str(w / "lancedb"), True))
         if "qdrant" in installed:
-            found.append(Target("qdrant", "qdrant", lambda w: str(w / "qdrant"), True))
+            found.append(Target("qdrant", "qdrant", lambda w: str(w / "qdrant"), True, opens_collections_alone=False))
         if "milvus" in installed:
             found.append(Target("milvus", "milvus", lambda w: str(w / "milvus.db"), True))
             address = stack.enter_context(_milvus_server(scratch))

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from qdrant_client import models
 
-from memgpt.errors import StorageLocked, StorageUnavailable
+from memgpt.errors import StorageError, StorageLocked, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
+from memgpt.storage.helpers import collection_name
+from memgpt.storage.partitions import partition_shelf
 from memgpt.storage.where import Where, scope
 from memgpt.testing import BASE_TIME, BackendConformance, held_by_another_program, make_record, notes_of_agents
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
@@ -111,6 +113,32 @@ def test_a_local_folder_in_use_gives_one_line_naming_it(tmp_path: Path) -> None:
             backend.open(backend.settings_from_uri(str(folder)))
         message = str(raised.value)
         assert str(folder) in message and "another process" in message and "\n" not in message
+
+
+def test_a_damaged_collection_of_a_local_folder_is_named_and_the_folder_left_as_it_was(tmp_path: Path) -> None:
+    folder = tmp_path / "qdrant"
+    backend = QdrantBackend()
+    store = backend.open(backend.settings_from_uri(str(folder)))
+    for agent, n in (("keep", 5), ("hurt", 200)):
+        archival = open_collection(backend, store, Table.ARCHIVAL, scope(user_id="user-1", agent_id=agent))
+        archival.insert([make_record(Table.ARCHIVAL, i, owner=agent, text="words " * 50) for i in range(n)])
+    store.close()
+    hurt = collection_name(Table.ARCHIVAL, partition_shelf("", "user-1", "hurt"))
+    victim = folder / "collection" / hurt / "storage.sqlite"
+    size = victim.stat().st_size
+    with open(victim, "r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(b"\xff" * (size // 4))
+    damaged = victim.read_bytes()
+
+    with pytest.raises(StorageError) as raised:
+        backend.open(backend.settings_from_uri(str(folder)))
+    message = str(raised.value)
+    assert hurt in message and "damaged" in message and "\n" not in message
+    assert collection_name(Table.ARCHIVAL, partition_shelf("", "user-1", "keep")) not in message
+    assert victim.read_bytes() == damaged, "nothing was repaired or removed behind the user's back"
+    with pytest.raises(StorageError):  # and the folder's lock was let go: the next open fails the same way
+        backend.open(backend.settings_from_uri(str(folder)))
 
 
 def test_one_process_shares_its_local_client(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ line that says to run a Qdrant server for concurrent use.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from memgpt.plugin import (
     MemGPTError,
     ProcessLock,
     SharedClients,
+    StorageError,
     StorageLocked,
     StorageUnavailable,
     Table,
@@ -63,14 +65,38 @@ def _client(mode: str, location: str) -> Any:
             lock.acquire()
             try:
                 client = QdrantClient(path=location)
-            except BaseException:
+            except BaseException as exc:
                 lock.release()
+                damaged = damaged_collections(folder)
+                if damaged and isinstance(exc, Exception):
+                    raise StorageError(
+                        f"Qdrant folder {location}: collection {', '.join(damaged)} is damaged "
+                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); Qdrant's local mode opens "
+                        "every collection at once, so nothing in the folder can be read until it is restored from a "
+                        f"backup or an export, or moved out of {folder / 'collection'}"
+                    ) from None
                 raise
             LOCAL_LOCKS[id(client)] = lock
             return client
         client = QdrantClient(url=location, api_key=getenv(API_KEY_VARIABLE), timeout=30)
         client.get_collections()  # fail now, in one line, if the server does not answer
         return client
+
+
+def damaged_collections(folder: Path) -> list[str]:
+    """The collections of a local-mode folder whose SQLite file fails SQLite's own check (read only, nothing changed)."""
+    import sqlite3
+
+    damaged = []
+    for storage in sorted((folder / "collection").glob("*/storage.sqlite")):
+        try:
+            with closing(sqlite3.connect(f"{storage.as_uri()}?mode=ro", uri=True)) as conn:
+                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.Error:
+            verdict = "unreadable"
+        if verdict != "ok":
+            damaged.append(storage.parent.name)
+    return damaged
 
 
 LOCAL_MODE_ADVICE_POINTS = 10_000
