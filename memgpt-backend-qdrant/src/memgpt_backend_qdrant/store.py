@@ -69,11 +69,12 @@ def _client(mode: str, location: str) -> Any:
                 lock.release()
                 damaged = damaged_collections(folder)
                 if damaged and isinstance(exc, Exception):
+                    named = f"collection {damaged[0]} is" if len(damaged) == 1 else f"collections {', '.join(damaged)} are"
                     raise StorageError(
-                        f"Qdrant folder {location}: collection {', '.join(damaged)} is damaged "
+                        f"Qdrant folder {location}: {named} damaged "
                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); Qdrant's local mode opens "
-                        "every collection at once, so nothing in the folder can be read until it is restored from a "
-                        f"backup or an export, or moved out of {folder / 'collection'}"
+                        "every collection at once, so nothing in the folder can be read until the damaged ones are "
+                        f"restored from a backup or an export, or moved out of {folder / 'collection'}"
                     ) from None
                 raise
             LOCAL_LOCKS[id(client)] = lock
