@@ -409,6 +409,120 @@ def test_a_connection_the_server_ended_is_replaced_before_use(
     ]
 
 
+class SessionsEndedAtCheckout:
+    """Ends the server session of the next ``times`` connections the pool hands out, after the pool's check passed.
+
+    What a restart or a failover does when it lands between the pool's check
+    and the operation's first statement: the check saw a live socket, the
+    statement finds the session gone. Each session is ended from another
+    connection and waited for (``pg_terminate_backend(pid, timeout)``), so the
+    race is the same on every run.
+    """
+
+    def __init__(self, store, times: int) -> None:
+        from sqlalchemy import create_engine
+
+        self.engine = store.engine
+        self.outsider = create_engine(store.engine.url, poolclass=NullPool)
+        self.left = times
+        self.ended = 0
+
+    def __call__(self, dbapi_connection, _record, _proxy) -> None:
+        if self.left == 0:
+            return
+        self.left -= 1
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+        dbapi_connection.rollback()
+        with self.outsider.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid}).scalar()
+        self.ended += 1
+
+    def __enter__(self) -> SessionsEndedAtCheckout:
+        event.listen(self.engine, "checkout", self)  # after the store's own check, which was registered first
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "checkout", self)
+        self.outsider.dispose()
+
+
+@pytest.mark.parametrize("operation", ["count", "search", "text search", "insert", "delete"])
+def test_a_session_ended_between_the_pools_check_and_the_first_statement_costs_a_retry_not_the_call(
+    store, operation: str
+) -> None:
+    archival = open_collection(PostgresBackend(), store, Table.ARCHIVAL, Where.everything())
+    records = [make_record(Table.ARCHIVAL, i, owner="agent-0") for i in range(4)]
+    archival.insert(records[:3])
+    with SessionsEndedAtCheckout(store, times=1) as ending:
+        if operation == "count":
+            assert archival.count() == 3
+        elif operation == "search":
+            assert [h.record.id for h in archival.search(records[1].embedding, k=1)] == [records[1].id]
+        elif operation == "text search":
+            assert [r.id for r in archival.text_search(records[2].text)] == [records[2].id]
+        elif operation == "insert":
+            archival.insert(records[3:])
+        else:
+            assert archival.remove(records[:1]) == 1
+    assert ending.ended == 1
+    held = {"insert": records, "delete": records[1:3]}.get(operation, records[:3])
+    assert sorted(r.id for r in archival.iterate()) == sorted(r.id for r in held)
+
+
+def test_a_connection_lost_twice_in_one_call_is_one_line_and_the_next_call_connects_again(store) -> None:
+    archival = open_collection(PostgresBackend(), store, Table.ARCHIVAL, Where.everything())
+    archival.insert([make_record(Table.ARCHIVAL, i, owner="agent-0") for i in range(3)])
+    with SessionsEndedAtCheckout(store, times=2) as ending, pytest.raises(StorageUnavailable) as failure:
+        archival.count()
+    assert ending.ended == 2
+    message = str(failure.value)
+    assert message.startswith("lost the connection to PostgreSQL at 127.0.0.1:") and "(did the server restart?)" in message
+    assert "\n" not in message and (store.password or "\x00") not in message
+    assert archival.count() == 3
+
+
+def test_a_lost_connection_prints_nothing_but_memgpts_line(pg_uri: str, tmp_path: Path) -> None:
+    """SQLAlchemy logs a failed close of a dead connection with its traceback, which Python prints on stderr
+    when nothing configured logging (as in the CLI): the backend gives that logger a quiet handler."""
+    script = f"""
+import sys
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
+from memgpt.errors import StorageUnavailable
+from memgpt.kinds import Table
+from memgpt.storage.configured import open_collection
+from memgpt.storage.where import Where
+from memgpt.testing import make_record
+from memgpt_backend_postgres.plugin import PostgresBackend
+
+backend = PostgresBackend()
+store = backend.open(backend.settings_from_uri({pg_uri!r}))
+archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
+archival.insert([make_record(Table.ARCHIVAL, 0, owner="agent-lost")])
+outsider = create_engine(store.engine.url, poolclass=NullPool)
+
+def end_session(dbapi_connection, _record, _proxy):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+    dbapi_connection.rollback()
+    with outsider.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {{"pid": pid}})
+
+event.listen(store.engine, "checkout", end_session)
+try:
+    archival.count()
+except StorageUnavailable as exc:
+    print(exc)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("lost the connection to PostgreSQL at ")
+    assert done.stderr == ""
+
+
 def test_a_restarted_server_costs_a_reconnect_not_the_data(backend, tmp_path: Path) -> None:
     """Pooled connections outlive a server restart: each is checked before use and replaced when dead
     (the restart closed their sockets, which the checkout sees)."""
@@ -438,6 +552,45 @@ def test_a_connection_lost_in_use_is_one_line_without_the_password() -> None:
     error = InterfaceError("SELECT 1", {}, OSError("network error"), connection_invalidated=True)
     message = str(translate(error, "db.example:5432/memgpt", "restart-secret"))
     assert message.startswith("lost the connection to PostgreSQL at db.example:5432/memgpt (did the server restart?)")
+    assert "\n" not in message and "restart-secret" not in message
+
+
+def _driver_error(kind: str) -> BaseException:
+    import pg8000.exceptions as pg
+
+    return {
+        "reset": ConnectionResetError(104, "Connection reset by peer"),
+        "network error": pg.InterfaceError("network error"),
+        "session ended": pg.DatabaseError(
+            {"S": "FATAL", "C": "57P01", "M": "terminating connection due to administrator command"}
+        ),
+        "refused": ConnectionRefusedError(111, "Connection refused"),
+        "no connection made": pg.InterfaceError("Can't create a connection to host db.example and port 5432"),
+        "no such table": pg.DatabaseError({"S": "ERROR", "C": "42P01", "M": 'relation "x" does not exist'}),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    ("kind", "lost"),
+    [
+        ("reset", True),
+        ("network error", True),
+        ("session ended", True),
+        ("refused", False),
+        ("no connection made", False),
+        ("no such table", False),
+    ],
+)
+def test_a_connection_that_died_is_told_from_one_never_made_and_from_a_failed_statement(kind: str, lost: bool) -> None:
+    """Only an open connection that died is run again (see ``reconnecting``): a server that cannot be reached is
+    not asked twice, and a statement the server refused fails as it is."""
+    from memgpt_backend_postgres.errors import ConnectionLost, is_disconnect
+
+    error = _driver_error(kind)
+    assert is_disconnect(error) is lost
+    message = str(translate(error, "db.example:5432/memgpt", "restart-secret"))
+    assert isinstance(translate(error, "db.example:5432/memgpt", "restart-secret"), ConnectionLost) is lost
+    assert message.startswith("lost the connection to PostgreSQL") is lost
     assert "\n" not in message and "restart-secret" not in message
 
 

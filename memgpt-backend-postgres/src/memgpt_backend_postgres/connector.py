@@ -26,7 +26,7 @@ from memgpt_backend_postgres.schema import (
     table_statements,
     value_columns,
 )
-from memgpt_backend_postgres.store import PostgresStore
+from memgpt_backend_postgres.store import PostgresStore, reconnecting
 
 INDEX_AFTER_ROWS = 20_000
 """The HNSW index is built once a table holds this many vectors. Below it, exact scans are fast and
@@ -78,10 +78,7 @@ class PostgresConnector(Connector):
         """This table's row in ``memgpt_collections``."""
         self.index_name = hnsw_index(table, shelf)
         if shelf:  # another embedding model's table: made on first use, like the schema's own
-            with store.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-                for statement in table_statements(table, shelf):
-                    conn.execute(text(statement))
+            self._create_shelf_table()
         self.columns = value_columns(table)
         select = [("vector_send(embedding)" if c == "embedding" else c) for c in self.columns]
         self.select = ", ".join(select)
@@ -95,6 +92,13 @@ class PostgresConnector(Connector):
         """Scope indexes seen to exist, by name, with when they were seen (looked up again after INDEX_RECHECK_S)."""
         self._scope_index_failures: dict[str, float] = {}
         self.scope_field = SCOPE_FIELDS.get(table) if table.has_vectors else None
+
+    @reconnecting
+    def _create_shelf_table(self) -> None:
+        with self.store.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            for statement in table_statements(self.table, self.shelf):
+                conn.execute(text(statement))
 
     # -- helpers ----------------------------------------------------------------------
     def _row(self, values: Sequence[Any]) -> Row:
@@ -122,6 +126,7 @@ class PostgresConnector(Connector):
                 params[key] = list(values)
         return " AND ".join(parts) or "TRUE"
 
+    @reconnecting
     def _query(self, sql: str, params: dict[str, Any], setup: Sequence[str] = ()) -> list[Row]:
         with self.store.begin() as conn:
             for statement in setup:
@@ -129,6 +134,7 @@ class PostgresConnector(Connector):
             return [self._row(r) for r in conn.execute(text(sql), params)]
 
     # -- embedding spec -------------------------------------------------------------------
+    @reconnecting
     def get_embedding_spec(self) -> EmbeddingSpec | None:
         with self.store.begin() as conn:
             row = conn.execute(
@@ -136,6 +142,7 @@ class PostgresConnector(Connector):
             ).first()
         return EmbeddingSpec(row[0], int(row[1])) if row else None
 
+    @reconnecting
     def ensure_embedding_spec(self, spec: EmbeddingSpec) -> EmbeddingSpec:
         with self.store.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
@@ -195,9 +202,14 @@ class PostgresConnector(Connector):
             yield
         finally:
             self._bulk = False
-            with self.store.begin() as conn:
-                self._index_when_large(conn)
+            self._index_now()
 
+    @reconnecting
+    def _index_now(self) -> None:
+        with self.store.begin() as conn:
+            self._index_when_large(conn)
+
+    @reconnecting
     def _drop_index_for(self, rows: int) -> bool:
         """Drop the HNSW index before a load of ``rows`` unless the table already holds many more (:data:`BULK_LOAD_SHARE`).
 
@@ -226,6 +238,7 @@ class PostgresConnector(Connector):
         fields.append(binary.text_field(row.payload))
         return fields
 
+    @reconnecting
     def upsert(self, rows: Sequence[Row]) -> None:
         """Binary COPY into a transaction-scoped staging table, then one INSERT ... ON CONFLICT."""
         data = binary.copy_stream(self._copy_fields(row) for row in rows)
@@ -243,6 +256,7 @@ class PostgresConnector(Connector):
             )
             self._index_when_large(conn)
 
+    @reconnecting
     def delete(self, where: Where) -> int:
         params: dict[str, Any] = {}
         self._scope_sizes.clear()
@@ -253,6 +267,7 @@ class PostgresConnector(Connector):
                 self._drop_scope_indexes(conn, only=scope_index(self.table, self.shelf, *pair))  # the whole scope went
             return deleted
 
+    @reconnecting
     def drop(self) -> None:
         self._scope_sizes.clear()
         with self.store.begin() as conn:
@@ -270,6 +285,7 @@ class PostgresConnector(Connector):
         params: dict[str, Any] = {}
         return self._query(f"SELECT {self.select} FROM {self.name} WHERE {self._where(where, params)}", params)
 
+    @reconnecting
     def count(self, where: Where) -> int:
         params: dict[str, Any] = {}
         with self.store.begin() as conn:
@@ -392,12 +408,14 @@ class PostgresConnector(Connector):
         self._scope_indexes[name] = now
         return name
 
+    @reconnecting
     def _scope_index_valid(self, name: str) -> bool | None:
         """True for a usable index, False for one a killed build left invalid, None when there is none."""
         with self.store.begin() as conn:
             found = conn.execute(text(_INDEX_VALID.replace("%s", ":n")), {"n": name}).first()
         return None if found is None else bool(found[0])
 
+    @reconnecting
     def _build_scope_index(self, name: str, user: str, owner: str) -> None:
         """``CREATE INDEX CONCURRENTLY``: other users keep writing to the table while the graph is built.
 
@@ -452,6 +470,7 @@ class PostgresConnector(Connector):
             conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             self._scope_indexes.pop(name, None)
 
+    @reconnecting
     def _scope_size(self, where: Where) -> int:
         """Vectors in ``where`` (up to EXACT_SCOPE_ROWS + 1), remembered for SCOPE_SIZE_TTL_S or until this connector writes.
 
@@ -476,6 +495,7 @@ class PostgresConnector(Connector):
         self._scope_sizes[where] = (size, now)
         return size
 
+    @reconnecting
     def _has_index(self) -> bool:
         """Whether the table has its HNSW index (cached once seen; looked up again at most every INDEX_RECHECK_S)."""
         now = time.monotonic()
@@ -486,6 +506,7 @@ class PostgresConnector(Connector):
             self._index_checked = now
         return self._indexed
 
+    @reconnecting
     def _search(self, sql: str, params: dict[str, Any], setup: Sequence[str] = ()) -> list[tuple[Row, float]]:
         """Run a search ``sql`` selecting ``*, distance``; vectors are sent (vector_send) only for the rows it keeps."""
         with self.store.begin() as conn:
@@ -504,6 +525,7 @@ class PostgresConnector(Connector):
             params,
         )
 
+    @reconnecting
     def text_count(self, text_: str, where: Where) -> int:
         params: dict[str, Any] = {"pattern": like_pattern(text_)}
         clause = self._where(where, params)
@@ -525,6 +547,7 @@ class PostgresConnector(Connector):
             params,
         )
 
+    @reconnecting
     def date_count(self, start: int | None, end: int | None, where: Where) -> int:
         params: dict[str, Any] = {}
         clause = self._where(where, params)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import atexit
+import functools
+import logging
 import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 
 from memgpt.plugin import Connector, ConnectorCache, StorageError, StorageUnavailable, Store, Table
-from memgpt_backend_postgres.errors import PGVECTOR_HINT, translated
+from memgpt_backend_postgres.errors import PGVECTOR_HINT, ConnectionLost, is_disconnect, translated
 from memgpt_backend_postgres.schema import (
     LOCK_KEY,
     SCHEMA_VERSION,
@@ -25,6 +27,11 @@ from memgpt_backend_postgres.schema import (
     schema_relations,
     upgrade_statements,
 )
+
+# SQLAlchemy's pool logs a failed close of a dead connection (pg8000 cannot say goodbye on a closed socket) with its
+# traceback, which Python prints on stderr when nothing configured logging; the lost connection is reported in one
+# line instead, so that logger gets a quiet handler (an application's own logging still receives the record).
+logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
 
 
 def _no_delay(dbapi_connection: Any, _record: Any) -> None:
@@ -83,6 +90,45 @@ def _check_alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
+def _mark_disconnects(context: Any) -> None:
+    """Engine ``handle_error``: a connection that died is dropped from the pool, whatever pg8000 raised.
+
+    SQLAlchemy only asks the dialect about errors of the driver's own classes;
+    pg8000 lets some resets through as a bare ``ConnectionResetError``, and a
+    session the server ended answers with SQLSTATE 57P01. Without this the dead
+    connection would go back to the pool and fail the next operation too.
+    """
+    if is_disconnect(context.original_exception):
+        context.is_disconnect = True
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def reconnecting(operation: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``operation`` once more, on a new connection, when the one it had died under it.
+
+    The pool's check at checkout costs no round trip (see :func:`_check_alive`),
+    so a server that ends a session just then (a restart, a failover,
+    ``pg_terminate_backend``) is only seen by the operation's first statement;
+    without this, that one call would fail although the server is up again.
+    Every operation decorated so is safe to run twice: reads, the upsert
+    (``ON CONFLICT DO UPDATE`` with the same values), ``IF NOT EXISTS`` DDL.
+    A delete whose commit reached the server just before the connection died
+    deletes nothing the second time and reports 0. A second loss is reported.
+    """
+
+    @functools.wraps(operation)
+    def once_more(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return operation(*args, **kwargs)
+        except ConnectionLost:
+            return operation(*args, **kwargs)
+
+    return once_more
+
+
 POOL_SIZE = 5
 MAX_OVERFLOW = 5
 CONNECT_TIMEOUT_SECONDS = 10
@@ -110,6 +156,7 @@ class _Engines:
                 event.listen(engine, "connect", _no_delay)
                 event.listen(engine, "checkin", _idle_from_now)
                 event.listen(engine, "checkout", _check_alive)
+                event.listen(engine, "handle_error", _mark_disconnects)
             return engine
 
     def dispose_all(self) -> None:
@@ -157,6 +204,7 @@ class PostgresStore(ConnectorCache, Store):
                 f"cannot reach PostgreSQL at {host}:{port} ({exc.strerror or exc}); is the server running?"
             ) from None
 
+    @reconnecting
     def _schema_is_current(self) -> bool:
         """Whether every table and index of this schema version exists: two reads, no lock, nothing created.
 
@@ -180,9 +228,13 @@ class PostgresStore(ConnectorCache, Store):
             return
         url = make_url(self.uri)
         self._probe(url.host or "localhost", url.port or 5432)
-        if self._schema_is_current():
-            ENGINES.ready.add(self.uri)
-            return
+        if not self._schema_is_current():
+            self._create_schema()
+        ENGINES.ready.add(self.uri)
+
+    @reconnecting
+    def _create_schema(self) -> None:
+        """Create (or upgrade) every table and index, under the schema's advisory lock, in one transaction."""
         with self.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             available = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first()
@@ -205,13 +257,13 @@ class PostgresStore(ConnectorCache, Store):
             if version != SCHEMA_VERSION:
                 conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
                 conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
-        ENGINES.ready.add(self.uri)
 
     def new_connector(self, table: Table, shelf: str = "") -> Connector:
         from memgpt_backend_postgres.connector import PostgresConnector
 
         return PostgresConnector(self, table, shelf)
 
+    @reconnecting
     def ping(self) -> None:
         with self.begin() as conn:
             conn.execute(text("SELECT 1"))
