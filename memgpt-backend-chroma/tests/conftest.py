@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,31 @@ def _answers(port: int) -> bool:
         return False
 
 
+def server_argv(data: Path, port: int) -> list[str]:
+    """`chroma run` keeping its data in ``data`` and listening on 127.0.0.1:``port``."""
+    chroma = Path(sys.executable).parent / "chroma"
+    return [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
+
+
+SERVER_ENV = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+
+
+@contextmanager
+def serving(data: Path, port: int, log: Path) -> Iterator[None]:
+    """`chroma run` on 127.0.0.1:``port`` over ``data`` until the block ends."""
+    with running_server(server_argv(data, port), log, lambda: _answers(port), env=SERVER_ENV):
+        yield
+
+
+@pytest.fixture
+def chroma_serving() -> Callable[[Path, int, Path], AbstractContextManager[None]]:
+    """:func:`serving`, for a test that starts (and restarts) a server of its own."""
+    return serving
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """`chroma run` on 127.0.0.1 in a fresh folder, for the whole session."""
     port, data = free_port(), tmp_path_factory.mktemp("chroma-server")
-    chroma = Path(sys.executable).parent / "chroma"
-    argv = [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)]
-    with running_server(argv, data / "server.log", lambda: _answers(port), env=dict(os.environ, ANONYMIZED_TELEMETRY="False")):
+    with serving(data / "db", port, data / "server.log"):
         yield "127.0.0.1", port

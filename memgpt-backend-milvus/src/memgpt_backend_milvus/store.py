@@ -10,9 +10,12 @@ that says to run a Milvus server for concurrent use.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from memgpt.plugin import (
     EngineStore,
@@ -76,15 +79,111 @@ class _Captured(logging.Handler):
         self.records.append(record)
 
 
+NOT_LOADED_CODE = 101
+"""pymilvus' ``CollectionNotLoaded``: the collection exists but is not in the server's memory."""
+CANNOT_CONNECT_CODE = 2
+"""pymilvus' ``CONNECTION_NOT_EXIST`` / "Fail connecting to server": a call that found no server."""
+CONNECT_TIMEOUT_S = 10.0
+"""How long connecting to a Milvus server may take."""
+
+
+class ServerClient:
+    """A ``MilvusClient`` for a Milvus server that outlives the server's restart under a running process.
+
+    Measured with ``milvus-lite server`` restarted under a process holding a
+    store, two things went wrong until that process was restarted too:
+
+    * every read of a collection failed with "is in state 'released'; call
+      load()": the restarted server had not loaded it again, and memgpt loads
+      a collection once, when a process first opens it;
+    * a process that had called while the server was down kept failing with
+      "Fail connecting to server" once it was back: gRPC waits out a reconnect
+      backoff that grows with every failed attempt (up to two minutes).
+
+    So a call failing because its collection is not loaded is made again
+    after loading it, and one failing to connect while the server's port
+    accepts connections again is made again on a new client (after a restart
+    a call may need both, each once). The same failure twice, or a server
+    that is still down, is reported as usual. Every call
+    memgpt makes is safe to repeat (reads, upserts, deletes by filter,
+    ``load_collection``); creating a collection that the first call did
+    create is caught where it is made (``ensure_embedding_spec``).
+    """
+
+    def __init__(self, uri: str) -> None:
+        from pymilvus import MilvusClient
+
+        self.uri = uri
+        self.client = MilvusClient(uri=uri, timeout=CONNECT_TIMEOUT_S)
+        self._swap = threading.Lock()
+
+    def _server_answers(self) -> bool:
+        address = urlsplit(self.uri)
+        try:
+            with socket.create_connection((address.hostname or "localhost", address.port or 19530), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def _reconnect(self, stale: Any) -> None:
+        """A client on a new channel in place of ``stale`` (unless another thread replaced it already)."""
+        from pymilvus import MilvusClient
+
+        with self._swap:
+            if self.client is not stale:
+                return
+            deadline = time.monotonic() + CONNECT_TIMEOUT_S
+            while True:
+                try:
+                    self.client = MilvusClient(uri=self.uri, timeout=CONNECT_TIMEOUT_S, dedicated=True)
+                    break
+                except Exception:  # a server accepts connections a moment before it serves them (measured: 0.15 s)
+                    if time.monotonic() >= deadline or not self._server_answers():
+                        raise
+                    time.sleep(0.1)
+        try:
+            stale.close()
+        except Exception:  # its channel is dead already: nothing to say goodbye to
+            pass
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if not callable(getattr(self.client, name)):
+            return getattr(self.client, name)
+
+        def once_more(*args: Any, **kwargs: Any) -> Any:
+            recovered: set[int] = set()
+            while True:
+                client = self.client
+                try:
+                    return getattr(client, name)(*args, **kwargs)
+                except Exception as exc:
+                    code = getattr(exc, "code", None)
+                    collection = kwargs.get("collection_name", args[0] if args else None)
+                    if code in recovered:
+                        raise
+                    if code == NOT_LOADED_CODE and isinstance(collection, str):
+                        client.load_collection(collection)
+                    elif code == CANNOT_CONNECT_CODE and self._server_answers():
+                        self._reconnect(client)
+                    else:
+                        raise
+                    recovered.add(code)
+
+        return once_more
+
+
 def _connect(uri: str) -> Any:
     from pymilvus import MilvusClient
 
     _quiet_query_iterator()
     if "://" in uri:
         with MilvusStore.translated(uri):
-            client = MilvusClient(uri=uri, timeout=10)
-            client.list_collections()
-        return client
+            server = ServerClient(uri)
+            server.list_collections()
+        return server
     private_dirs(Path(uri).parent)
     hint = (
         "; Milvus Lite serves one process at a time: for several at once, run a Milvus server "
