@@ -14,7 +14,7 @@ from memgpt.storage.configured import open_collection
 from memgpt.storage.helpers import collection_name
 from memgpt.storage.partitions import partition_shelf
 from memgpt.storage.where import Where
-from memgpt.testing import BackendConformance, free_port, make_record
+from memgpt.testing import BackendConformance, free_port, make_record, outlives_a_restart
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports
 from memgpt.testing.data import USER
 from memgpt.testing.upgrade import upgrade_round_trip
@@ -99,35 +99,18 @@ def test_memories_round_trip_through_the_cli_and_survive_restarts(tmp_path: Path
     assert not (tmp_path / ".cache" / "chroma").exists()  # Chroma's default embedding model was never downloaded
 
 
-@pytest.mark.parametrize("asked_while_down", [False, True], ids=["quiet-while-down", "asked-while-down"])
+@pytest.mark.parametrize("ask_while_down", [False, True], ids=["quiet-while-down", "asked-while-down"])
 def test_a_server_restarted_under_a_running_process_costs_that_process_nothing(
-    tmp_path: Path, chroma_serving, asked_while_down: bool
+    tmp_path: Path, chroma_serving, ask_while_down: bool
 ) -> None:
-    """A long-lived process (``memgpt run``, a program using the library) keeps its store across a restart of
-    ``chroma run``; while the server is down, a call fails in one line."""
     port = free_port()
-    backend = ChromaBackend()
-    passages = [make_record(Table.ARCHIVAL, i, owner="agent-0") for i in range(4)]
-    messages = [make_record(Table.RECALL, i, owner="agent-0", text=f"message {i} about zeppelins") for i in range(3)]
-    with chroma_serving(tmp_path / "db", port, tmp_path / "first.log"):
-        store = backend.open(backend.settings_from_uri(f"http://127.0.0.1:{port}"))
-        agent = Where.of(user_id=USER, agent_id="agent-0")
-        archival = open_collection(backend, store, Table.ARCHIVAL, agent)
-        recall = open_collection(backend, store, Table.RECALL, agent)
-        archival.insert(passages[:3])
-        recall.insert(messages)
-    try:
-        if asked_while_down:
-            with pytest.raises(StorageUnavailable, match=f"^cannot reach the Chroma server at http://127.0.0.1:{port} "):
-                archival.count()
-        with chroma_serving(tmp_path / "db", port, tmp_path / "second.log"):
-            assert [h.record.id for h in archival.search(passages[1].embedding, k=1)] == [passages[1].id]
-            assert [m.id for m in recall.text_search("ZEPPELINS")] == [m.id for m in messages]
-            assert archival.count() == 3 and recall.count() == 3
-            archival.insert(passages[3:])
-            assert sorted(r.id for r in archival.iterate()) == sorted(p.id for p in passages)
-    finally:
-        store.close()
+    outlives_a_restart(
+        ChromaBackend(),
+        f"http://127.0.0.1:{port}",
+        lambda: chroma_serving(tmp_path / "db", port, tmp_path / "server.log"),
+        ask_while_down=ask_while_down,
+        down_error=f"^cannot reach the Chroma server at http://127.0.0.1:{port} ",
+    )
 
 
 def test_configure_asks_the_seed_questions(memgpt_home: Path) -> None:

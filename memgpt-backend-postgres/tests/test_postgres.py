@@ -8,7 +8,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from memgpt.errors import ConfigError, StorageError, StorageUnavailable
 from memgpt.kinds import Table
 from memgpt.storage.configured import open_collection
 from memgpt.storage.where import Where, scope
-from memgpt.testing import BackendConformance, make_record, random_unit_vectors
+from memgpt.testing import BackendConformance, make_record, outlives_a_restart, random_unit_vectors
 from memgpt.testing.acceptance import answer_configure, cli_round_trip, heavy_imports, run_cli
 from memgpt.testing.data import USER
 from memgpt.testing.upgrade import assert_upgraded, legacy_records, write_legacy_rows
@@ -523,24 +524,30 @@ except StorageUnavailable as exc:
     assert done.stderr == ""
 
 
-def test_a_restarted_server_costs_a_reconnect_not_the_data(backend, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ask_while_down", [False, True], ids=["quiet-while-down", "asked-while-down"])
+def test_a_restarted_server_costs_a_reconnect_not_the_data(backend, tmp_path: Path, ask_while_down: bool) -> None:
     """Pooled connections outlive a server restart: each is checked before use and replaced when dead
     (the restart closed their sockets, which the checkout sees)."""
     server = DevServer(tmp_path / "data", password="restart-secret")
-    server.start()
-    store = backend.open(backend.settings_from_uri(server.uri))
-    try:
-        archival = open_collection(backend, store, Table.ARCHIVAL, Where.everything())
-        vectors = random_unit_vectors(5, dim=8, seed=1)
-        archival.insert([make_record(Table.ARCHIVAL, i, owner="agent-0", vector=vectors[i]) for i in range(5)])
-        assert archival.count() == 5
-        server.stop()
+
+    @contextmanager
+    def serving() -> Iterator[None]:
         server.start()
-        assert archival.count() == 5
-        assert [h.record.id for h in archival.search(vectors[2], k=1)] == ["agent-0-archival-2"]
+        try:
+            yield
+        finally:
+            server.stop()
+
+    try:
+        outlives_a_restart(
+            backend,
+            server.uri,
+            serving,
+            ask_while_down=ask_while_down,
+            down_error=rf"^cannot reach PostgreSQL at 127\.0\.0\.1:{server.port}/",
+        )
     finally:
-        store.close()
-        engine = ENGINES.engines.pop(store.uri, None)
+        engine = ENGINES.engines.pop(server.uri, None)
         if engine is not None:
             engine.dispose()
         server.destroy()

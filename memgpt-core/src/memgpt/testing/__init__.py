@@ -43,7 +43,7 @@ from memgpt.testing.data import (
     random_unit_vectors,
 )
 from memgpt.testing.embeddings import EmbeddingProviderConformance
-from memgpt.testing.servers import accepts_connections, free_port, held_by_another_program, running_server
+from memgpt.testing.servers import accepts_connections, free_port, held_by_another_program, outlives_a_restart, running_server
 
 __all__ = [
     "BASE_TIME",
@@ -63,6 +63,7 @@ __all__ = [
     "make_record",
     "make_source",
     "notes_of_agents",
+    "outlives_a_restart",
     "owner_field",
     "random_unit_vectors",
     "run_cli",

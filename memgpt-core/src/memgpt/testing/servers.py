@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from memgpt.loopback import accepts_connections, free_port
 
-__all__ = ["accepts_connections", "free_port", "held_by_another_program", "running_server"]
+__all__ = ["accepts_connections", "free_port", "held_by_another_program", "outlives_a_restart", "running_server"]
 
 
 @contextmanager
@@ -58,3 +60,51 @@ def running_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def outlives_a_restart(
+    backend: Any, uri: str, serving: Callable[[], AbstractContextManager[Any]], *, ask_while_down: bool, down_error: str
+) -> None:
+    """Check that a long-lived process keeps its store across a restart of the server at ``uri``.
+
+    ``serving()`` runs the server (the same data, the same address) for the
+    length of a ``with`` block; it is entered twice. Under the first, a store
+    is opened and an agent's passages and messages written; the server then
+    stops. With ``ask_while_down``, a call made meanwhile must fail with one
+    line matching ``down_error`` (a regular expression). Under the second,
+    every kind of call must work on the same store objects, as ``memgpt run``
+    or a program using the library would make them: a search, a text search,
+    counts, an insert, and every record must be there exactly once.
+    """
+    from memgpt.errors import StorageUnavailable
+    from memgpt.kinds import Table
+    from memgpt.storage.configured import open_collection
+    from memgpt.storage.where import Where
+    from memgpt.testing.data import USER, make_record
+
+    passages = [make_record(Table.ARCHIVAL, i, owner="agent-0") for i in range(4)]
+    messages = [make_record(Table.RECALL, i, owner="agent-0", text=f"message {i} about zeppelins") for i in range(3)]
+    agent = Where.of(user_id=USER, agent_id="agent-0")
+    with serving():
+        store = backend.open(backend.settings_from_uri(uri))
+        archival = open_collection(backend, store, Table.ARCHIVAL, agent)
+        recall = open_collection(backend, store, Table.RECALL, agent)
+        archival.insert(passages[:3])
+        recall.insert(messages)
+    try:
+        if ask_while_down:
+            try:
+                archival.count()
+            except StorageUnavailable as exc:
+                said = str(exc)
+                assert re.search(down_error, said) and "\n" not in said, said
+            else:
+                raise AssertionError("a call to a stopped server succeeded")
+        with serving():
+            assert [h.record.id for h in archival.search(passages[1].embedding, k=1)] == [passages[1].id]
+            assert [m.id for m in recall.text_search("ZEPPELINS")] == [m.id for m in messages]
+            assert archival.count() == 3 and recall.count() == 3
+            archival.insert(passages[3:])
+            assert sorted(r.id for r in archival.iterate()) == sorted(p.id for p in passages)
+    finally:
+        store.close()
