@@ -75,6 +75,20 @@ def test_what_native_engine_code_prints_stays_off_the_terminal(capfd: pytest.Cap
     assert capfd.readouterr().err == "after\n"
 
 
+def test_a_client_log_line_repeating_the_error_is_not_added_to_it(capfd: pytest.CaptureFixture[str]) -> None:
+    """pymilvus logs every failed call on stderr, then raises the same message: said once is enough."""
+    failure = "Collection 'memgpt_archival' is in state 'released'; call load() before search/get/query"
+    with pytest.raises(StorageError) as raised:
+        with engine_errors("Milvus", "http://127.0.0.1:19530", native=True):
+            os.write(
+                2,
+                f"2026-12-04 21:54:13,697 [ERROR][_log_rpc_error]: RPC error: [query], <MilvusException: (code=101, message={failure})>\n".encode(),
+            )
+            raise RuntimeError(failure)
+    assert str(raised.value) == f"Milvus at http://127.0.0.1:19530: {failure}"
+    assert capfd.readouterr().err == ""
+
+
 def test_a_write_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path) -> None:
     from memgpt.files import require_free_space
 

@@ -214,7 +214,7 @@ def engine_errors(
             printed, native = _NATIVE_STDERR.leave(), False
         message = scrub(" ".join(engine_message(exc).split()) or type(exc).__name__, secrets)
         said = next((line.strip() for line in printed.splitlines() if "panicked" in line or "rror" in line), "")
-        if said:
+        if said and message[:120] not in " ".join(said.split()):  # (a client's log line of the error raised says nothing new)
             message += f" (the engine said: {scrub(said, secrets)[:200]})"
         raise classify(message) or StorageError(f"{engine} at {where}: {message[:400]}") from None
     finally:
