@@ -1,3 +1,3 @@
 """The version every pymemgpt distribution carries (kept in this one place)."""
 
-__version__ = "0.7.0"
+__version__ = "0.7.1"
